@@ -1,0 +1,81 @@
+"""The client: validate an action's parameters, sign them, send them, read the answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from . import validation as v
+from .actions import Action
+from .config import Settings
+from .credentials import CredentialsProvider
+from .errors import AlibabaCloudError
+from .secrets_extension import SecretsExtension
+from .signing import encode_form, sign_request
+from .transport import Transport, parse_answer
+
+
+@dataclass(frozen=True)
+class CallResult:
+    action: str
+    parameters: dict[str, str]
+    request_id: str | None
+    body: dict
+
+
+class RpcClient:
+    """Calls any declared RPC action. Build one per container and reuse it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        transport: Transport,
+        credentials: CredentialsProvider,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        self.settings = settings
+        self.transport = transport
+        self.credentials = credentials
+        self.clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RpcClient:
+        transport = Transport(settings.connect_timeout, settings.read_timeout)
+        extension = SecretsExtension(
+            transport.session, port=settings.secrets_extension_port, cache_seconds=settings.secrets_cache_seconds
+        )
+        return cls(settings, transport, CredentialsProvider(settings.credentials_secret_id, extension))
+
+    def validate(self, action: Action, given: Mapping[str, object]) -> dict[str, str]:
+        ctx = v.ValidationContext(now=self.clock(), maintain_window=self.settings.maintain_window)
+        params = action.validate(given, ctx)
+        region = params.get("RegionId") or self.settings.region_id
+        if region:
+            if "RegionId" not in params:
+                v.region_id("ALIBABA_CLOUD_REGION_ID", region, ctx)
+            if action.takes_region:
+                params["RegionId"] = region  # the host and the parameter must agree
+        elif not self.settings.endpoint:
+            raise AlibabaCloudError(
+                "MissingParameter",
+                "RegionId should not be null: pass RegionId or set ALIBABA_CLOUD_REGION_ID.",
+            )
+        return params
+
+    def call(self, action: Action, given: Mapping[str, object]) -> CallResult:
+        params = self.validate(action, given)
+        credentials = self.credentials.get()
+        url = action.product.base_url(params.get("RegionId") or self.settings.region_id or "", self.settings) + "/"
+        signed = sign_request(
+            method=action.method,
+            action=action.name,
+            version=action.product.version,
+            params=params,
+            access_key_id=credentials.access_key_id,
+            access_key_secret=credentials.access_key_secret,
+            security_token=credentials.security_token,
+        )
+        answer = self.transport.post_form(url, encode_form(signed))
+        body = parse_answer(answer, credentials.secrets)
+        return CallResult(action.name, params, body.get("RequestId"), body)

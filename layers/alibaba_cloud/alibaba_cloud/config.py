@@ -1,0 +1,84 @@
+"""Settings, read once per container from the environment into a frozen dataclass."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+EXACTLY_ONE_HOUR = "exactly-one-hour"
+AT_LEAST_ONE_HOUR = "at-least-one-hour"
+
+
+class ConfigurationError(ValueError):
+    """A setting has a value the layer cannot use; raised at cold start, before any call."""
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be positive, not {raw!r}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name) or default
+    if value not in choices:
+        raise ConfigurationError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the layer needs to know about its deployment.
+
+    Names follow the official SDKs where they have one (``ALIBABA_CLOUD_*``), so the same
+    environment drives this layer, the Alibaba CLI and the SDKs.
+    """
+
+    region_id: str | None = None
+    endpoint: str | None = None  # full base URL, e.g. http://127.0.0.1:8080 for the emulator
+    network: str = "public"  # or "vpc": the product's VPC endpoint, where it has one
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    maintain_window: str = EXACTLY_ONE_HOUR
+    credentials_secret_id: str | None = None
+    webhook_secret: str | None = None
+    webhook_secret_id: str | None = None
+    webhook_tolerance_seconds: float = 300.0
+    secrets_cache_seconds: float = 300.0
+    secrets_extension_port: int = 2773
+
+    def __repr__(self) -> str:  # the webhook secret may be inline: never print it
+        return f"Settings(region_id={self.region_id!r}, endpoint={self.endpoint!r}, network={self.network!r})"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        endpoint = env.get("ALIBABA_CLOUD_ENDPOINT") or None
+        if endpoint and not endpoint.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"ALIBABA_CLOUD_ENDPOINT must be a base URL with its scheme, not {endpoint!r}"
+            )
+        return cls(
+            region_id=env.get("ALIBABA_CLOUD_REGION_ID") or None,
+            endpoint=endpoint.rstrip("/") if endpoint else None,
+            network=_choice(env, "ALIBABA_CLOUD_NETWORK", "public", ("public", "vpc")),
+            connect_timeout=_number(env, "ALIBABA_CLOUD_CONNECT_TIMEOUT", 5.0),
+            read_timeout=_number(env, "ALIBABA_CLOUD_READ_TIMEOUT", 10.0),
+            maintain_window=_choice(
+                env, "MAINTAIN_WINDOW_RULE", EXACTLY_ONE_HOUR, (EXACTLY_ONE_HOUR, AT_LEAST_ONE_HOUR)
+            ),
+            credentials_secret_id=env.get("ALIBABA_CLOUD_CREDENTIALS_SECRET_ID") or None,
+            webhook_secret=env.get("WEBHOOK_SECRET") or None,
+            webhook_secret_id=env.get("WEBHOOK_SECRET_ID") or None,
+            webhook_tolerance_seconds=_number(env, "WEBHOOK_TOLERANCE_SECONDS", 300.0),
+            secrets_cache_seconds=_number(env, "SECRETS_CACHE_SECONDS", 300.0),
+            secrets_extension_port=int(_number(env, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", 2773)),
+        )

@@ -1,0 +1,55 @@
+"""The one exception type every failure becomes, shaped like Alibaba's own error answers."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+
+class AlibabaCloudError(Exception):
+    """An error with Alibaba's fields: ``Code``, ``Message``, ``RequestId`` and the HTTP status.
+
+    Local validation, gateway answers, unreadable answers and network failures all end here,
+    so a caller handles one type and an operator always reads ``Code: Message``.
+    ``request_id`` is Alibaba's RequestId when the error came from upstream, else ``None``.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        http_status: int = 400,
+        request_id: str | None = None,
+        host_id: str | None = None,
+        recommend: str | None = None,
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+        self.request_id = request_id
+        self.host_id = host_id
+        self.recommend = recommend
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        text = f"{self.code}: {self.message}"
+        return f"{text} (RequestId: {self.request_id})" if self.request_id else text
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The body a webhook caller receives: Alibaba's error shape, minus the gateway's host."""
+        return {"Code": self.code, "Message": self.message, "RequestId": self.request_id}
+
+
+def redact(text: str, secrets: tuple[str | None, ...]) -> str:
+    """Remove secrets from text that came from elsewhere (an upstream message, an exception).
+
+    ``SignatureDoesNotMatch`` echoes the server's StringToSign, which carries the security token
+    percent-encoded twice, so each secret is removed raw and in both encodings.
+    """
+    for secret in secrets:
+        if not secret:
+            continue
+        once = quote(secret, safe="~")
+        for form in {secret, once, quote(once, safe="~")}:
+            text = text.replace(form, "***")
+    return text
