@@ -18,6 +18,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from .actions import Action
 from .client import CallResult, RpcClient
@@ -71,6 +72,7 @@ class ActionHandler:
         self.action = action
         self.logger = logger
         self.metrics = metrics
+        self.metrics.set_default_dimensions(Action=action.name)
         self.settings = settings or Settings.from_env()
         self.client = client or RpcClient.from_settings(self.settings)
 
@@ -126,7 +128,6 @@ class ActionHandler:
 
     def execute(self, given: Mapping[str, object], correlation_id: str | None) -> dict[str, Any]:
         """Call the action and account for it in logs and metrics; errors propagate to the trigger."""
-        self.metrics.add_dimension("Action", self.action.name)
         self.metrics.add_metric(name="Calls", unit=MetricUnit.Count, value=1)
         try:
             result = self.client.call(self.action, given)
@@ -142,14 +143,15 @@ class ActionHandler:
 
     def _count_failure(self, error: AlibabaCloudError) -> None:
         self.metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1)
-        with single_metric(
-            name="Failures",
-            unit=MetricUnit.Count,
-            value=1,
-            namespace=self.metrics.namespace,
-            default_dimensions={"Action": self.action.name, "ErrorCode": error.code},
-        ):
-            pass
+        if not is_metrics_disabled():  # single_metric flushes at once and ignores the setting itself
+            with single_metric(
+                name="Failures",
+                unit=MetricUnit.Count,
+                value=1,
+                namespace=self.metrics.namespace,
+                default_dimensions={"Action": self.action.name, "ErrorCode": error.code},
+            ):
+                pass
         log = self.logger.error if error.http_status >= 500 else self.logger.warning
         log(
             "Call failed",

@@ -1,0 +1,33 @@
+# Quickstart: `make demo` runs both functions against the local Alibaba Cloud emulator; `make test` runs the suite.
+# Both set up everything they need: a virtual environment of Lambda's Python (3.12) from pinned requirements.
+
+SHELL := /bin/bash
+VENV := .venv
+# Lambda runs Python 3.12: use it where it is (PATH, or pyenv's versions), else say which Python runs.
+PYTHON312 := $(shell for p in python3.12 $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { command -v "$$p" 2>/dev/null || echo "$$p"; } && break; done)
+PYTHON ?= $(or $(PYTHON312),python3)
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: demo test lock clean
+
+$(VENV)/.installed: tests/requirements.txt layers/alibaba_cloud/requirements.txt
+	@[ -n "$(PYTHON312)" ] || echo "warning: no Python 3.12 found (Lambda's runtime); using $(PYTHON)" >&2
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) -m local.demo
+
+test: $(VENV)/.installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lock:
+	$(PYTHON) -m venv /tmp/lock-venv && /tmp/lock-venv/bin/pip install --quiet -r tests/requirements.in
+	{ echo "# Pinned from requirements.in with 'make lock' (Python 3.12). Test-only: the layer ships layers/alibaba_cloud/requirements.txt."; \
+	  /tmp/lock-venv/bin/pip freeze; } > tests/requirements.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
