@@ -72,7 +72,6 @@ class ActionHandler:
         self.action = action
         self.logger = logger
         self.metrics = metrics
-        self.metrics.set_default_dimensions(Action=action.name)
         self.settings = settings or Settings.from_env()
         self.client = client or RpcClient.from_settings(self.settings)
 
@@ -128,30 +127,36 @@ class ActionHandler:
 
     def execute(self, given: Mapping[str, object], correlation_id: str | None) -> dict[str, Any]:
         """Call the action and account for it in logs and metrics; errors propagate to the trigger."""
-        self.metrics.add_metric(name="Calls", unit=MetricUnit.Count, value=1)
+        self._count("Calls")
         try:
             result = self.client.call(self.action, given)
         except AlibabaCloudError as error:
             self._count_failure(error)
             raise
-        self.metrics.add_metric(name="Successes", unit=MetricUnit.Count, value=1)
+        self._count("Successes")
         self.logger.info(
             "Call succeeded",
             extra={"action": self.action.name, "parameters": result.parameters, "request_id": result.request_id},
         )
         return result_event(result, self.action.product.code, correlation_id)
 
-    def _count_failure(self, error: AlibabaCloudError) -> None:
-        self.metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1)
-        if not is_metrics_disabled():  # single_metric flushes at once and ignores the setting itself
+    def _count(self, name: str, error_code: str | None = None) -> None:
+        """EMF metrics per action (flushed by ``log_metrics``), and failures per error code too."""
+        if "Action" not in self.metrics.dimension_set:  # cleared by each flush
+            self.metrics.add_dimension("Action", self.action.name)
+        self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+        if error_code and not is_metrics_disabled():  # single_metric prints at once, setting or not
             with single_metric(
-                name="Failures",
+                name=name,
                 unit=MetricUnit.Count,
                 value=1,
                 namespace=self.metrics.namespace,
-                default_dimensions={"Action": self.action.name, "ErrorCode": error.code},
+                default_dimensions={"Action": self.action.name, "ErrorCode": error_code},
             ):
                 pass
+
+    def _count_failure(self, error: AlibabaCloudError) -> None:
+        self._count("Failures", error.code)
         log = self.logger.error if error.http_status >= 500 else self.logger.warning
         log(
             "Call failed",
