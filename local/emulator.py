@@ -97,6 +97,7 @@ class Received:
     Status: int = 0
     Code: str | None = None
     Nonce: str | None = None
+    RequestId: str | None = None
 
 
 @dataclass
@@ -270,7 +271,7 @@ class _Handler(BaseHTTPRequestHandler):
                 params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict"))
         except (UnicodeDecodeError, ValueError):
             return self._error(400, "InvalidParameter", "The request is not valid UTF-8 form data.", request_id)
-        record = Received(params.get("Action"), {k: v for k, v in params.items() if k not in COMMON}, Nonce=params.get("SignatureNonce"))
+        record = Received(params.get("Action"), {k: v for k, v in params.items() if k not in COMMON}, Nonce=params.get("SignatureNonce"), RequestId=request_id)
         with state.lock:
             state.received.append(record)
         fault = state.take_fault(params.get("Action"))
@@ -384,7 +385,7 @@ class EmulatorServer(ThreadingHTTPServer):
         self.state.faults.append(Fault(kind, times, **options))  # type: ignore[arg-type]
 
     def start(self) -> EmulatorServer:
-        self._thread = threading.Thread(target=self.serve_forever, name="alibaba-cloud-emulator", daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, name="alibaba-cloud-emulator", daemon=True)
         self._thread.start()
         return self
 

@@ -85,9 +85,11 @@ class ActionHandler:
     def direct(self, event: Any, context: Any) -> dict[str, Any]:
         correlation_id = getattr(context, "aws_request_id", None)
         self.logger.set_correlation_id(correlation_id)
+        if not isinstance(event, dict):
+            error = bad_request(f"The event must be a JSON object of {self.action.name} parameters.")
+            self._count("Rejected", error.code)
+            raise error
         try:
-            if not isinstance(event, dict):
-                raise bad_request(f"The event must be a JSON object of {self.action.name} parameters.")
             return self.execute(event, correlation_id)
         except AlibabaCloudError:
             raise
@@ -100,21 +102,12 @@ class ActionHandler:
         correlation_id = request.get("requestId") or getattr(context, "aws_request_id", None)
         self.logger.set_correlation_id(correlation_id)
         try:
-            method = (request.get("http") or {}).get("method")
-            if method != "POST":
-                raise AlibabaCloudError("MethodNotAllowed", "Webhooks are delivered with POST.", http_status=405)
-            body = self._raw_body(event)
-            headers = event.get("headers") or {}
-            if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-                raise bad_request("The request headers are malformed.")
-            webhook_id = self._verifier().verify(headers, body)
-            self.logger.append_keys(webhook_id=webhook_id)
             try:
-                params = json.loads(body)
-            except ValueError:
-                raise bad_request("The body must be a JSON object of parameters.") from None
-            if not isinstance(params, dict):
-                raise bad_request("The body must be a JSON object of parameters.")
+                params = self._authenticated_parameters(event)
+            except AlibabaCloudError as error:
+                self._count("Rejected", error.code)
+                self.logger.warning("Webhook rejected", extra={"error_code": error.code, "http_status": error.http_status})
+                raise
             return http_answer(200, self.execute(params, correlation_id))
         except AlibabaCloudError as error:
             return http_answer(error.http_status, error.to_dict())
@@ -122,6 +115,25 @@ class ActionHandler:
             self.logger.exception("Unexpected failure")
             error = AlibabaCloudError("InternalError", "The function failed unexpectedly; see its log.", http_status=500)
             return http_answer(500, error.to_dict())
+
+    def _authenticated_parameters(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The body's parameter object, once the delivery is a signed POST within the limits."""
+        method = (event["requestContext"].get("http") or {}).get("method")
+        if method != "POST":
+            raise AlibabaCloudError("MethodNotAllowed", "Webhooks are delivered with POST.", http_status=405)
+        body = self._raw_body(event)
+        headers = event.get("headers") or {}
+        if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+            raise bad_request("The request headers are malformed.")
+        webhook_id = self._verifier().verify(headers, body)
+        self.logger.append_keys(webhook_id=webhook_id)
+        try:
+            params = json.loads(body)
+        except ValueError:
+            params = None
+        if not isinstance(params, dict):
+            raise bad_request("The body must be a JSON object of parameters.")
+        return params
 
     # The work both share
 

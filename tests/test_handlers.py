@@ -1,0 +1,240 @@
+"""Both functions, both triggers, end to end against the emulator over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import (
+    ECS_ID, MAINTAIN, PREPAID_ID, REDIS_ID, RELEASE, WEBHOOK_SECRET, answer_of, in_future, webhook_event,
+)
+from local.runtime import environment, load_function, sample_event
+
+from alibaba_cloud.errors import AlibabaCloudError
+
+# Direct and scheduled invocations
+
+
+def test_scheduled_event_sets_the_maintenance_window(emulator, maintain, context):
+    event = sample_event(MAINTAIN, "schedule")
+    emulator.add_instance(event["InstanceId"], "R-kvstore")
+    result = maintain.lambda_handler(event, context)
+    assert result == {
+        "Action": "ModifyInstanceMaintainTime",
+        "Product": "R-kvstore",
+        "Parameters": event,
+        "RequestId": emulator.state.received[-1].RequestId,
+        "Outcome": "Succeeded",
+        "CorrelationId": context.aws_request_id,
+    }
+    state = emulator.state.instances[event["InstanceId"]]
+    assert (state.MaintainStartTime, state.MaintainEndTime) == ("02:00Z", "03:00Z")
+
+
+def test_unknown_instance_fails_with_upstream_code_and_request_id(emulator, maintain, context):
+    with pytest.raises(AlibabaCloudError) as raised:
+        maintain.lambda_handler({"InstanceId": "r-doesnotexist", "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}, context)
+    message = str(raised.value)
+    assert message.startswith("NoSuchResource: The specified resource is not found.")
+    assert raised.value.request_id and f"RequestId: {raised.value.request_id}" in message
+    assert raised.value.http_status == 404
+
+
+def test_release_time_is_set_with_seconds_zeroed(emulator, release, context):
+    when = in_future(hours=3)
+    result = release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseTime": when}, context)
+    sent = when[:-3] + "00Z"
+    assert result["Parameters"] == {"InstanceId": ECS_ID, "AutoReleaseTime": sent, "RegionId": "cn-hangzhou"}
+    assert emulator.state.instances[ECS_ID].AutoReleaseTime == sent
+
+
+def test_no_release_time_cancels_the_release(emulator, release, context):
+    emulator.state.instances[ECS_ID].AutoReleaseTime = in_future(days=1)
+    release.lambda_handler({"InstanceId": ECS_ID}, context)
+    assert emulator.state.instances[ECS_ID].AutoReleaseTime is None
+
+
+def test_subscription_instance_is_refused(emulator, release, context):
+    with pytest.raises(AlibabaCloudError, match=r"^ChargeTypeViolation: .*\(RequestId: [0-9A-F-]{36}\)$") as raised:
+        release.lambda_handler({"InstanceId": PREPAID_ID, "AutoReleaseTime": in_future(hours=2)}, context)
+    assert raised.value.http_status == 403
+
+
+def test_region_of_the_event_is_sent_and_checked_upstream(emulator, release, context):
+    with pytest.raises(AlibabaCloudError, match="^NoSuchResource"):
+        release.lambda_handler({"InstanceId": ECS_ID, "RegionId": "cn-shanghai"}, context)
+    assert emulator.state.received[-1].Parameters["RegionId"] == "cn-shanghai"
+
+
+@pytest.mark.parametrize("event", [
+    {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "04:00Z"},
+    {"InstanceId": REDIS_ID, "MaintainStartTime": "2:00Z", "MaintainEndTime": "03:00Z"},
+    {"MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"},
+    {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z", "Extra": "1"},
+    [], "text", None, 42,
+])
+def test_bad_direct_events_fail_before_any_call(emulator, maintain, context, event):
+    with pytest.raises(AlibabaCloudError) as raised:
+        maintain.lambda_handler(event, context)
+    assert raised.value.http_status == 400
+    assert str(raised.value).startswith(raised.value.code + ": ")
+    assert emulator.state.received == []
+
+
+# Webhooks
+
+
+def test_signed_webhook_sets_the_release_time(emulator, release, context):
+    when = in_future(hours=5)
+    status, body = answer_of(release.lambda_handler(webhook_event(RELEASE, {"InstanceId": ECS_ID, "AutoReleaseTime": when}), context))
+    assert status == 200
+    assert body["RequestId"] and body["Outcome"] == "Succeeded"
+    assert emulator.state.instances[ECS_ID].AutoReleaseTime == when[:-3] + "00Z"
+
+
+def test_signed_webhook_sets_the_maintenance_window(emulator, maintain, context):
+    event = webhook_event(MAINTAIN, {"InstanceId": REDIS_ID, "MaintainStartTime": "04:00Z", "MaintainEndTime": "05:00Z"})
+    status, body = answer_of(maintain.lambda_handler(event, context))
+    assert status == 200 and body["Action"] == "ModifyInstanceMaintainTime"
+    assert body["CorrelationId"] == event["requestContext"]["requestId"]
+    assert emulator.state.instances[REDIS_ID].MaintainStartTime == "04:00Z"
+
+
+def test_base64_body_is_decoded(emulator, maintain, context):
+    event = webhook_event(MAINTAIN, {"InstanceId": REDIS_ID, "MaintainStartTime": "05:00Z", "MaintainEndTime": "06:00Z"}, base64_body=True)
+    status, _ = answer_of(maintain.lambda_handler(event, context))
+    assert status == 200 and emulator.state.instances[REDIS_ID].MaintainStartTime == "05:00Z"
+
+
+GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
+OTHER_SECRET = "whsec_" + "b3RoZXIta2V5LW5vdC1vdXJz"
+
+
+def _now():
+    import time
+    return int(time.time())
+
+
+@pytest.mark.parametrize(("make", "code"), [
+    (lambda: _strip(webhook_event(MAINTAIN, GOOD), "webhook-signature"), "Webhook.MissingSignature"),
+    (lambda: _strip(webhook_event(MAINTAIN, GOOD), "webhook-id"), "Webhook.MissingSignature"),
+    (lambda: _strip(webhook_event(MAINTAIN, GOOD), "webhook-timestamp"), "Webhook.MissingSignature"),
+    (lambda: webhook_event(MAINTAIN, GOOD, secret=OTHER_SECRET), "Webhook.InvalidSignature"),
+    (lambda: webhook_event(MAINTAIN, GOOD, timestamp=_now() - 301), "Webhook.TimestampExpired"),
+    (lambda: webhook_event(MAINTAIN, GOOD, timestamp=_now() + 301), "Webhook.TimestampExpired"),
+    (lambda: webhook_event(MAINTAIN, GOOD, headers={"webhook-timestamp": "soon"}), "Webhook.InvalidTimestamp"),
+    (lambda: _tamper(webhook_event(MAINTAIN, GOOD)), "Webhook.InvalidSignature"),
+    (lambda: webhook_event(MAINTAIN, GOOD, headers={"webhook-signature": "v1,AAAA"}), "Webhook.InvalidSignature"),
+    (lambda: webhook_event(MAINTAIN, GOOD, headers={"webhook-id": "msg_other"}), "Webhook.InvalidSignature"),
+])
+def test_unauthenticated_webhooks_are_refused_with_401(emulator, maintain, context, make, code):
+    status, body = answer_of(maintain.lambda_handler(make(), context))
+    assert (status, body["Code"]) == (401, code)
+    assert emulator.state.received == []
+
+
+def test_signature_may_be_one_of_several(emulator, maintain, context):
+    event = webhook_event(MAINTAIN, GOOD)
+    event["headers"]["webhook-signature"] = "v1,bm90IGl0 " + event["headers"]["webhook-signature"]
+    assert answer_of(maintain.lambda_handler(event, context))[0] == 200
+
+
+def test_webhook_within_tolerance_is_accepted(emulator, maintain, context):
+    assert answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD, timestamp=_now() - 290), context))[0] == 200
+
+
+def _strip(event, header):
+    del event["headers"][header]
+    return event
+
+
+def _tamper(event):
+    event["body"] = event["body"].replace("02:00Z", "12:00Z").replace("03:00Z", "13:00Z")
+    return event
+
+
+@pytest.mark.parametrize(("body", "status", "code"), [
+    ("not json", 400, "InvalidParameter"),
+    ("[1, 2]", 400, "InvalidParameter"),
+    ('"text"', 400, "InvalidParameter"),
+    ("", 400, "InvalidParameter"),
+    (json.dumps({**GOOD, "MaintainEndTime": "09:00Z"}), 400, "InvalidEndTime.Format"),
+    (json.dumps({**GOOD, "MaintainStartTime": "9am"}), 400, "InvalidStartTime.Format"),
+    (json.dumps({"MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}), 400, "MissingParameter"),
+    (json.dumps({**GOOD, "DryRun": True}), 400, "UnsupportedParameter"),
+    (json.dumps({**GOOD, "InstanceId": "r-unknown"}), 404, "NoSuchResource"),
+    ("x" * 70_000, 413, "PayloadTooLarge"),
+])
+def test_webhook_errors_answer_with_alibaba_status_and_json(emulator, maintain, context, body, status, code):
+    got_status, got = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, body), context))
+    assert (got_status, got["Code"]) == (status, code)
+    assert set(got) == {"Code", "Message", "RequestId"} and got["Message"]
+    assert (got["RequestId"] is not None) == (code == "NoSuchResource")
+
+
+def test_subscription_instance_webhook_is_403(emulator, release, context):
+    status, body = answer_of(release.lambda_handler(webhook_event(RELEASE, {"InstanceId": PREPAID_ID}), context))
+    assert (status, body["Code"]) == (403, "ChargeTypeViolation") and body["RequestId"]
+
+
+def test_only_post_is_accepted(emulator, maintain, context):
+    event = webhook_event(MAINTAIN, GOOD)
+    event["requestContext"]["http"]["method"] = "GET"
+    assert answer_of(maintain.lambda_handler(event, context))[0] == 405
+
+
+def test_invalid_base64_body_is_400(emulator, maintain, context):
+    event = webhook_event(MAINTAIN, GOOD)
+    event["isBase64Encoded"] = True
+    event["body"] = "%%%not base64%%%"
+    assert answer_of(maintain.lambda_handler(event, context)) [0] == 400
+
+
+def test_webhook_without_a_configured_secret_refuses_everything(emulator, function_env, context):
+    with environment({"WEBHOOK_SECRET": None}):
+        maintain = load_function(MAINTAIN)
+        status, body = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD), context))
+    assert (status, body["Code"]) == (500, "Webhook.NotConfigured")
+    assert emulator.state.received == []
+
+
+def test_rotation_accepts_either_configured_secret(emulator, function_env, context):
+    with environment({"WEBHOOK_SECRET": f"{OTHER_SECRET} {WEBHOOK_SECRET}"}):
+        maintain = load_function(MAINTAIN)
+        for secret in (OTHER_SECRET, WEBHOOK_SECRET):
+            assert answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD, secret=secret), context))[0] == 200
+
+
+def test_unexpected_failure_is_a_500_without_a_traceback(emulator, maintain, context, monkeypatch):
+    def explode(*args, **kwargs):
+        raise RuntimeError("internal detail that must not reach the caller")
+
+    monkeypatch.setattr(maintain.handler.client, "call", explode)
+    status, body = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD), context))
+    assert (status, body["Code"]) == (500, "InternalError")
+    assert "internal detail" not in json.dumps(body) and "Traceback" not in json.dumps(body)
+    with pytest.raises(AlibabaCloudError, match="^InternalError: ") as raised:
+        maintain.lambda_handler(GOOD, context)
+    assert "internal detail" not in str(raised.value)
+
+
+def test_missing_credentials_is_a_clear_error(emulator, function_env, context):
+    with environment({"ALIBABA_CLOUD_ACCESS_KEY_ID": None, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": None}):
+        maintain = load_function(MAINTAIN)
+        with pytest.raises(AlibabaCloudError, match="^MissingCredentials: "):
+            maintain.lambda_handler(GOOD, context)
+    assert emulator.state.received == []
+
+
+def test_logs_carry_correlation_id_and_metrics_count_by_code(emulator, maintain, context, capsys, caplog):
+    with pytest.raises(AlibabaCloudError):
+        maintain.lambda_handler({**GOOD, "InstanceId": "r-unknown"}, context)
+    failure_log = next(r for r in caplog.records if r.getMessage() == "Call failed")
+    assert failure_log.error_code == "NoSuchResource" and failure_log.request_id
+    assert maintain.logger.get_correlation_id() == context.aws_request_id
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    emf = [line for line in lines if "_aws" in line]
+    by_code = next(line for line in emf if line.get("ErrorCode") == "NoSuchResource")
+    assert by_code["Failures"] == [1.0] and by_code["Action"] == "ModifyInstanceMaintainTime"
+    totals = next(line for line in emf if "Calls" in line)
+    assert totals["Calls"] == [1.0] and totals["Failures"] == [1.0] and totals["Action"] == "ModifyInstanceMaintainTime"
