@@ -77,5 +77,5 @@ class RpcClient:
             security_token=credentials.security_token,
         )
         answer = self.transport.post_form(url, encode_form(signed))
-        body = parse_answer(answer, credentials.secrets)
+        body = parse_answer(answer, credentials.scrub)
         return CallResult(action.name, params, body.get("RequestId"), body)

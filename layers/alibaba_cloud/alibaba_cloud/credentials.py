@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .errors import AlibabaCloudError
+from .errors import AlibabaCloudError, redact
 from .secrets_extension import SecretsExtension
 
 # The names the official SDKs read; a JSON secret may use them or the short ones.
@@ -37,10 +37,10 @@ class Credentials:
     def __repr__(self) -> str:
         return f"Credentials(access_key_id={mask(self.access_key_id)!r})"
 
-    @property
-    def secrets(self) -> tuple[str | None, ...]:
-        """What must never be shown: used to scrub text that came from elsewhere."""
-        return (self.access_key_secret, self.security_token)
+    def scrub(self, text: str) -> str:
+        """Text from elsewhere (an upstream message) with the secret and token removed and the key id masked."""
+        text = redact(text, (self.access_key_secret, self.security_token))
+        return text.replace(self.access_key_id, mask(self.access_key_id))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object], names: Mapping[str, str]) -> Credentials | None:

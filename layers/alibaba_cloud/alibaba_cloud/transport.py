@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
 
-from .errors import AlibabaCloudError, redact
+from .errors import AlibabaCloudError
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -57,8 +58,8 @@ class Transport:
             ) from None
 
 
-def parse_answer(answer: Answer, secrets: tuple[str | None, ...] = ()) -> dict:
-    """The JSON body of a success, or the error it carries, with secrets scrubbed from its text."""
+def parse_answer(answer: Answer, scrub: Callable[[str], str] = str) -> dict:
+    """The JSON body of a success, or the error it carries, its text passed through ``scrub``."""
     try:
         data = json.loads(answer.content)
     except ValueError:  # includes UnicodeDecodeError
@@ -68,10 +69,9 @@ def parse_answer(answer: Answer, secrets: tuple[str | None, ...] = ()) -> dict:
         snippet = answer.content[:120].decode("utf-8", "replace")
         raise AlibabaCloudError(
             "InvalidResponse",
-            redact(
+            scrub(
                 f"The endpoint answered HTTP {answer.status} ({content_type}) with a body that is "
-                f"not a JSON object: {snippet!r}",
-                secrets,
+                f"not a JSON object: {snippet!r}"
             ),
             http_status=answer.status if answer.status >= 400 else 502,
         )
@@ -79,7 +79,7 @@ def parse_answer(answer: Answer, secrets: tuple[str | None, ...] = ()) -> dict:
         return data
     def field(name: str) -> str | None:
         value = data.get(name)
-        return redact(str(value), secrets) if value is not None else None
+        return scrub(str(value)) if value is not None else None
 
     raise AlibabaCloudError(
         field("Code") or f"HTTP{answer.status}",

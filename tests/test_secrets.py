@@ -1,0 +1,134 @@
+"""Credentials and webhook secrets from Secrets Manager, through a stand-in of the Parameters and Secrets extension."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, MAINTAIN, REDIS_ID, WEBHOOK_SECRET, answer_of, webhook_event
+from local.runtime import environment, load_function
+
+from alibaba_cloud.config import ConfigurationError, Settings
+from alibaba_cloud.credentials import Credentials, mask
+from alibaba_cloud.errors import AlibabaCloudError
+
+GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
+SESSION_TOKEN = "aws-session-token-for-the-extension"
+
+
+class FakeExtension(ThreadingHTTPServer):
+    """Answers GET /secretsmanager/get?secretId=... like the extension, checking its token header."""
+
+    def __init__(self, secrets: dict[str, str]):
+        self.secrets = secrets
+        self.requests: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                url = urlsplit(self.path)
+                secret_id = parse_qs(url.query).get("secretId", [""])[0]
+                outer.requests.append(secret_id)
+                if self.headers.get("X-Aws-Parameters-Secrets-Token") != SESSION_TOKEN:
+                    status, body = 401, {"message": "missing token"}
+                elif url.path != "/secretsmanager/get" or secret_id not in outer.secrets:
+                    status, body = 400, {"message": "not found"}
+                else:
+                    status, body = 200, {"Name": secret_id, "SecretString": outer.secrets[secret_id]}
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def close(self):
+        self.shutdown()
+        self.server_close()
+
+
+@pytest.fixture
+def extension(function_env):
+    server = FakeExtension({
+        "creds": json.dumps({"AccessKeyId": ACCESS_KEY_ID, "AccessKeySecret": ACCESS_KEY_SECRET}),
+        "creds-env-names": json.dumps({"ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET}),
+        "not-json": "plain text",
+        "hook": WEBHOOK_SECRET,
+    })
+    env = {"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(server.server_address[1]), "AWS_SESSION_TOKEN": SESSION_TOKEN,
+           "ALIBABA_CLOUD_ACCESS_KEY_ID": None, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": None, "WEBHOOK_SECRET": None}
+    with environment(env):
+        yield server
+    server.close()
+
+
+@pytest.mark.parametrize("secret_id", ["creds", "creds-env-names"])
+def test_credentials_come_from_the_secret_and_are_cached(emulator, extension, context, secret_id):
+    with environment({"ALIBABA_CLOUD_CREDENTIALS_SECRET_ID": secret_id}):
+        maintain = load_function(MAINTAIN)
+        for _ in range(3):
+            assert maintain.lambda_handler(GOOD, context)["Outcome"] == "Succeeded"
+    assert extension.requests == [secret_id]
+
+
+def test_unreadable_secret_is_a_clear_error(emulator, extension, context):
+    with environment({"ALIBABA_CLOUD_CREDENTIALS_SECRET_ID": "not-json"}):
+        with pytest.raises(AlibabaCloudError, match="^InvalidCredentialsSecret: "):
+            load_function(MAINTAIN).lambda_handler(GOOD, context)
+    with environment({"ALIBABA_CLOUD_CREDENTIALS_SECRET_ID": "absent"}):
+        with pytest.raises(AlibabaCloudError, match="^SecretUnavailable: .*HTTP 400"):
+            load_function(MAINTAIN).lambda_handler(GOOD, context)
+    assert emulator.state.received == []
+
+
+def test_webhook_secret_comes_from_the_secret(emulator, extension, context):
+    with environment({"ALIBABA_CLOUD_CREDENTIALS_SECRET_ID": "creds", "WEBHOOK_SECRET_ID": "hook"}):
+        maintain = load_function(MAINTAIN)
+        assert answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD), context))[0] == 200
+        assert answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD, secret="whsec_d3Jvbmc="), context))[0] == 401
+    assert extension.requests.count("hook") == 1
+
+
+def test_credentials_never_print_their_secret():
+    credentials = Credentials("LTAI5tAbcdefghijkl", "very-secret", "token")
+    assert "very-secret" not in repr(credentials) and "token" not in repr(credentials)
+    assert mask("LTAI5tAbcdefghijkl") == "LTAI****jkl"
+
+
+@pytest.mark.parametrize(("env", "fragment"), [
+    ({"ALIBABA_CLOUD_ENDPOINT": "127.0.0.1:8080"}, "scheme"),
+    ({"ALIBABA_CLOUD_READ_TIMEOUT": "soon"}, "number"),
+    ({"ALIBABA_CLOUD_CONNECT_TIMEOUT": "-1"}, "positive"),
+    ({"MAINTAIN_WINDOW_RULE": "two-hours"}, "exactly-one-hour"),
+    ({"ALIBABA_CLOUD_NETWORK": "internal"}, "vpc"),
+])
+def test_bad_settings_fail_at_cold_start(env, fragment):
+    with pytest.raises(ConfigurationError, match=fragment):
+        Settings.from_env(env)
+
+
+def test_settings_defaults_and_repr_hide_the_webhook_secret():
+    settings = Settings.from_env({"WEBHOOK_SECRET": WEBHOOK_SECRET, "ALIBABA_CLOUD_ENDPOINT": "http://127.0.0.1:1/"})
+    assert settings.endpoint == "http://127.0.0.1:1"
+    assert (settings.connect_timeout, settings.read_timeout) == (5.0, 10.0)
+    assert WEBHOOK_SECRET not in repr(settings)
+
+
+@pytest.mark.parametrize(("network", "region", "product", "url"), [
+    ("public", "cn-hangzhou", "ECS", "https://ecs.cn-hangzhou.aliyuncs.com"),
+    ("vpc", "cn-hangzhou", "ECS", "https://ecs-vpc.cn-hangzhou.aliyuncs.com"),
+    ("public", "ap-southeast-1", "R_KVSTORE", "https://r-kvstore.ap-southeast-1.aliyuncs.com"),
+    ("vpc", "cn-hongkong", "R_KVSTORE", "https://r-kvstore.cn-hongkong.aliyuncs.com"),
+])
+def test_endpoints_are_regional(network, region, product, url):
+    from alibaba_cloud import endpoints
+    settings = Settings.from_env({"ALIBABA_CLOUD_NETWORK": network})
+    assert getattr(endpoints, product).base_url(region, settings) == url
