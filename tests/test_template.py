@@ -1,0 +1,125 @@
+"""template.yaml as CloudFormation sees it: linted, and transformed by the SAM translator."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from samtranslator.translator.transform import transform
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Loader(yaml.SafeLoader):
+    """Reads CloudFormation's short-form intrinsics (!Ref, !Sub, ...) as their long form."""
+
+
+def _intrinsic(loader, tag_suffix, node):
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_Loader.add_multi_constructor("!", _intrinsic)
+
+
+class _NoManagedPolicies:
+    def load(self):
+        return {}
+
+
+@pytest.fixture(scope="module")
+def template():
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_Loader)
+
+
+@pytest.fixture(scope="module")
+def resources(template, monkeypatch_module):
+    monkeypatch_module.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    sam = json.loads(json.dumps(template))
+    for resource in sam["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(key), str):
+                props[key] = f"s3://bucket/{props[key].strip('/')}.zip"
+    return transform(sam, {}, _NoManagedPolicies())["Resources"]
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def of_type(resources, kind):
+    return {name: r for name, r in resources.items() if r["Type"] == kind}
+
+
+def test_cfn_lint_has_no_findings():
+    result = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(ROOT / "template.yaml")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_one_layer_shared_by_both_functions(resources):
+    layers = of_type(resources, "AWS::Lambda::LayerVersion")
+    functions = of_type(resources, "AWS::Lambda::Function")
+    assert len(layers) == 1 and len(functions) == 2
+    (layer_name,) = layers
+    assert layers[layer_name]["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+    for function in functions.values():
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.12" and props["Architectures"] == ["arm64"]
+        assert props["Handler"] == "app.lambda_handler"
+        assert {"Ref": layer_name} in props["Layers"]
+        env = props["Environment"]["Variables"]
+        assert "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID" in env and "WEBHOOK_SECRET_ID" in env
+        assert env["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
+
+
+def test_each_function_has_a_schedule_disabled_until_configured(resources, template):
+    schedules = of_type(resources, "AWS::Scheduler::Schedule")
+    assert len(schedules) == 2
+    for schedule in schedules.values():
+        props = schedule["Properties"]
+        assert props["State"]["Ref"].endswith("ScheduleState")
+        assert props["Target"]["Input"]["Ref"].endswith("Input")
+        assert template["Parameters"][props["State"]["Ref"]]["Default"] == "DISABLED"
+    for name in ("MaintainTimeInput", "AutoReleaseTimeInput"):
+        assert "InstanceId" in json.loads(template["Parameters"][name]["Default"])
+
+
+def test_each_function_has_a_webhook_route(resources, template):
+    routes = set()
+    for api in of_type(resources, "AWS::ApiGatewayV2::Api").values():
+        routes |= {f"{method.upper()} {path}" for path, methods in api["Properties"]["Body"]["paths"].items() for method in methods}
+    assert routes == {"POST /redis/maintain-time", "POST /ecs/auto-release-time"}
+    for name in ("maintain_time", "auto_release_time"):
+        sample = json.loads((ROOT / "events" / f"modify_instance_{name}" / "webhook.json").read_text())
+        assert sample["routeKey"] in routes
+    assert set(template["Outputs"]) >= {"MaintainTimeWebhookUrl", "AutoReleaseTimeWebhookUrl"}
+
+
+def test_functions_may_read_only_their_secrets(resources):
+    roles = {name: r for name, r in of_type(resources, "AWS::IAM::Role").items() if name.endswith("FunctionRole")}
+    assert len(roles) == 2
+    for role in roles.values():
+        secret_statements = 0
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                if any(a.startswith("secretsmanager:") for a in actions):
+                    assert actions == ["secretsmanager:GetSecretValue"]
+                    assert "Fn::Sub" in statement["Resource"]
+                    secret_statements += 1
+        assert secret_statements == 2  # the credentials secret and the webhook secret
