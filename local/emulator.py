@@ -78,8 +78,8 @@ class Fault:
     """One way to misbehave, for the next ``Times`` requests (optionally only for one ``Action``).
 
     Kinds: ``throttle`` (400 Throttling.User with x-acs-retry-after), ``internal`` (500
-    InternalError), ``unavailable`` (503 ServiceUnavailable), ``latency`` (sleep ``Seconds`` then
-    answer normally), ``drop`` (close the connection without an answer), ``html`` (a 502 HTML
+    InternalError), ``unavailable`` (503 ServiceUnavailable), ``nonce_used`` (400
+    SignatureNonceUsed), ``latency`` (sleep ``Seconds`` then answer normally), ``drop`` (close the connection without an answer), ``html`` (a 502 HTML
     page), ``truncated`` (half a JSON body), ``text`` (200 with a text/plain body).
     """
 
@@ -300,6 +300,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.Kind == "unavailable":
             self._error(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.", request_id)
             return 503, "ServiceUnavailable"
+        if fault.Kind == "nonce_used":
+            self._error(400, "SignatureNonceUsed", "Specified signature nonce was used already.", request_id)
+            return 400, "SignatureNonceUsed"
         if fault.Kind == "drop":
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)

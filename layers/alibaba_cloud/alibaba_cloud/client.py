@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -11,6 +12,7 @@ from .actions import Action
 from .config import Settings
 from .credentials import CredentialsProvider
 from .errors import AlibabaCloudError
+from .retry import RetryPolicy, deadline_exceeded
 from .secrets_extension import SecretsExtension
 from .signing import encode_form, sign_request
 from .transport import Transport, parse_answer
@@ -22,6 +24,7 @@ class CallResult:
     parameters: dict[str, str]
     request_id: str | None
     body: dict
+    attempts: int = 1
 
 
 class RpcClient:
@@ -33,11 +36,19 @@ class RpcClient:
         transport: Transport,
         credentials: CredentialsProvider,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
         self.transport = transport
         self.credentials = credentials
         self.clock = clock
+        self.sleep = sleep
+        self.retry = RetryPolicy(
+            max_attempts=max(1, settings.max_attempts),
+            base_delay=settings.retry_base_delay,
+            max_delay=settings.retry_max_delay,
+            margin=settings.deadline_margin,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RpcClient:
@@ -63,19 +74,42 @@ class RpcClient:
             )
         return params
 
-    def call(self, action: Action, given: Mapping[str, object]) -> CallResult:
+    def call(self, action: Action, given: Mapping[str, object], deadline: float | None = None) -> CallResult:
+        """Validate, then send until success, a final error, the last attempt or the deadline.
+
+        ``deadline`` is a ``time.monotonic()`` value (the handler derives it from Lambda's
+        remaining time). Every attempt is signed anew: a fresh nonce and timestamp each time.
+        """
         params = self.validate(action, given)
         credentials = self.credentials.get()
         url = action.product.base_url(params.get("RegionId") or self.settings.region_id or "", self.settings) + "/"
-        signed = sign_request(
-            method=action.method,
-            action=action.name,
-            version=action.product.version,
-            params=params,
-            access_key_id=credentials.access_key_id,
-            access_key_secret=credentials.access_key_secret,
-            security_token=credentials.security_token,
-        )
-        answer = self.transport.post_form(url, encode_form(signed))
-        body = parse_answer(answer, credentials.scrub)
-        return CallResult(action.name, params, body.get("RequestId"), body)
+        request_ids: list[str] = []
+        for attempt in range(1, self.retry.max_attempts + 1):
+            time_left = None if deadline is None else deadline - time.monotonic() - self.retry.margin
+            if time_left is not None and time_left < self.retry.min_attempt_time:
+                raise deadline_exceeded(
+                    f"Not enough of the invocation left to call {action.name} (attempt {attempt})."
+                )
+            signed = sign_request(
+                method=action.method,
+                action=action.name,
+                version=action.product.version,
+                params=params,
+                access_key_id=credentials.access_key_id,
+                access_key_secret=credentials.access_key_secret,
+                security_token=credentials.security_token,
+            )
+            try:
+                answer = self.transport.post_form(url, encode_form(signed), read_timeout=time_left)
+                body = parse_answer(answer, credentials.scrub)
+                return CallResult(action.name, params, body.get("RequestId"), body, attempt)
+            except AlibabaCloudError as error:
+                request_ids += error.request_ids
+                error.attempts, error.request_ids = attempt, request_ids
+                if not error.retryable or attempt == self.retry.max_attempts:
+                    raise
+                pause = self.retry.delay(attempt, error)
+                if deadline is not None and time.monotonic() + pause + self.retry.min_attempt_time > deadline - self.retry.margin:
+                    raise  # no time for another attempt: report this one while we still can
+                self.sleep(pause)
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover

@@ -54,6 +54,10 @@ class Settings:
     webhook_tolerance_seconds: float = 300.0
     secrets_cache_seconds: float = 300.0
     secrets_extension_port: int = 2773
+    max_attempts: int = 4
+    retry_base_delay: float = 0.2
+    retry_max_delay: float = 5.0
+    deadline_margin: float = 1.0
 
     def __repr__(self) -> str:  # the webhook secret may be inline: never print it
         return f"Settings(region_id={self.region_id!r}, endpoint={self.endpoint!r}, network={self.network!r})"
@@ -81,4 +85,8 @@ class Settings:
             webhook_tolerance_seconds=_number(env, "WEBHOOK_TOLERANCE_SECONDS", 300.0),
             secrets_cache_seconds=_number(env, "SECRETS_CACHE_SECONDS", 300.0),
             secrets_extension_port=int(_number(env, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", 2773)),
+            max_attempts=int(_number(env, "ALIBABA_CLOUD_MAX_ATTEMPTS", 4)),
+            retry_base_delay=_number(env, "ALIBABA_CLOUD_RETRY_BASE_DELAY", 0.2),
+            retry_max_delay=_number(env, "ALIBABA_CLOUD_RETRY_MAX_DELAY", 5.0),
+            deadline_margin=_number(env, "ALIBABA_CLOUD_DEADLINE_MARGIN", 1.0),
         )

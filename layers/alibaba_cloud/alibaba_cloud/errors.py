@@ -22,6 +22,8 @@ class AlibabaCloudError(Exception):
         request_id: str | None = None,
         host_id: str | None = None,
         recommend: str | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         self.code = code
         self.message = message
@@ -29,11 +31,24 @@ class AlibabaCloudError(Exception):
         self.request_id = request_id
         self.host_id = host_id
         self.recommend = recommend
+        self.retryable = retryable  # a later attempt, freshly signed, may succeed
+        self.retry_after = retry_after  # seconds the gateway asked us to wait (x-acs-retry-after)
+        self.attempts = 1
+        self.request_ids: list[str] = [request_id] if request_id else []
         super().__init__(str(self))
 
     def __str__(self) -> str:
+        """``Code: Message (RequestId: …)``: all an operator gets from a failed Lambda invocation.
+
+        After several attempts it also names how many there were and every RequestId they got.
+        """
         text = f"{self.code}: {self.message}"
-        return f"{text} (RequestId: {self.request_id})" if self.request_id else text
+        if self.request_id:
+            text += f" (RequestId: {self.request_id})"
+        if self.attempts > 1:
+            ids = f"; RequestIds: {', '.join(self.request_ids)}" if self.request_ids else ""
+            text += f" [after {self.attempts} attempts{ids}]"
+        return text
 
     def to_dict(self) -> dict[str, str | None]:
         """The body a webhook caller receives: Alibaba's error shape, minus the gateway's host."""

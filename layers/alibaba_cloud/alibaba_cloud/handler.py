@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,6 +54,12 @@ def http_answer(status: int, body: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _deadline(context: Any) -> float | None:
+    """Lambda's deadline as a ``time.monotonic()`` value, when the context tells it."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return time.monotonic() + remaining() / 1000 if callable(remaining) else None
+
+
 def bad_request(message: str) -> AlibabaCloudError:
     return AlibabaCloudError("InvalidParameter", message, http_status=400)
 
@@ -90,7 +97,7 @@ class ActionHandler:
             self._count("Rejected", error.code)
             raise error
         try:
-            return self.execute(event, correlation_id)
+            return self.execute(event, correlation_id, context)
         except AlibabaCloudError:
             raise
         except Exception:
@@ -108,7 +115,7 @@ class ActionHandler:
                 self._count("Rejected", error.code)
                 self.logger.warning("Webhook rejected", extra={"error_code": error.code, "http_status": error.http_status})
                 raise
-            return http_answer(200, self.execute(params, correlation_id))
+            return http_answer(200, self.execute(params, correlation_id, context))
         except AlibabaCloudError as error:
             return http_answer(error.http_status, error.to_dict())
         except Exception:
@@ -137,18 +144,24 @@ class ActionHandler:
 
     # The work both share
 
-    def execute(self, given: Mapping[str, object], correlation_id: str | None) -> dict[str, Any]:
+    def execute(self, given: Mapping[str, object], correlation_id: str | None, context: Any = None) -> dict[str, Any]:
         """Call the action and account for it in logs and metrics; errors propagate to the trigger."""
         self._count("Calls")
+        deadline = _deadline(context)
         try:
-            result = self.client.call(self.action, given)
+            result = self.client.call(self.action, given, deadline)
         except AlibabaCloudError as error:
             self._count_failure(error)
             raise
         self._count("Successes")
         self.logger.info(
             "Call succeeded",
-            extra={"action": self.action.name, "parameters": result.parameters, "request_id": result.request_id},
+            extra={
+                "action": self.action.name,
+                "parameters": result.parameters,
+                "request_id": result.request_id,
+                "attempts": result.attempts,
+            },
         )
         return result_event(result, self.action.product.code, correlation_id)
 
@@ -177,6 +190,8 @@ class ActionHandler:
                 "error_code": error.code,
                 "error_message": error.message,
                 "request_id": error.request_id,
+                "request_ids": error.request_ids,
+                "attempts": error.attempts,
                 "http_status": error.http_status,
             },
         )

@@ -11,6 +11,18 @@ import requests
 from .errors import AlibabaCloudError
 
 FORM = "application/x-www-form-urlencoded"
+# Codes worth another, freshly signed attempt: throttling, server faults, and a nonce the
+# gateway saw already (a new signature carries a new nonce). Every other 4xx is final.
+# What an operator should do, said plainly, for codes whose message does not.
+ADVICE = {
+    "InvalidTimeStamp.Expired": "The request's Timestamp is more than 15 minutes off Alibaba Cloud's clock: "
+    "the clock of the machine that signed it is wrong.",
+    "SignatureDoesNotMatch": "Check the AccessKey secret configured for this function.",
+    "InvalidAccessKeyId.NotFound": "The AccessKeyId configured for this function does not exist.",
+}
+RETRYABLE_CODES = frozenset(
+    {"Throttling", "Throttling.User", "Throttling.Api", "InternalError", "ServiceUnavailable", "SignatureNonceUsed"}
+)
 
 
 @dataclass(frozen=True)
@@ -31,23 +43,25 @@ class Transport:
         self.session = session or requests.Session()
         self.timeout = (connect_timeout, read_timeout)
 
-    def post_form(self, url: str, body: str) -> Answer:
+    def post_form(self, url: str, body: str, read_timeout: float | None = None) -> Answer:
+        """One POST. ``read_timeout`` shortens the configured one, e.g. to fit the invocation's deadline."""
+        timeout = (self.timeout[0], min(self.timeout[1], read_timeout or self.timeout[1]))
         try:
-            response = self.session.post(
-                url, data=body.encode(), headers={"Content-Type": FORM}, timeout=self.timeout
-            )
+            response = self.session.post(url, data=body.encode(), headers={"Content-Type": FORM}, timeout=timeout)
             return Answer(response.status_code, dict(response.headers), response.content)
         except requests.ConnectTimeout:
             raise AlibabaCloudError(
                 "NetworkError.ConnectTimeout",
-                f"No connection to the endpoint within {self.timeout[0]:g} s; nothing was sent.",
+                f"No connection to the endpoint within {timeout[0]:g} s; nothing was sent.",
                 http_status=504,
+                retryable=True,
             ) from None
         except requests.ReadTimeout:
             raise AlibabaCloudError(
                 "NetworkError.ReadTimeout",
-                f"No answer within {self.timeout[1]:g} s; the request may have been applied.",
+                f"No answer within {timeout[1]:g} s; the request may have been applied.",
                 http_status=504,
+                retryable=True,  # both actions set a value: repeating one is harmless
             ) from None
         except requests.RequestException as exc:
             raise AlibabaCloudError(
@@ -55,17 +69,24 @@ class Transport:
                 f"The connection to the endpoint failed ({type(exc).__name__}); "
                 "the request may have been applied.",
                 http_status=502,
+                retryable=True,
             ) from None
 
 
 def parse_answer(answer: Answer, scrub: Callable[[str], str] = str) -> dict:
-    """The JSON body of a success, or the error it carries, its text passed through ``scrub``."""
+    """The JSON body of a success, or the error it carries, its text passed through ``scrub``.
+
+    A 5xx, a retryable code or an ``x-acs-retry-after`` header (milliseconds) make the error
+    retryable; an unreadable 2xx does not (the request went through, only its answer is lost).
+    """
+    headers = {k.lower(): v for k, v in answer.headers.items()}
+    retry_after = _retry_after(headers.get("x-acs-retry-after"))
     try:
         data = json.loads(answer.content)
     except ValueError:  # includes UnicodeDecodeError
         data = None
     if not isinstance(data, dict):
-        content_type = answer.headers.get("Content-Type") or answer.headers.get("content-type") or "no content type"
+        content_type = headers.get("content-type") or "no content type"
         snippet = answer.content[:120].decode("utf-8", "replace")
         raise AlibabaCloudError(
             "InvalidResponse",
@@ -74,6 +95,8 @@ def parse_answer(answer: Answer, scrub: Callable[[str], str] = str) -> dict:
                 f"not a JSON object: {snippet!r}"
             ),
             http_status=answer.status if answer.status >= 400 else 502,
+            retryable=answer.status >= 500 or retry_after is not None,
+            retry_after=retry_after,
         )
     if 200 <= answer.status < 300:
         return data
@@ -81,11 +104,26 @@ def parse_answer(answer: Answer, scrub: Callable[[str], str] = str) -> dict:
         value = data.get(name)
         return scrub(str(value)) if value is not None else None
 
+    code = field("Code") or f"HTTP{answer.status}"
+    message = field("Message") or "The endpoint gave no message."
     raise AlibabaCloudError(
-        field("Code") or f"HTTP{answer.status}",
-        field("Message") or "The endpoint gave no message.",
+        code,
+        f"{ADVICE[code]} {message}" if code in ADVICE else message,
         http_status=answer.status,
         request_id=field("RequestId"),
         host_id=field("HostId"),
         recommend=field("Recommend"),
+        retryable=answer.status >= 500 or code in RETRYABLE_CODES or retry_after is not None,
+        retry_after=retry_after,
     )
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from ``x-acs-retry-after`` (milliseconds), if it is a sane number."""
+    try:
+        milliseconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    if milliseconds is None or not 0 <= milliseconds < 3_600_000:
+        return None
+    return milliseconds / 1000

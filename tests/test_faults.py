@@ -1,0 +1,143 @@
+"""The fault matrix: what the layer does when Alibaba throttles, fails or the network breaks.
+
+Each row asserts the number of attempts the emulator received, the final outcome, and what the
+caller sees: a direct invocation's exception starts with the final code and carries the RequestId;
+a webhook answers with the status and a JSON body carrying both.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from conftest import MAINTAIN, REDIS_ID, answer_of, webhook_event
+from local.runtime import LambdaContext, environment, load_function
+
+from alibaba_cloud.errors import AlibabaCloudError
+
+GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
+FOREVER = 100
+
+# (fault kind, times, attempts seen, final code or None for success, final HTTP status, carries RequestId)
+MATRIX = [
+    ("throttle", 2, 3, None, 200, True),
+    ("throttle", FOREVER, 4, "Throttling.User", 400, True),
+    ("internal", 1, 2, None, 200, True),
+    ("internal", FOREVER, 4, "InternalError", 500, True),
+    ("unavailable", 1, 2, None, 200, True),
+    ("unavailable", FOREVER, 4, "ServiceUnavailable", 503, True),
+    ("nonce_used", 1, 2, None, 200, True),
+    ("drop", 1, 2, None, 200, True),
+    ("drop", FOREVER, 4, "NetworkError.ConnectionFailed", 502, False),
+    ("html", 1, 2, None, 200, True),
+    ("html", FOREVER, 4, "InvalidResponse", 502, False),
+    ("truncated", 1, 1, "InvalidResponse", 502, False),
+    ("text", 1, 1, "InvalidResponse", 502, False),
+]
+
+
+@pytest.fixture
+def fast_retries(function_env):
+    with environment({"ALIBABA_CLOUD_RETRY_BASE_DELAY": "0.02", "ALIBABA_CLOUD_RETRY_MAX_DELAY": "0.1"}):
+        yield
+
+
+def invoke(function, trigger, context):
+    """(status, code, request id, message) as the caller of that trigger sees them."""
+    if trigger == "webhook":
+        status, body = answer_of(function.lambda_handler(webhook_event(MAINTAIN, GOOD), context))
+        return status, body.get("Code"), body["RequestId"], body.get("Message", "")
+    try:
+        result = function.lambda_handler(GOOD, context)
+    except AlibabaCloudError as error:
+        return error.http_status, error.code, error.request_id, str(error)
+    return 200, None, result["RequestId"], ""
+
+
+@pytest.mark.parametrize("trigger", ["direct", "webhook"])
+@pytest.mark.parametrize(("kind", "times", "attempts", "code", "status", "has_request_id"), MATRIX,
+                         ids=[f"{r[0]}x{r[1]}" for r in MATRIX])
+def test_fault_matrix(emulator, fast_retries, context, trigger, kind, times, attempts, code, status, has_request_id):
+    maintain = load_function(MAINTAIN)
+    emulator.inject(kind, times, RetryAfterMs=20)
+    got_status, got_code, request_id, message = invoke(maintain, trigger, context)
+    received = emulator.state.received
+    assert len(received) == attempts
+    assert (got_status, got_code) == (status, code)
+    assert len({r.Nonce for r in received}) == attempts  # every attempt signed anew
+    if has_request_id:
+        assert request_id == received[-1].RequestId
+    if code and trigger == "direct":
+        assert message.startswith(f"{code}: ")
+        if has_request_id:
+            assert f"(RequestId: {request_id})" in message
+        if attempts > 1:
+            assert f"after {attempts} attempts" in message
+
+
+def test_throttling_waits_as_long_as_the_gateway_asks(emulator, function_env, context):
+    maintain = load_function(MAINTAIN)
+    emulator.inject("throttle", 2, RetryAfterMs=300)
+    started = time.monotonic()
+    assert maintain.lambda_handler(GOOD, context)["Outcome"] == "Succeeded"
+    assert time.monotonic() - started >= 0.6
+
+
+def test_read_timeout_is_retried_with_a_fresh_signature(emulator, fast_retries, context):
+    emulator.inject("latency", 1, Seconds=1.0)
+    with environment({"ALIBABA_CLOUD_READ_TIMEOUT": "0.3"}):
+        maintain = load_function(MAINTAIN)
+    assert maintain.lambda_handler(GOOD, context)["Outcome"] == "Succeeded"
+    assert len(emulator.state.received) == 2
+
+
+def test_slow_answer_near_the_deadline_is_reported_in_time(emulator, fast_retries):
+    """1.5 s left and a 1 s margin: one attempt of at most 0.5 s, then the failure is reported."""
+    emulator.inject("latency", FOREVER, Seconds=3.0)
+    maintain = load_function(MAINTAIN)
+    started = time.monotonic()
+    with pytest.raises(AlibabaCloudError) as raised:
+        maintain.lambda_handler(GOOD, LambdaContext(remaining_ms=1500))
+    assert time.monotonic() - started < 1.2
+    assert raised.value.code == "NetworkError.ReadTimeout"
+    assert len(emulator.state.received) == 1
+
+
+def test_no_time_left_means_no_call(emulator, function_env):
+    maintain = load_function(MAINTAIN)
+    with pytest.raises(AlibabaCloudError, match="^DeadlineExceeded: "):
+        maintain.lambda_handler(GOOD, LambdaContext(remaining_ms=900))
+    assert emulator.state.received == []
+
+
+@pytest.mark.parametrize("trigger", ["direct", "webhook"])
+def test_clock_skew_is_said_plainly_and_not_retried(emulator, function_env, context, trigger):
+    emulator.state.clock_skew = timedelta(minutes=20)
+    status, code, request_id, message = invoke(load_function(MAINTAIN), trigger, context)
+    assert (status, code) == (400, "InvalidTimeStamp.Expired") and request_id
+    assert "clock" in message
+    assert len(emulator.state.received) == 1
+
+
+@pytest.mark.parametrize("trigger", ["direct", "webhook"])
+def test_signature_mismatch_is_final(emulator, function_env, context, trigger):
+    with environment({"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "wrong"}):
+        status, code, request_id, _ = invoke(load_function(MAINTAIN), trigger, context)
+    assert (status, code) == (400, "SignatureDoesNotMatch") and request_id
+    assert len(emulator.state.received) == 1
+
+
+def test_other_client_errors_are_never_retried(emulator, function_env, context):
+    maintain = load_function(MAINTAIN)
+    with pytest.raises(AlibabaCloudError, match="^NoSuchResource"):
+        maintain.lambda_handler({**GOOD, "InstanceId": "r-unknown"}, context)
+    assert len(emulator.state.received) == 1
+
+
+def test_attempts_are_bounded_by_the_setting(emulator, fast_retries, context):
+    emulator.inject("internal", FOREVER)
+    with environment({"ALIBABA_CLOUD_MAX_ATTEMPTS": "2"}):
+        maintain = load_function(MAINTAIN)
+    with pytest.raises(AlibabaCloudError, match=r"^InternalError: .*\[after 2 attempts; RequestIds: [0-9A-F-]{36}, [0-9A-F-]{36}\]$"):
+        maintain.lambda_handler(GOOD, context)
