@@ -10,7 +10,7 @@ PYTHON ?= $(or $(PYTHON312),python3)
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test lock clean
+.PHONY: demo test fuzz lock clean
 
 $(VENV)/.installed: tests/requirements.txt layers/alibaba_cloud/requirements.txt
 	@[ -n "$(PYTHON312)" ] || echo "warning: no Python 3.12 found (Lambda's runtime); using $(PYTHON)" >&2
@@ -23,6 +23,10 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The property tests at length: tens of thousands of generated events per trigger.
+fuzz: $(VENV)/.installed
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py -p no:timeout $(PYTEST_ARGS)
 
 lock:
 	$(PYTHON) -m venv /tmp/lock-venv && /tmp/lock-venv/bin/pip install --quiet -r tests/requirements.in

@@ -108,3 +108,11 @@ def webhook_event(function: str, body: str | bytes | dict, *, secret: str = WEBH
 def answer_of(response: dict) -> tuple[int, dict]:
     assert response["headers"]["Content-Type"] == "application/json"
     return response["statusCode"], json.loads(response["body"])
+
+
+# `make fuzz` runs the property tests long; `make test` keeps them quick.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("default", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.register_profile("fuzz", max_examples=12_000, deadline=None, suppress_health_check=list(HealthCheck))
+settings.load_profile(__import__("os").environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -123,3 +123,17 @@ def test_functions_may_read_only_their_secrets(resources):
                     assert "Fn::Sub" in statement["Resource"]
                     secret_statements += 1
         assert secret_statements == 2  # the credentials secret and the webhook secret
+
+
+def test_failures_go_once_to_the_dead_letter_queue(resources):
+    (queue_name,) = of_type(resources, "AWS::SQS::Queue")
+    configs = of_type(resources, "AWS::Lambda::EventInvokeConfig")
+    assert len(configs) == 2
+    for config in configs.values():
+        props = config["Properties"]
+        assert props["MaximumRetryAttempts"] == 0
+        assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [queue_name, "Arn"]}
+    for name, role in resources.items():
+        if name.endswith("FunctionRole"):
+            statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+            assert any("sqs:SendMessage" in str(s["Action"]) and queue_name in str(s["Resource"]) for s in statements)
