@@ -22,6 +22,7 @@ import hmac
 import json
 import re
 import socket
+import struct
 import threading
 import time
 import uuid
@@ -79,7 +80,8 @@ class Fault:
 
     Kinds: ``throttle`` (400 Throttling.User with x-acs-retry-after), ``internal`` (500
     InternalError), ``unavailable`` (503 ServiceUnavailable), ``nonce_used`` (400
-    SignatureNonceUsed), ``latency`` (sleep ``Seconds`` then answer normally), ``drop`` (close the connection without an answer), ``html`` (a 502 HTML
+    SignatureNonceUsed), ``latency`` (sleep ``Seconds`` then answer normally), ``drop`` (close the
+    connection without an answer), ``reset`` (abort it with a TCP reset), ``html`` (a 502 HTML
     page), ``truncated`` (half a JSON body), ``text`` (200 with a text/plain body).
     """
 
@@ -303,6 +305,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.Kind == "nonce_used":
             self._error(400, "SignatureNonceUsed", "Specified signature nonce was used already.", request_id)
             return 400, "SignatureNonceUsed"
+        if fault.Kind == "reset":  # abortive close: the client reads a TCP RST
+            self.close_connection = True
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            return 0, None
         if fault.Kind == "drop":
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)

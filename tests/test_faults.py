@@ -30,6 +30,8 @@ MATRIX = [
     ("nonce_used", 1, 2, None, 200, True),
     ("drop", 1, 2, None, 200, True),
     ("drop", FOREVER, 4, "NetworkError.ConnectionFailed", 502, False),
+    ("reset", 1, 2, None, 200, True),
+    ("reset", FOREVER, 4, "NetworkError.ConnectionFailed", 502, False),
     ("html", 1, 2, None, 200, True),
     ("html", FOREVER, 4, "InvalidResponse", 502, False),
     ("truncated", 1, 1, "InvalidResponse", 502, False),
