@@ -1,7 +1,7 @@
 """A local Alibaba Cloud RPC gateway for ECS and R-kvstore, on 127.0.0.1.
 
 It answers the two actions the way Alibaba's gateway does, so the product can run and be tested
-with no cloud: it verifies HMAC-SHA1 signatures with its own code (never the layer's), refuses
+with no cloud: it verifies HMAC-SHA1 and ACS3-HMAC-SHA256 signatures with its own code (never the layer's), refuses
 stale timestamps and reused nonces, applies the action documents' rules, keeps per-instance
 state, and can be told to misbehave (throttling, 5xx, latency, dropped connections, garbage).
 
@@ -37,6 +37,7 @@ COMMON = {
     "SignatureNonce", "SignatureType", "Timestamp", "SecurityToken",
 }
 TIMESTAMP_TOLERANCE = timedelta(minutes=15)
+V3_ALGORITHM = "ACS3-HMAC-SHA256"
 HH_MM_Z = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\dZ")
 RELEASE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
@@ -195,13 +196,66 @@ ACTIONS = {
 }
 
 
+@dataclass
+class Request:
+    method: str
+    params: dict[str, str]  # query and form body together
+    query: list[tuple[str, str]]  # the query alone, as sent
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    @property
+    def action(self) -> str | None:
+        return self.params.get("Action") or self.headers.get("x-acs-action")
+
+    @property
+    def nonce(self) -> str | None:
+        return self.params.get("SignatureNonce") or self.headers.get("x-acs-signature-nonce")
+
+
 class Gateway:
-    """Checks a request as Alibaba's gateway does, then runs the action."""
+    """Checks a request as Alibaba's gateway does (either signature scheme), then runs the action."""
 
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
 
-    def handle(self, method: str, params: dict[str, str]) -> dict:
+    def handle(self, request: Request) -> None:
+        if request.headers.get("authorization", "").startswith(V3_ALGORITHM + " "):
+            action, version = self._verify_v3(request)
+        else:
+            action, version = self._verify_v2(request)
+        with self.state.lock:
+            if request.nonce in self.state.nonces:
+                raise ApiError(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
+            self.state.nonces.add(request.nonce)
+        route = ACTIONS.get((version, action))
+        if route is None:
+            raise ApiError(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
+        accepted, run = route
+        extra = sorted(set(request.params) - COMMON - accepted)
+        if extra:
+            raise ApiError(400, "UnsupportedParameter", f"The parameters is unsupported: {', '.join(extra)}.")
+        with self.state.lock:
+            run(self.state, request.params)
+
+    def _credentials(self, access_key_id: str, token: str | None, timestamp: str) -> str:
+        """The key's secret, once the timestamp, the key and its STS token check out."""
+        try:
+            stamp = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        except ValueError:
+            raise ApiError(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.") from None
+        if abs(self.state.now() - stamp) > TIMESTAMP_TOLERANCE:
+            raise ApiError(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
+        known = self.state.credentials.get(access_key_id)
+        if known is None:
+            raise ApiError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+        secret, expected_token = known
+        if expected_token is not None and token != expected_token:
+            raise ApiError(400, "InvalidSecurityToken.Mismatch", "Specified SecurityToken mismatch with the AccessKey.")
+        return secret
+
+    def _verify_v2(self, request: Request) -> tuple[str, str]:
+        params = request.params
         for name in ("AccessKeyId", "Signature", "SignatureNonce", "Timestamp", "SignatureMethod"):
             if not params.get(name):
                 raise ApiError(400, "IncompleteSignature" if name.startswith("Signature") else "MissingParameter",
@@ -211,36 +265,35 @@ class Gateway:
                 raise ApiError(400, "MissingParameter", f"The input parameter \"{name}\" that is mandatory for processing this request is not supplied.")
         if params["SignatureMethod"] != "HMAC-SHA1" or params.get("SignatureVersion") != "1.0":
             raise ApiError(400, "InvalidSignatureMethod", "Specified signature method or version is not supported.")
-        try:
-            stamp = datetime.strptime(params["Timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-        except ValueError:
-            raise ApiError(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.") from None
-        if abs(self.state.now() - stamp) > TIMESTAMP_TOLERANCE:
-            raise ApiError(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
-        known = self.state.credentials.get(params["AccessKeyId"])
-        if known is None:
-            raise ApiError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
-        secret, token = known
-        if token is not None and params.get("SecurityToken") != token:
-            raise ApiError(400, "InvalidSecurityToken.Mismatch", "Specified SecurityToken mismatch with the AccessKey.")
-        to_sign = server_string_to_sign(method, params)
+        secret = self._credentials(params["AccessKeyId"], params.get("SecurityToken"), params["Timestamp"])
+        to_sign = server_string_to_sign(request.method, params)
         if not hmac.compare_digest(server_signature(to_sign, secret), params["Signature"]):
             raise ApiError(400, "SignatureDoesNotMatch",
                            f"Specified signature is not matched with our calculation. server string to sign is:{to_sign}")
-        with self.state.lock:
-            if params["SignatureNonce"] in self.state.nonces:
-                raise ApiError(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
-            self.state.nonces.add(params["SignatureNonce"])
-        route = ACTIONS.get((params["Version"], params["Action"]))
-        if route is None:
-            raise ApiError(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
-        accepted, run = route
-        extra = sorted(set(params) - COMMON - accepted)
-        if extra:
-            raise ApiError(400, "UnsupportedParameter", f"The parameters is unsupported: {', '.join(extra)}.")
-        with self.state.lock:
-            run(self.state, params)
-        return {}
+        return params["Action"], params["Version"]
+
+    def _verify_v3(self, request: Request) -> tuple[str, str]:
+        headers = request.headers
+        fields = dict(part.strip().split("=", 1) for part in headers["authorization"][len(V3_ALGORITHM) + 1:].split(",") if "=" in part)
+        signed_names = fields.get("SignedHeaders", "").split(";")
+        required = ("host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256")
+        if not fields.get("Credential") or not fields.get("Signature") or any(
+                name not in signed_names or name not in headers for name in required):
+            raise ApiError(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards.")
+        if "x-acs-security-token" in headers and "x-acs-security-token" not in signed_names:
+            raise ApiError(400, "IncompleteSignature", "x-acs-security-token must be signed.")
+        if hashlib.sha256(request.body).hexdigest() != headers["x-acs-content-sha256"]:
+            raise ApiError(400, "SignatureDoesNotMatch", "x-acs-content-sha256 does not match the body.")
+        secret = self._credentials(fields["Credential"], headers.get("x-acs-security-token"), headers["x-acs-date"])
+        query = "&".join(f"{k}={v}" for k, v in sorted((rfc3986(k), rfc3986(v)) for k, v in request.query))
+        header_lines = "".join(f"{name}:{headers.get(name, '').strip()}\n" for name in signed_names)
+        canonical = "\n".join((request.method, "/", query, header_lines, ";".join(signed_names), headers["x-acs-content-sha256"]))
+        to_sign = f"{V3_ALGORITHM}\n{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
+        expected = hmac.new(secret.encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+        if signed_names != sorted(signed_names) or not hmac.compare_digest(expected, fields["Signature"]):
+            raise ApiError(400, "SignatureDoesNotMatch",
+                           f"Specified signature is not matched with our calculation. server canonical request is:{canonical}")
+        return headers["x-acs-action"], headers["x-acs-version"]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -268,15 +321,17 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         request_id = str(uuid.uuid4()).upper()
         try:
-            params = dict(parse_qsl(query, keep_blank_values=True, errors="strict"))
-            if body:
+            pairs = parse_qsl(query, keep_blank_values=True, errors="strict")
+            params = dict(pairs)
+            if body and self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
                 params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict"))
         except (UnicodeDecodeError, ValueError):
             return self._error(400, "InvalidParameter", "The request is not valid UTF-8 form data.", request_id)
-        record = Received(params.get("Action"), {k: v for k, v in params.items() if k not in COMMON}, Nonce=params.get("SignatureNonce"), RequestId=request_id)
+        request = Request(method, params, pairs, {k.lower(): v for k, v in self.headers.items()}, body)
+        record = Received(request.action, {k: v for k, v in params.items() if k not in COMMON}, Nonce=request.nonce, RequestId=request_id)
         with state.lock:
             state.received.append(record)
-        fault = state.take_fault(params.get("Action"))
+        fault = state.take_fault(request.action)
         if fault and fault.Kind == "latency":
             time.sleep(fault.Seconds)
             fault = None
@@ -284,7 +339,7 @@ class _Handler(BaseHTTPRequestHandler):
             record.Status, record.Code = self._misbehave(fault, request_id)
             return
         try:
-            Gateway(state).handle(method, params)
+            Gateway(state).handle(request)
         except ApiError as error:
             record.Status, record.Code = error.status, error.code
             return self._error(error.status, error.code, error.message, request_id)

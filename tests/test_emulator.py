@@ -88,3 +88,50 @@ def test_state_and_faults_over_http(emulator):
     received = requests.get(emulator.url + "/_emulator/requests", timeout=5).json()
     assert received[-1]["Code"] == "ServiceUnavailable"
     assert requests.post(emulator.url + "/_emulator/faults", json=[{"Nope": 1}], timeout=5).status_code == 400
+
+
+# The same gateway checks for ACS3-HMAC-SHA256 requests
+
+from alibaba_cloud.signing import sign_v3  # noqa: E402
+
+
+def post_v3(emulator, mutate=None, **overrides):
+    values = dict(method="POST", host=emulator.url.removeprefix("http://"), action="ModifyInstanceMaintainTime",
+                  version="2015-01-01", params=PARAMS, access_key_id=ACCESS_KEY_ID, access_key_secret=ACCESS_KEY_SECRET)
+    values.update(overrides)
+    request = sign_v3(**values)
+    query = request.query
+    if mutate:
+        query = mutate(query, request.headers)
+    return requests.post(f"{emulator.url}/?{query}", data=request.body, headers=request.headers, timeout=5)
+
+
+def test_v3_request_is_accepted_and_applied(emulator):
+    answer = post_v3(emulator, params={**PARAMS, "MaintainStartTime": "07:00Z", "MaintainEndTime": "08:00Z"})
+    assert answer.status_code == 200, answer.text
+    assert emulator.state.instances[REDIS_ID].MaintainStartTime == "07:00Z"
+
+
+def test_v3_changed_query_or_header_breaks_the_signature(emulator):
+    tampered = post_v3(emulator, lambda q, h: q.replace("02%3A00Z", "05%3A00Z"))
+    assert tampered.json()["Code"] == "SignatureDoesNotMatch"
+    assert "server canonical request is:POST\n/\n" in tampered.json()["Message"]
+
+    def other_action(query, headers):
+        headers["x-acs-action"] = "ModifyInstanceAutoReleaseTime"
+        return query
+    assert post_v3(emulator, other_action).json()["Code"] == "SignatureDoesNotMatch"
+
+
+def test_v3_wrong_secret_stale_date_and_reused_nonce(emulator):
+    assert post_v3(emulator, access_key_secret="wrong").json()["Code"] == "SignatureDoesNotMatch"
+    assert post_v3(emulator, timestamp="2020-01-01T00:00:00Z").json()["Code"] == "InvalidTimeStamp.Expired"
+    assert post_v3(emulator, nonce="same-nonce").status_code == 200
+    assert post_v3(emulator, nonce="same-nonce").json()["Code"] == "SignatureNonceUsed"
+
+
+def test_v3_unsigned_required_header_is_incomplete(emulator):
+    def unsign_host(query, headers):
+        headers["Authorization"] = headers["Authorization"].replace("SignedHeaders=host;", "SignedHeaders=")
+        return query
+    assert post_v3(emulator, unsign_host).json()["Code"] == "IncompleteSignature"

@@ -238,3 +238,32 @@ def test_logs_carry_correlation_id_and_metrics_count_by_code(emulator, maintain,
     assert by_code["Failures"] == [1.0] and by_code["Action"] == "ModifyInstanceMaintainTime"
     totals = next(line for line in emf if "Calls" in line)
     assert totals["Calls"] == [1.0] and totals["Failures"] == [1.0] and totals["Action"] == "ModifyInstanceMaintainTime"
+
+
+@pytest.mark.parametrize("trigger", ["direct", "webhook"])
+def test_both_functions_work_with_signature_v3(emulator, function_env, context, trigger):
+    emulator.add_credentials("STS.NUv3Key", "v3-secret", "v3-token/+=")
+    with environment({"ALIBABA_CLOUD_SIGNATURE_VERSION": "v3", "ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.NUv3Key",
+                      "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "v3-secret", "ALIBABA_CLOUD_SECURITY_TOKEN": "v3-token/+="}):
+        maintain, release = load_function(MAINTAIN), load_function(RELEASE)
+    when = in_future(hours=6)
+    window = {"InstanceId": REDIS_ID, "MaintainStartTime": "10:00Z", "MaintainEndTime": "11:00Z"}
+    if trigger == "direct":
+        maintain.lambda_handler(window, context)
+        release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseTime": when}, context)
+    else:
+        assert answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, window), context))[0] == 200
+        assert answer_of(release.lambda_handler(webhook_event(RELEASE, {"InstanceId": ECS_ID, "AutoReleaseTime": when}), context))[0] == 200
+    assert emulator.state.instances[REDIS_ID].MaintainStartTime == "10:00Z"
+    assert emulator.state.instances[ECS_ID].AutoReleaseTime == when[:-3] + "00Z"
+    assert [r.Status for r in emulator.state.received] == [200, 200]
+
+
+def test_signature_v3_mismatch_is_scrubbed(emulator, function_env, context):
+    emulator.add_credentials("STS.NUv3Key", "v3-secret", "v3-token-value")
+    with environment({"ALIBABA_CLOUD_SIGNATURE_VERSION": "v3", "ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.NUv3Key",
+                      "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "wrong", "ALIBABA_CLOUD_SECURITY_TOKEN": "v3-token-value"}):
+        maintain = load_function(MAINTAIN)
+    with pytest.raises(AlibabaCloudError, match="^SignatureDoesNotMatch") as raised:
+        maintain.lambda_handler(GOOD, context)
+    assert "x-acs-security-token:***" in str(raised.value) and "v3-token-value" not in str(raised.value)

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 from . import validation as v
 from .actions import Action
@@ -14,7 +15,7 @@ from .credentials import CredentialsProvider
 from .errors import AlibabaCloudError
 from .retry import RetryPolicy, deadline_exceeded
 from .secrets_extension import SecretsExtension
-from .signing import encode_form, sign_request
+from .signing import SIGNERS
 from .transport import Transport, parse_answer
 
 
@@ -83,6 +84,8 @@ class RpcClient:
         params = self.validate(action, given)
         credentials = self.credentials.get()
         url = action.product.base_url(params.get("RegionId") or self.settings.region_id or "", self.settings) + "/"
+        sign = SIGNERS[self.settings.signature_version]
+        host = urlsplit(url).netloc
         request_ids: list[str] = []
         for attempt in range(1, self.retry.max_attempts + 1):
             time_left = None if deadline is None else deadline - time.monotonic() - self.retry.margin
@@ -90,8 +93,9 @@ class RpcClient:
                 raise deadline_exceeded(
                     f"Not enough of the invocation left to call {action.name} (attempt {attempt})."
                 )
-            signed = sign_request(
+            signed = sign(
                 method=action.method,
+                host=host,
                 action=action.name,
                 version=action.product.version,
                 params=params,
@@ -100,7 +104,7 @@ class RpcClient:
                 security_token=credentials.security_token,
             )
             try:
-                answer = self.transport.post_form(url, encode_form(signed), read_timeout=time_left)
+                answer = self.transport.post(url, signed, read_timeout=time_left)
                 body = parse_answer(answer, credentials.scrub)
                 return CallResult(action.name, params, body.get("RequestId"), body, attempt)
             except AlibabaCloudError as error:

@@ -59,14 +59,17 @@ class CredentialsProvider:
     within the cache period on a warm container.
     """
 
-    def __init__(self, secret_id: str | None, extension: SecretsExtension) -> None:
+    def __init__(
+        self, secret_id: str | None, extension: SecretsExtension, environ: Mapping[str, str] | None = None
+    ) -> None:
         self._secret_id = secret_id
         self.extension = extension
+        # Read once, like every other setting: a container's environment does not change.
+        self._from_env = Credentials.from_mapping(os.environ if environ is None else environ, ENV_NAMES)
 
     def get(self) -> Credentials:
-        from_env = Credentials.from_mapping(os.environ, ENV_NAMES)
-        if from_env:
-            return from_env
+        if self._from_env:
+            return self._from_env
         if self._secret_id:
             return self._from_secret(self._secret_id)
         raise AlibabaCloudError(

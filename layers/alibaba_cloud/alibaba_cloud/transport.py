@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import requests
 
 from .errors import AlibabaCloudError
+from .signing import SignedRequest
 
-FORM = "application/x-www-form-urlencoded"
 # Codes worth another, freshly signed attempt: throttling, server faults, and a nonce the
 # gateway saw already (a new signature carries a new nonce). Every other 4xx is final.
 # What an operator should do, said plainly, for codes whose message does not.
@@ -43,11 +43,13 @@ class Transport:
         self.session = session or requests.Session()
         self.timeout = (connect_timeout, read_timeout)
 
-    def post_form(self, url: str, body: str, read_timeout: float | None = None) -> Answer:
+    def post(self, url: str, request: SignedRequest, read_timeout: float | None = None) -> Answer:
         """One POST. ``read_timeout`` shortens the configured one, e.g. to fit the invocation's deadline."""
         timeout = (self.timeout[0], min(self.timeout[1], read_timeout or self.timeout[1]))
+        if request.query:
+            url = f"{url}?{request.query}"
         try:
-            response = self.session.post(url, data=body.encode(), headers={"Content-Type": FORM}, timeout=timeout)
+            response = self.session.post(url, data=request.body, headers=request.headers, timeout=timeout)
             return Answer(response.status_code, dict(response.headers), response.content)
         except requests.ConnectTimeout:
             raise AlibabaCloudError(
