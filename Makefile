@@ -10,7 +10,7 @@ PYTHON ?= $(or $(PYTHON312),python3)
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test fuzz lock clean
+.PHONY: demo test fuzz build lock clean
 
 $(VENV)/.installed: tests/requirements.txt layers/alibaba_cloud/requirements.txt
 	@[ -n "$(PYTHON312)" ] || echo "warning: no Python 3.12 found (Lambda's runtime); using $(PYTHON)" >&2
@@ -28,8 +28,12 @@ test: $(VENV)/.installed
 fuzz: $(VENV)/.installed
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py --timeout=0 $(PYTEST_ARGS)
 
+# sam build without Docker: SAM needs a python3.12 first on PATH, which the venv provides.
+build: $(VENV)/.installed
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam build
+
 lock:
-	$(PYTHON) -m venv /tmp/lock-venv && /tmp/lock-venv/bin/pip install --quiet -r tests/requirements.in
+	rm -rf /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-venv && /tmp/lock-venv/bin/pip install --quiet -r tests/requirements.in
 	{ echo "# Pinned from requirements.in with 'make lock' (Python 3.12). Test-only: the layer ships layers/alibaba_cloud/requirements.txt."; \
 	  /tmp/lock-venv/bin/pip freeze; } > tests/requirements.txt
 

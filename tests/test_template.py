@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,42 @@ def test_failures_go_once_to_the_dead_letter_queue(resources):
         if name.endswith("FunctionRole"):
             statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
             assert any("sqs:SendMessage" in str(s["Action"]) and queue_name in str(s["Resource"]) for s in statements)
+
+
+def _sam(*args, timeout=300):
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    return subprocess.run([str(Path(sys.executable).with_name("sam")), *args], cwd=ROOT, capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+@pytest.mark.parametrize("args", [["validate", "--lint"], ["validate", "--region", "us-east-1"]])
+def test_sam_validate_has_no_findings(args):
+    result = _sam(*args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+def test_extension_layer_is_the_regions_unless_overridden(resources, template):
+    for function in of_type(resources, "AWS::Lambda::Function").values():
+        condition, regional, override = function["Properties"]["Layers"][1]["Fn::If"]
+        assert condition == "UseRegionalExtensionLayer" and override == {"Ref": "ParametersSecretsExtensionLayerArn"}
+        arn, variables = regional["Fn::Sub"]
+        assert ":layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:${ParametersSecretsExtensionVersion}" in arn
+        assert variables["Account"] == {"Fn::FindInMap": ["ParametersSecretsExtension", {"Ref": "AWS::Region"}, "Account"]}
+    accounts = template["Mappings"]["ParametersSecretsExtension"]
+    assert accounts["us-east-1"]["Account"] == "177933569100" and len(accounts) >= 20
+
+
+def test_logs_have_a_retention_period(resources):
+    groups = of_type(resources, "AWS::Logs::LogGroup")
+    functions = of_type(resources, "AWS::Lambda::Function")
+    assert {g["Properties"]["LogGroupName"]["Fn::Sub"] for g in groups.values()} == {f"/aws/lambda/${{{name}}}" for name in functions}
+    assert all(g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionInDays"} for g in groups.values())
+
+
+def test_settings_are_parameters_with_safe_defaults(template):
+    params = template["Parameters"]
+    assert params["SignatureVersion"]["AllowedValues"] == ["v2", "v3"]
+    assert params["MaintainWindowRule"]["Default"] == "exactly-one-hour"
+    assert params["LogLevel"]["Default"] == "INFO"
+    assert all(params[name]["Default"] == "DISABLED" for name in params if name.endswith("ScheduleState"))
