@@ -267,3 +267,17 @@ def test_signature_v3_mismatch_is_scrubbed(emulator, function_env, context):
     with pytest.raises(AlibabaCloudError, match="^SignatureDoesNotMatch") as raised:
         maintain.lambda_handler(GOOD, context)
     assert "x-acs-security-token:***" in str(raised.value) and "v3-token-value" not in str(raised.value)
+
+
+def test_sign_helper_makes_headers_the_function_accepts(emulator, maintain, context, capsys):
+    from local.sign import main as sign
+
+    body = json.dumps(GOOD)
+    assert sign(["--secret", WEBHOOK_SECRET, "--body", body]) == 0
+    headers = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
+    event = webhook_event(MAINTAIN, body)
+    event["headers"].update(headers)
+    assert answer_of(maintain.lambda_handler(event, context))[0] == 200
+    capsys.readouterr()  # the invocation's own log lines
+    assert sign(["--secret", WEBHOOK_SECRET, "--body", body, "--curl", "https://example.invalid/redis/maintain-time"]) == 0
+    assert capsys.readouterr().out.startswith("curl -sS -X POST https://example.invalid/redis/maintain-time -H ")
