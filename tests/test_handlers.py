@@ -26,6 +26,7 @@ def test_scheduled_event_sets_the_maintenance_window(emulator, maintain, context
         "RequestId": emulator.state.received[-1].RequestId,
         "Outcome": "Succeeded",
         "CorrelationId": context.aws_request_id,
+        "Hop": 0,
     }
     state = emulator.state.instances[event["InstanceId"]]
     assert (state.MaintainStartTime, state.MaintainEndTime) == ("02:00Z", "03:00Z")

@@ -14,6 +14,15 @@ from .endpoints import ECS, R_KVSTORE, Product
 
 Check = Callable[[str, str, v.ValidationContext], str]
 Rule = Callable[[Mapping[str, str], v.ValidationContext], None]
+Resolve = Callable[[Mapping[str, object], v.ValidationContext], dict[str, object]]
+
+
+@dataclass(frozen=True)
+class Convenience:
+    """Keys that are not the action's parameters but resolve into them (``AutoReleaseAfter``, ``TimeZone``)."""
+
+    keys: tuple[str, ...]
+    resolve: Resolve
 
 
 @dataclass(frozen=True)
@@ -29,11 +38,16 @@ class Action:
     name: str
     parameters: tuple[Parameter, ...]
     rules: tuple[Rule, ...] = ()
+    conveniences: tuple[Convenience, ...] = ()
     method: str = "POST"  # what the official SDKs send for these actions
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.parameters)
+
+    @property
+    def accepted_names(self) -> tuple[str, ...]:
+        return self.parameter_names + tuple(key for c in self.conveniences for key in c.keys)
 
     @property
     def takes_region(self) -> bool:
@@ -46,13 +60,15 @@ class Action:
         Unknown names are refused, not dropped: a misspelt ``AutoReleaseTime`` would otherwise
         cancel an instance's release time instead of setting it.
         """
-        unknown = [name for name in given if name not in self.parameter_names]
+        unknown = [name for name in given if name not in self.accepted_names]
         if unknown:
             raise v.invalid(
                 "UnsupportedParameter",
                 f"The parameters {', '.join(map(repr, sorted(map(str, unknown))))} are unsupported "
-                f"by {self.name}; it takes {', '.join(self.parameter_names)}.",
+                f"by {self.name}; it takes {', '.join(self.accepted_names)}.",
             )
+        for convenience in self.conveniences:
+            given = convenience.resolve(given, ctx)
         for parameter in self.parameters:
             if parameter.required and given.get(parameter.name) in (None, ""):
                 raise v.invalid("MissingParameter", f"{parameter.name} should not be null.")
@@ -94,6 +110,7 @@ MODIFY_INSTANCE_MAINTAIN_TIME = Action(
         ),
     ),
     rules=(v.one_hour_window,),
+    conveniences=(Convenience(("TimeZone",), v.local_window),),
 )
 
 MODIFY_INSTANCE_AUTO_RELEASE_TIME = Action(
@@ -104,6 +121,7 @@ MODIFY_INSTANCE_AUTO_RELEASE_TIME = Action(
         Parameter("RegionId", check=v.region_id),
         Parameter("AutoReleaseTime", check=v.auto_release_time),
     ),
+    conveniences=(Convenience(("AutoReleaseAfter",), v.release_after),),
 )
 
 

@@ -59,8 +59,12 @@ class RpcClient:
         )
         return cls(settings, transport, CredentialsProvider(settings.credentials_secret_id, extension))
 
-    def validate(self, action: Action, given: Mapping[str, object]) -> dict[str, str]:
-        ctx = v.ValidationContext(now=self.clock(), maintain_window=self.settings.maintain_window)
+    def validate(
+        self, action: Action, given: Mapping[str, object], scheduled_time: datetime | None = None
+    ) -> dict[str, str]:
+        ctx = v.ValidationContext(
+            now=self.clock(), maintain_window=self.settings.maintain_window, scheduled_time=scheduled_time
+        )
         params = action.validate(given, ctx)
         region = params.get("RegionId") or self.settings.region_id
         if region:
@@ -75,13 +79,19 @@ class RpcClient:
             )
         return params
 
-    def call(self, action: Action, given: Mapping[str, object], deadline: float | None = None) -> CallResult:
+    def call(
+        self,
+        action: Action,
+        given: Mapping[str, object],
+        deadline: float | None = None,
+        scheduled_time: datetime | None = None,
+    ) -> CallResult:
         """Validate, then send until success, a final error, the last attempt or the deadline.
 
         ``deadline`` is a ``time.monotonic()`` value (the handler derives it from Lambda's
         remaining time). Every attempt is signed anew: a fresh nonce and timestamp each time.
         """
-        params = self.validate(action, given)
+        params = self.validate(action, given, scheduled_time)
         credentials = self.credentials.get()
         url = action.product.base_url(params.get("RegionId") or self.settings.region_id or "", self.settings) + "/"
         sign = SIGNERS[self.settings.signature_version]

@@ -54,6 +54,10 @@ class Settings:
     webhook_tolerance_seconds: float = 300.0
     secrets_cache_seconds: float = 300.0
     secrets_extension_port: int = 2773
+    max_hops: int = 8
+    notify_urls: tuple[str, ...] = ()
+    notify_allow_http: bool = False
+    notify_allowed_hosts: frozenset[str] = frozenset()
     signature_version: str = "v2"  # "v2" (HMAC-SHA1) or "v3" (ACS3-HMAC-SHA256)
     max_attempts: int = 4
     retry_base_delay: float = 0.2
@@ -86,6 +90,10 @@ class Settings:
             webhook_tolerance_seconds=_number(env, "WEBHOOK_TOLERANCE_SECONDS", 300.0),
             secrets_cache_seconds=_number(env, "SECRETS_CACHE_SECONDS", 300.0),
             secrets_extension_port=int(_number(env, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", 2773)),
+            max_hops=int(_number(env, "CHAIN_MAX_HOPS", 8)),
+            notify_urls=tuple(env.get("NOTIFY_URLS", "").split()),
+            notify_allow_http=_choice(env, "NOTIFY_ALLOW_HTTP", "false", ("true", "false")) == "true",
+            notify_allowed_hosts=frozenset(env.get("NOTIFY_ALLOWED_HOSTS", "").split()),
             signature_version=_choice(env, "ALIBABA_CLOUD_SIGNATURE_VERSION", "v2", ("v2", "v3")),
             max_attempts=int(_number(env, "ALIBABA_CLOUD_MAX_ATTEMPTS", 4)),
             retry_base_delay=_number(env, "ALIBABA_CLOUD_RETRY_BASE_DELAY", 0.2),

@@ -2,10 +2,13 @@
 
 A function is invoked two ways and both land here:
 
-* directly or by a schedule, the event is the action's parameter object; success returns the
-  result event, failure raises :class:`AlibabaCloudError` (its message starts with the code);
-* by an API Gateway HTTP API webhook (payload 2.0), the body is that same object, signed per
+* directly, by a schedule or by an EventBridge rule, the event is one of the shapes
+  :mod:`alibaba_cloud.events` describes; success returns the result event, failure raises
+  :class:`AlibabaCloudError` (its message starts with the code);
+* by an API Gateway HTTP API webhook (payload 2.0), the body is such an event, signed per
   Standard Webhooks; every outcome is an HTTP answer with a JSON body, never a traceback.
+
+Either way the result event also goes, signed, to the chain's ``NotifyUrls``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import base64
 import binascii
 import json
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -22,10 +24,12 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from .actions import Action
-from .client import CallResult, RpcClient
+from .client import RpcClient
 from .config import ConfigurationError, Settings
 from .errors import AlibabaCloudError
-from .webhooks import WebhookVerifier, parse_secrets
+from .events import Invocation, read_invocation, result_event
+from .notify import Notifier, NotifyPolicy
+from .webhooks import DeliveryCache, WebhookVerifier, parse_secrets
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -34,19 +38,7 @@ def is_http_api_event(event: object) -> bool:
     return isinstance(event, dict) and event.get("version") == "2.0" and isinstance(event.get("requestContext"), dict)
 
 
-def result_event(result: CallResult, product: str, correlation_id: str | None) -> dict[str, Any]:
-    """What a function returns, and what a webhook caller receives, on success."""
-    return {
-        "Action": result.action,
-        "Product": product,
-        "Parameters": result.parameters,
-        "RequestId": result.request_id,
-        "Outcome": "Succeeded",
-        "CorrelationId": correlation_id,
-    }
-
-
-def http_answer(status: int, body: Mapping[str, Any]) -> dict[str, Any]:
+def http_answer(status: int, body: dict[str, Any]) -> dict[str, Any]:
     return {
         "statusCode": status,
         "headers": {"Content-Type": "application/json"},
@@ -54,14 +46,14 @@ def http_answer(status: int, body: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def bad_request(message: str) -> AlibabaCloudError:
+    return AlibabaCloudError("InvalidParameter", message, http_status=400)
+
+
 def _deadline(context: Any) -> float | None:
     """Lambda's deadline as a ``time.monotonic()`` value, when the context tells it."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     return time.monotonic() + remaining() / 1000 if callable(remaining) else None
-
-
-def bad_request(message: str) -> AlibabaCloudError:
-    return AlibabaCloudError("InvalidParameter", message, http_status=400)
 
 
 class ActionHandler:
@@ -81,6 +73,11 @@ class ActionHandler:
         self.metrics = metrics
         self.settings = settings or Settings.from_env()
         self.client = client or RpcClient.from_settings(self.settings)
+        self.notifier = Notifier(
+            self.client.transport.session,
+            NotifyPolicy(allow_http=self.settings.notify_allow_http, allowed_hosts=self.settings.notify_allowed_hosts),
+        )
+        self.deliveries = DeliveryCache(max_age_seconds=3 * self.settings.webhook_tolerance_seconds)
 
     def __call__(self, event: Any, context: Any) -> dict[str, Any]:
         if is_http_api_event(event):
@@ -90,32 +87,40 @@ class ActionHandler:
     # The two triggers
 
     def direct(self, event: Any, context: Any) -> dict[str, Any]:
-        correlation_id = getattr(context, "aws_request_id", None)
-        self.logger.set_correlation_id(correlation_id)
-        if not isinstance(event, dict):
-            error = bad_request(f"The event must be a JSON object of {self.action.name} parameters.")
-            self._count("Rejected", error.code)
-            raise error
+        self.logger.set_correlation_id(getattr(context, "aws_request_id", None))
         try:
-            return self.execute(event, correlation_id, context)
+            invocation = self._invocation(event, getattr(context, "aws_request_id", None))
+            result, error = self.run(invocation, context)
         except AlibabaCloudError:
             raise
         except Exception:
             self.logger.exception("Unexpected failure")
             raise AlibabaCloudError("InternalError", "The function failed unexpectedly; see its log.", http_status=500) from None
+        if error is not None:
+            raise error
+        return result
 
     def webhook(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        request = event["requestContext"]
-        correlation_id = request.get("requestId") or getattr(context, "aws_request_id", None)
+        correlation_id = event["requestContext"].get("requestId") or getattr(context, "aws_request_id", None)
         self.logger.set_correlation_id(correlation_id)
         try:
             try:
-                params = self._authenticated_parameters(event)
+                webhook_id, body, payload = self._authenticated(event)
+                answered = self.deliveries.get(webhook_id, body)
+                if answered is not None:
+                    self._count("Replayed")
+                    self.logger.info("Redelivered webhook answered from the first delivery", extra={"webhook_id": webhook_id})
+                    return answered
+                invocation = self._invocation(payload, correlation_id)
             except AlibabaCloudError as error:
                 self._count("Rejected", error.code)
                 self.logger.warning("Webhook rejected", extra={"error_code": error.code, "http_status": error.http_status})
                 raise
-            return http_answer(200, self.execute(params, correlation_id, context))
+            result, error = self.run(invocation, context)
+            answer = http_answer(200, result) if error is None else http_answer(error.http_status, error.to_dict())
+            if error is None or not error.retryable:
+                self.deliveries.put(webhook_id, body, answer)
+            return answer
         except AlibabaCloudError as error:
             return http_answer(error.http_status, error.to_dict())
         except Exception:
@@ -123,50 +128,56 @@ class ActionHandler:
             error = AlibabaCloudError("InternalError", "The function failed unexpectedly; see its log.", http_status=500)
             return http_answer(500, error.to_dict())
 
-    def _authenticated_parameters(self, event: dict[str, Any]) -> dict[str, Any]:
-        """The body's parameter object, once the delivery is a signed POST within the limits."""
-        method = (event["requestContext"].get("http") or {}).get("method")
-        if method != "POST":
-            raise AlibabaCloudError("MethodNotAllowed", "Webhooks are delivered with POST.", http_status=405)
-        body = self._raw_body(event)
-        headers = event.get("headers") or {}
-        if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-            raise bad_request("The request headers are malformed.")
-        webhook_id = self._verifier().verify(headers, body)
-        self.logger.append_keys(webhook_id=webhook_id)
-        try:
-            params = json.loads(body)
-        except ValueError:
-            params = None
-        if not isinstance(params, dict):
-            raise bad_request("The body must be a JSON object of parameters.")
-        return params
-
     # The work both share
 
-    def execute(self, given: Mapping[str, object], correlation_id: str | None, context: Any = None) -> dict[str, Any]:
-        """Call the action and account for it in logs and metrics; errors propagate to the trigger."""
+    def run(self, invocation: Invocation, context: Any) -> tuple[dict[str, Any], AlibabaCloudError | None]:
+        """Call the action, account for it, deliver the result; the error, if any, is returned."""
+        self.logger.set_correlation_id(invocation.correlation_id)
         self._count("Calls")
         deadline = _deadline(context)
+        common = {"action": self.action.name, "product": self.action.product.code, "invocation": invocation}
         try:
-            result = self.client.call(self.action, given, deadline)
+            call = self.client.call(self.action, invocation.parameters, deadline, invocation.scheduled_time)
         except AlibabaCloudError as error:
             self._count_failure(error)
+            result, failure = result_event(parameters=invocation.parameters, error=error, **common), error
+        else:
+            self._count("Successes")
+            self.logger.info(
+                "Call succeeded",
+                extra={"action": self.action.name, "parameters": call.parameters, "request_id": call.request_id,
+                       "attempts": call.attempts, "hop": invocation.hop},
+            )
+            result, failure = result_event(parameters=call.parameters, request_id=call.request_id, **common), None
+        self._notify(result, invocation, deadline)
+        return result, failure
+
+    def _invocation(self, event: Any, correlation_id: str | None) -> Invocation:
+        try:
+            return read_invocation(event, self.action.name, correlation_id, self.settings.max_hops)
+        except AlibabaCloudError as error:
+            self._count("Rejected", error.code)
             raise
-        self._count("Successes")
-        self.logger.info(
-            "Call succeeded",
-            extra={
-                "action": self.action.name,
-                "parameters": result.parameters,
-                "request_id": result.request_id,
-                "attempts": result.attempts,
-            },
-        )
-        return result_event(result, self.action.product.code, correlation_id)
+
+    def _notify(self, result: dict[str, Any], invocation: Invocation, deadline: float | None) -> None:
+        targets = [(url, False) for url in self.settings.notify_urls] + [(url, True) for url in invocation.notify_urls]
+        if not targets:
+            return
+        try:
+            key = self._webhook_keys()[0]
+        except AlibabaCloudError:
+            self.logger.error("Results cannot be delivered: no webhook secret to sign them with")
+            return
+        margin = self.settings.deadline_margin / 2  # keep some of the margin to return the result
+        outcomes = self.notifier.deliver(result, targets, key, None if deadline is None else deadline - margin)
+        for outcome in outcomes:
+            self._count("Delivered" if outcome["Delivered"] else "DeliveryFailures")
+        failed = [o for o in outcomes if not o["Delivered"]]
+        log = self.logger.warning if failed else self.logger.info
+        log("Result delivered" if not failed else "Result not delivered to every URL", extra={"deliveries": outcomes})
 
     def _count(self, name: str, error_code: str | None = None) -> None:
-        """EMF metrics per action (flushed by ``log_metrics``), and failures per error code too."""
+        """EMF metrics per action (flushed by ``log_metrics``), and per error code too."""
         if "Action" not in self.metrics.dimension_set:  # cleared by each flush
             self.metrics.add_dimension("Action", self.action.name)
         self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
@@ -196,7 +207,26 @@ class ActionHandler:
             },
         )
 
-    def _raw_body(self, event: Mapping[str, Any]) -> bytes:
+    # Webhook plumbing
+
+    def _authenticated(self, event: dict[str, Any]) -> tuple[str, bytes, Any]:
+        """``(webhook-id, raw body, parsed body)`` once the delivery is a signed POST within the limits."""
+        method = (event["requestContext"].get("http") or {}).get("method")
+        if method != "POST":
+            raise AlibabaCloudError("MethodNotAllowed", "Webhooks are delivered with POST.", http_status=405)
+        body = self._raw_body(event)
+        headers = event.get("headers") or {}
+        if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+            raise bad_request("The request headers are malformed.")
+        webhook_id = WebhookVerifier(self._webhook_keys(), self.settings.webhook_tolerance_seconds).verify(headers, body)
+        self.logger.append_keys(webhook_id=webhook_id)
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            raise bad_request("The body must be a JSON object.") from None
+        return webhook_id, body, payload
+
+    def _raw_body(self, event: dict[str, Any]) -> bytes:
         body = event.get("body") or ""
         if not isinstance(body, str):
             raise bad_request("The request body is malformed.")
@@ -213,7 +243,7 @@ class ActionHandler:
             raise AlibabaCloudError("PayloadTooLarge", f"The body exceeds {MAX_BODY_BYTES} bytes.", http_status=413)
         return raw
 
-    def _verifier(self) -> WebhookVerifier:
+    def _webhook_keys(self) -> tuple[bytes, ...]:
         """Keys are read per delivery from the setting or the (cached) secret, so rotation needs no redeploy."""
         settings = self.settings
         try:
@@ -233,7 +263,7 @@ class ActionHandler:
                 "This function has no usable webhook secret: set WEBHOOK_SECRET or WEBHOOK_SECRET_ID.",
                 http_status=500,
             ) from None
-        return WebhookVerifier(keys, settings.webhook_tolerance_seconds)
+        return keys
 
 
 __all__ = ["ActionHandler", "is_http_api_event"]

@@ -25,10 +25,18 @@ MAX_RELEASE_YEARS = 3
 
 @dataclass(frozen=True)
 class ValidationContext:
-    """What a rule may depend on besides the parameters: the time now, and the window rule."""
+    """What a rule may depend on besides the parameters: the time now, the schedule's own time
+    (EventBridge Scheduler's ``<aws.scheduler.scheduled-time>``, when the event carries it), and
+    the window rule."""
 
     now: datetime
     maintain_window: str = EXACTLY_ONE_HOUR
+    scheduled_time: datetime | None = None
+
+    @property
+    def reference_time(self) -> datetime:
+        """What relative times are counted from: the schedule's time, else now."""
+        return self.scheduled_time or self.now
 
 
 def invalid(code: str, message: str) -> AlibabaCloudError:
@@ -130,3 +138,83 @@ def one_hour_window(params: Mapping[str, str], ctx: ValidationContext) -> None:
             f"Specified end time is not valid. The window {start}-{end} must last one hour: "
             f"for a start of {start} the end is {(_minutes(start) + 60) % 1440 // 60:02d}:{_minutes(start) % 60:02d}Z.",
         )
+
+
+# Conveniences: keys a fixed schedule Input can carry, turned into the action's own parameters
+# before the rules run. (given, context) -> the parameters with the convenience keys resolved.
+
+DURATION = re.compile(r"P(?!$)(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
+LOCAL_HH_MM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
+
+
+def parse_duration(text: str) -> timedelta:
+    """An ISO 8601 duration of fixed length: ``PnWnDTnHnMnS`` (any part may be left out)."""
+    match = DURATION.fullmatch(text)
+    if not match:
+        raise ValueError(text)
+    weeks, days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def release_after(given: Mapping[str, object], ctx: ValidationContext) -> dict[str, object]:
+    """``AutoReleaseAfter`` (e.g. ``PT4H``) becomes ``AutoReleaseTime``, counted from the schedule's time."""
+    resolved = dict(given)
+    after = resolved.pop("AutoReleaseAfter", None)
+    if after is None:
+        return resolved
+    if resolved.get("AutoReleaseTime") is not None:
+        raise invalid("InvalidParameter", "Give AutoReleaseTime or AutoReleaseAfter, not both.")
+    try:
+        if not isinstance(after, str):
+            raise ValueError(after)
+        delta = parse_duration(after)
+    except (ValueError, OverflowError):
+        raise invalid(
+            "InvalidAutoReleaseAfter.Malformed",
+            "AutoReleaseAfter must be an ISO 8601 duration of weeks, days, hours, minutes and seconds, "
+            "e.g. PT4H or P1DT12H (years and months have no fixed length).",
+        ) from None
+    try:
+        resolved["AutoReleaseTime"] = _iso(ctx.reference_time + delta)
+    except OverflowError:
+        raise invalid("InvalidAutoReleaseTime.TooLate", "AutoReleaseAfter reaches beyond any valid date.") from None
+    return resolved
+
+
+def local_window(given: Mapping[str, object], ctx: ValidationContext) -> dict[str, object]:
+    """With ``TimeZone`` (an IANA name), the window is given in local ``HH:mm`` and sent as ``HH:mmZ``.
+
+    Both ends use the zone's UTC offset at the window's start on the schedule's date (today if the
+    event has no ``ScheduledTime``), so a schedule that runs after a daylight-saving change moves
+    the window with it. A start that does not exist that day (in the gap of a change to summer
+    time) is read with the offset before the change.
+    """
+    resolved = dict(given)
+    zone_name = resolved.pop("TimeZone", None)
+    if zone_name is None:
+        return resolved
+    from zoneinfo import ZoneInfo  # only schedules that name a zone pay for it
+
+    try:
+        if not isinstance(zone_name, str) or len(zone_name) > 64:
+            raise ValueError(zone_name)
+        zone = ZoneInfo(zone_name)
+    except Exception:  # ZoneInfoNotFoundError, ValueError for malformed keys, OSError for odd paths
+        raise invalid("InvalidTimeZone", "TimeZone must be an IANA time zone name, e.g. Asia/Shanghai.") from None
+    local = {}
+    for name, code in (("MaintainStartTime", "InvalidStartTime.Format"), ("MaintainEndTime", "InvalidEndTime.Format")):
+        value = resolved.get(name)
+        if value is None:
+            continue  # the required-parameter check reports it
+        match = LOCAL_HH_MM.fullmatch(value) if isinstance(value, str) else None
+        if not match:
+            raise invalid(code, f"With TimeZone, {name} is a local time in the HH:mm format, e.g. 02:00.")
+        local[name] = int(match[1]) * 60 + int(match[2])
+    if "MaintainStartTime" in local:
+        day = ctx.reference_time.astimezone(zone).date()
+        start = datetime(day.year, day.month, day.day, local["MaintainStartTime"] // 60, local["MaintainStartTime"] % 60, tzinfo=zone)
+        offset = int(start.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
+        for name, minutes in local.items():
+            utc = (minutes - offset) % (24 * 60)
+            resolved[name] = f"{utc // 60:02d}:{utc % 60:02d}Z"
+    return resolved

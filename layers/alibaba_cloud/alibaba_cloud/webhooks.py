@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import hmac
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
 from .config import ConfigurationError
@@ -21,10 +22,10 @@ SECRET_PREFIX = "whsec_"
 
 
 def decode_secret(secret: str) -> bytes:
-    """The key bytes of a ``whsec_...`` secret (the prefix is optional, as in the reference libraries)."""
+    """The key bytes of a ``whsec_...`` secret (prefix and padding optional, as in the reference libraries)."""
     text = secret.removeprefix(SECRET_PREFIX)
     try:
-        key = base64.b64decode(text, validate=True)
+        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise ConfigurationError("A webhook secret must be whsec_ followed by Base64 text") from None
     if not key:
@@ -87,3 +88,33 @@ class WebhookVerifier:
             if any(hmac.compare_digest(offered.encode(), wanted) for wanted in expected):
                 return webhook_id
         raise unauthorized("Webhook.InvalidSignature", "No webhook-signature matches the request.")
+
+
+class DeliveryCache:
+    """Answers already given, by ``webhook-id``, so a redelivery does not call Alibaba twice.
+
+    Senders retry a delivery with the same id, so only final answers are kept (a success, or an
+    error that retrying cannot change); a transient failure is not, and its retry runs again.
+    Bounded in size and age: older deliveries are refused by their timestamp anyway.
+    """
+
+    def __init__(self, max_entries: int = 1024, max_age_seconds: float = 900.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._entries: OrderedDict[str, tuple[float, str, dict]] = OrderedDict()
+        self._max_entries = max_entries
+        self._max_age = max_age_seconds
+        self._clock = clock
+
+    def get(self, webhook_id: str, body: bytes) -> dict | None:
+        """The answer first given to this delivery, or ``None``; a reused id with another body is an error."""
+        entry = self._entries.get(webhook_id)
+        if entry is None or self._clock() - entry[0] > self._max_age:
+            return None
+        if entry[1] != hashlib.sha256(body).hexdigest():
+            raise AlibabaCloudError("Webhook.IdReused", "This webhook-id was already delivered with another body.", http_status=409)
+        return entry[2]
+
+    def put(self, webhook_id: str, body: bytes, answer: dict) -> None:
+        self._entries[webhook_id] = (self._clock(), hashlib.sha256(body).hexdigest(), answer)
+        self._entries.move_to_end(webhook_id)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)

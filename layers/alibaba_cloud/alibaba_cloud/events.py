@@ -1,0 +1,154 @@
+"""The events a function takes and the one event it gives back.
+
+A function takes any of three shapes, directly, from a schedule, from an EventBridge rule or as a
+webhook body:
+
+* the action's **parameter object**, e.g. ``{"InstanceId": ..., "AutoReleaseTime": ...}``;
+* a **hop** ``{"Action": ..., "Parameters": {...}}``, which is how one action names the next;
+* a previous function's **result** (delivered by a webhook chain), whose ``Next`` hop is run.
+
+Beside the parameters, any of them may carry the chain keys ``CorrelationId``, ``Hop``, ``Next``,
+``NotifyUrls`` and ``ScheduledTime`` (a schedule's ``<aws.scheduler.scheduled-time>``).
+
+What it gives back, returns to its caller, sends to Lambda destinations and to ``NotifyUrls``
+is a result event::
+
+    {"Action", "Product", "Parameters", "RequestId", "Outcome": "Succeeded" | "Failed",
+     "ErrorCode"?, "ErrorMessage"?, "CorrelationId", "Hop", "Next"?}
+
+where ``Next`` (on success only) is the hop to run next, its ``Hop`` one more than this one's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from .errors import AlibabaCloudError
+
+CHAIN_KEYS = ("CorrelationId", "Hop", "Next", "NotifyUrls", "ScheduledTime")
+MAX_NOTIFY_URLS = 10
+
+
+def invalid(code: str, message: str) -> AlibabaCloudError:
+    return AlibabaCloudError(code, message, http_status=400)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One run of an action: its (not yet validated) parameters and where it stands in a chain."""
+
+    parameters: dict[str, Any]
+    correlation_id: str | None
+    hop: int = 0
+    next: dict[str, Any] | None = None
+    notify_urls: tuple[str, ...] = ()
+    scheduled_time: datetime | None = field(default=None)
+
+
+def read_invocation(event: object, action_name: str, correlation_id: str | None, max_hops: int) -> Invocation:
+    """The invocation an event asks for, or the error that says why it asks for none."""
+    if not isinstance(event, dict):
+        raise invalid("InvalidParameter", f"The event must be a JSON object of {action_name} parameters.")
+    if "Outcome" in event:
+        event = _next_of_result(event)
+    if "Action" in event or "Parameters" in event:
+        if event.get("Action") != action_name:
+            raise invalid("Chain.WrongAction", f"This function runs {action_name}, not {event.get('Action')!r}.")
+        parameters = event.get("Parameters")
+        if not isinstance(parameters, dict):
+            raise invalid("InvalidParameter", "A hop's Parameters must be a JSON object.")
+        controls = {k: v for k, v in event.items() if k not in ("Action", "Parameters")}
+        unknown = sorted(set(controls) - set(CHAIN_KEYS))
+        if unknown:
+            raise invalid("UnsupportedParameter", f"A hop takes Action, Parameters and {', '.join(CHAIN_KEYS)}; not {', '.join(unknown)}.")
+    else:
+        parameters = {k: v for k, v in event.items() if k not in CHAIN_KEYS}
+        controls = {k: v for k, v in event.items() if k in CHAIN_KEYS}
+    hop = controls.get("Hop", 0)
+    if not isinstance(hop, int) or isinstance(hop, bool) or hop < 0:
+        raise invalid("InvalidParameter", "Hop must be a whole number from 0.")
+    if hop > max_hops:
+        raise invalid("Chain.HopLimitExceeded", f"Hop {hop} is over the limit of {max_hops}: the chain may be looping.")
+    return Invocation(
+        parameters=parameters,
+        correlation_id=_correlation_id(controls.get("CorrelationId"), correlation_id),
+        hop=hop,
+        next=_hop(controls.get("Next")),
+        notify_urls=_urls(controls.get("NotifyUrls")),
+        scheduled_time=_scheduled_time(controls.get("ScheduledTime")),
+    )
+
+
+def _next_of_result(result: Mapping[str, Any]) -> dict[str, Any]:
+    if result.get("Outcome") != "Succeeded":
+        raise invalid("Chain.PreviousFailed", f"The previous action {result.get('Action')!r} did not succeed; nothing to run.")
+    hop = result.get("Next")
+    if not isinstance(hop, dict):
+        raise invalid("Chain.NoNextHop", "The result names no Next hop to run.")
+    return hop
+
+
+def _correlation_id(value: object, default: str | None) -> str | None:
+    if value is None:
+        return default
+    if not isinstance(value, str) or not 0 < len(value) <= 128 or not value.isprintable():
+        raise invalid("InvalidParameter", "CorrelationId must be printable text of at most 128 characters.")
+    return value
+
+
+def _hop(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("Action"), str) or not isinstance(value.get("Parameters"), dict):
+        raise invalid("InvalidParameter", 'Next must be a hop: {"Action": ..., "Parameters": {...}}.')
+    return value
+
+
+def _urls(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > MAX_NOTIFY_URLS or not all(isinstance(u, str) and len(u) <= 2048 for u in value):
+        raise invalid("InvalidParameter", f"NotifyUrls must be a list of at most {MAX_NOTIFY_URLS} URLs.")
+    return tuple(value)
+
+
+def _scheduled_time(value: object) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            raise ValueError(value)
+    except ValueError:
+        raise invalid("InvalidParameter", "ScheduledTime must be an ISO 8601 time with its offset, e.g. 2026-11-22T02:00:00Z.") from None
+    return moment.astimezone(timezone.utc)
+
+
+def result_event(
+    *,
+    action: str,
+    product: str,
+    parameters: Mapping[str, Any],
+    invocation: Invocation,
+    request_id: str | None = None,
+    error: AlibabaCloudError | None = None,
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "Action": action,
+        "Product": product,
+        "Parameters": dict(parameters),
+        "RequestId": request_id if error is None else error.request_id,
+        "Outcome": "Succeeded" if error is None else "Failed",
+        "CorrelationId": invocation.correlation_id,
+        "Hop": invocation.hop,
+    }
+    if error is not None:
+        event["ErrorCode"], event["ErrorMessage"] = error.code, error.message
+    elif invocation.next is not None:
+        event["Next"] = {**invocation.next, "Hop": invocation.hop + 1, "CorrelationId": invocation.correlation_id}
+    return event
