@@ -112,7 +112,7 @@ def auto_release_time(name: str, value: str, ctx: ValidationContext) -> str:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # Rules across values: (parameters, context) -> None.
