@@ -177,3 +177,29 @@ def test_settings_are_parameters_with_safe_defaults(template):
     assert params["MaintainWindowRule"]["Default"] == "exactly-one-hour"
     assert params["LogLevel"]["Default"] == "INFO"
     assert all(params[name]["Default"] == "DISABLED" for name in params if name.endswith("ScheduleState"))
+
+
+def test_cron_chain_resources(resources, template):
+    (bus_name,) = of_type(resources, "AWS::Events::EventBus")
+    for config in of_type(resources, "AWS::Lambda::EventInvokeConfig").values():
+        assert config["Properties"]["DestinationConfig"]["OnSuccess"]["Destination"] == {"Fn::GetAtt": [bus_name, "Arn"]}
+    rules = of_type(resources, "AWS::Events::Rule")
+    chained = {name: rule for name, rule in rules.items() if "Chained" in name}
+    assert len(chained) == 2
+    actions = set()
+    for rule in chained.values():
+        props = rule["Properties"]
+        assert props["EventBusName"] == {"Ref": bus_name}
+        assert props["EventPattern"]["detail-type"] == ["Lambda Function Invocation Result - Success"]
+        actions |= set(props["EventPattern"]["detail"]["responsePayload"]["Next"]["Action"])
+        (target,) = props["Targets"]
+        assert target["InputPath"] == "$.detail.responsePayload.Next"
+    assert actions == {"ModifyInstanceMaintainTime", "ModifyInstanceAutoReleaseTime"}
+    for name, role in resources.items():
+        if name.endswith("FunctionRole"):
+            statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+            assert any("events:PutEvents" in str(s["Action"]) and bus_name in str(s["Resource"]) for s in statements)
+    permissions = [p for p in of_type(resources, "AWS::Lambda::Permission").values() if p["Properties"]["Principal"] == "events.amazonaws.com"]
+    assert len(permissions) == 2
+    example = json.loads(template["Parameters"]["AutoReleaseTimeInput"]["Default"])
+    assert example["Next"]["Action"] == "ModifyInstanceMaintainTime" and example["ScheduledTime"] == "<aws.scheduler.scheduled-time>"
