@@ -475,6 +475,9 @@ def seed_demo(server: EmulatorServer) -> None:
     server.add_instance("r-bp1zxszhcgatnx2demo", "R-kvstore")
     server.add_instance("i-bp1env7nl3mijm2demo", "Ecs")
     server.add_instance("i-bp1subscription2demo", "Ecs", InstanceChargeType="PrePaid")
+    # the placeholders of template.yaml's example schedules, so `make serve` can fire them as they are
+    server.add_instance("r-bp1zxszhcgatnx****", "R-kvstore")
+    server.add_instance("i-bp1env7nl3mijm2t****", "Ecs")
 
 
 def main() -> None:

@@ -9,30 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from local import template as local_template
 from samtranslator.translator.transform import transform
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class _Loader(yaml.SafeLoader):
-    """Reads CloudFormation's short-form intrinsics (!Ref, !Sub, ...) as their long form."""
-
-
-def _intrinsic(loader, tag_suffix, node):
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_Loader.add_multi_constructor("!", _intrinsic)
 
 
 class _NoManagedPolicies:
@@ -42,7 +22,7 @@ class _NoManagedPolicies:
 
 @pytest.fixture(scope="module")
 def template():
-    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_Loader)
+    return local_template.load()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,241 @@
+"""Chains end to end on the local cloud: template.yaml's routes, schedules, bus and rules, over HTTP.
+
+Cron chains go schedule -> function -> OnSuccess destination -> bus -> the next function's
+EventBridgeRule (InputPath) -> function; webhook chains go function -> signed delivery to
+NotifyUrls -> a CI receiver and/or another function's route. Loops end at the hop limit.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ECS_ID, PREPAID_ID, REDIS_ID, WEBHOOK_SECRET, in_future
+from local.runtime import environment
+from local.serve import GatewayServer, LocalCloud, input_path, matches
+from standardwebhooks import Webhook
+
+from alibaba_cloud.webhooks import decode_secret, sign_headers
+
+RELEASE_FN = "ModifyInstanceAutoReleaseTimeFunction"
+MAINTAIN_FN = "ModifyInstanceMaintainTimeFunction"
+
+
+def hop(start="04:00Z", end="05:00Z", **extra):
+    return {"Action": "ModifyInstanceMaintainTime",
+            "Parameters": {"InstanceId": REDIS_ID, "MaintainStartTime": start, "MaintainEndTime": end}, **extra}
+
+
+def cloud_for(emulator, schedule_input=None, env=None):
+    overrides = {"AutoReleaseTimeInput": json.dumps(schedule_input)} if schedule_input else {}
+    with environment({"ALIBABA_CLOUD_RETRY_BASE_DELAY": "0.01", **(env or {})}):
+        return LocalCloud(emulator.url, WEBHOOK_SECRET, overrides, (ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+
+
+@pytest.fixture
+def local_cloud(emulator):
+    gateway = GatewayServer(cloud_for(emulator)).start()
+    yield gateway
+    gateway.stop()
+
+
+class Receiver(ThreadingHTTPServer):
+    """A CI pipeline's endpoint: verifies deliveries with the reference library and answers as scripted."""
+
+    def __init__(self, statuses=()):
+        self.statuses, self.received = list(statuses), []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                payload = Webhook(WEBHOOK_SECRET).verify(body, dict(self.headers))
+                outer.received.append((self.headers["webhook-id"], payload))
+                status = outer.statuses.pop(0) if outer.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}/hooks/alibaba"
+
+    def close(self):
+        self.shutdown()
+        self.server_close()
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
+
+
+def post_signed(url, body):
+    raw = json.dumps(body).encode()
+    headers = {"content-type": "application/json", **sign_headers(decode_secret(WEBHOOK_SECRET), "msg_test", raw)}
+    return requests.post(url, data=raw, headers=headers, timeout=30)
+
+
+def test_routes_are_served_over_http(emulator, local_cloud):
+    answer = post_signed(local_cloud.url + "/redis/maintain-time",
+                         {"InstanceId": REDIS_ID, "MaintainStartTime": "08:00Z", "MaintainEndTime": "09:00Z"})
+    assert answer.status_code == 200 and answer.json()["Outcome"] == "Succeeded"
+    assert emulator.state.instances[REDIS_ID].MaintainStartTime == "08:00Z"
+    assert requests.post(local_cloud.url + "/elsewhere", data=b"{}", timeout=5).status_code == 404
+    assert requests.get(local_cloud.url + "/redis/maintain-time", timeout=5).status_code == 404
+    assert post_signed(local_cloud.url + "/ecs/auto-release-time", {"InstanceId": PREPAID_ID}).status_code == 403
+
+
+def test_cron_chain_through_destination_bus_and_rule(emulator):
+    schedule_input = {"InstanceId": ECS_ID, "AutoReleaseAfter": "PT4H", "ScheduledTime": "<aws.scheduler.scheduled-time>",
+                      "Next": hop("06:00Z", "07:00Z")}
+    gateway = GatewayServer(cloud_for(emulator, schedule_input)).start()
+    try:
+        fired = requests.post(f"{gateway.url}/_local/schedules/{RELEASE_FN}/Schedule", timeout=30)
+        assert fired.status_code == 200
+        invocations = requests.get(gateway.url + "/_local/invocations", timeout=5).json()
+    finally:
+        gateway.stop()
+    assert [i["Function"] for i in invocations] == [RELEASE_FN, MAINTAIN_FN]
+    first, second = (i["Outcome"] for i in invocations)
+    assert first["Outcome"] == second["Outcome"] == "Succeeded"
+    assert (first["Hop"], second["Hop"]) == (0, 1) and first["CorrelationId"] == second["CorrelationId"]
+    assert invocations[1]["Event"] == first["Next"]  # what the rule's InputPath handed over
+    assert emulator.state.instances[ECS_ID].AutoReleaseTime is not None
+    assert emulator.state.instances[REDIS_ID].MaintainStartTime == "06:00Z"
+
+
+def test_failed_scheduled_invocation_goes_once_to_the_dead_letters(emulator):
+    gateway = GatewayServer(cloud_for(emulator, {"InstanceId": PREPAID_ID, "AutoReleaseAfter": "PT4H", "Next": hop()})).start()
+    try:
+        requests.post(f"{gateway.url}/_local/schedules/{RELEASE_FN}/Schedule", timeout=30)
+        dead = requests.get(gateway.url + "/_local/dead-letters", timeout=5).json()
+        invocations = requests.get(gateway.url + "/_local/invocations", timeout=5).json()
+    finally:
+        gateway.stop()
+    assert len(dead) == 1 and len(invocations) == 1  # the chain stopped
+    message = dead[0]["responsePayload"]["errorMessage"]
+    assert message.startswith("ChargeTypeViolation: ") and "(RequestId: " in message
+    assert dead[0]["requestPayload"]["InstanceId"] == PREPAID_ID
+
+
+def test_hop_limit_ends_a_runaway_chain(emulator):
+    chain = hop()
+    for _ in range(6):  # a chain deeper than the limit: maintain -> maintain -> ...
+        chain = hop(Next=chain)
+    gateway = GatewayServer(cloud_for(emulator, {"InstanceId": ECS_ID, "Next": chain}, {"CHAIN_MAX_HOPS": "3"})).start()
+    try:
+        requests.post(f"{gateway.url}/_local/schedules/{RELEASE_FN}/Schedule", timeout=30)
+        invocations = requests.get(gateway.url + "/_local/invocations", timeout=5).json()
+        dead = requests.get(gateway.url + "/_local/dead-letters", timeout=5).json()
+    finally:
+        gateway.stop()
+    assert [i["Outcome"].get("Hop") for i in invocations[:4]] == [0, 1, 2, 3]
+    assert len(invocations) == 5
+    assert dead[-1]["responsePayload"]["errorMessage"].startswith("Chain.HopLimitExceeded: Hop 4 is over the limit of 3")
+
+
+def test_webhook_chain_to_a_ci_receiver_and_another_function(emulator, local_cloud, receiver):
+    body = {"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3), "Next": hop("10:00Z", "11:00Z"),
+            "NotifyUrls": [receiver.url, local_cloud.url + "/redis/maintain-time"]}
+    answer = post_signed(local_cloud.url + "/ecs/auto-release-time", body)
+    assert answer.status_code == 200
+    (webhook_id, delivered), = receiver.received
+    assert delivered == answer.json()  # the CI pipeline gets the outcome, verified as a Standard Webhook
+    assert delivered["Next"]["Hop"] == 1 and webhook_id.startswith("msg_")
+    assert emulator.state.instances[REDIS_ID].MaintainStartTime == "10:00Z"  # the next function ran the Next hop
+    invocations = local_cloud.cloud.invocations
+    assert [i["Function"] for i in invocations] == [MAINTAIN_FN, RELEASE_FN]  # the inner call finishes first
+    assert json.loads(invocations[0]["Outcome"]["body"])["CorrelationId"] == delivered["CorrelationId"]
+
+
+def test_failures_are_delivered_too(emulator, local_cloud, receiver):
+    answer = post_signed(local_cloud.url + "/ecs/auto-release-time", {"InstanceId": PREPAID_ID, "NotifyUrls": [receiver.url]})
+    assert answer.status_code == 403
+    (_, delivered), = receiver.received
+    assert (delivered["Outcome"], delivered["ErrorCode"]) == ("Failed", "ChargeTypeViolation") and delivered["RequestId"]
+
+
+def test_deliveries_are_retried_with_one_webhook_id(emulator, local_cloud):
+    receiver = Receiver(statuses=[503, 502])
+    try:
+        post_signed(local_cloud.url + "/redis/maintain-time",
+                    {"InstanceId": REDIS_ID, "MaintainStartTime": "01:00Z", "MaintainEndTime": "02:00Z", "NotifyUrls": [receiver.url]})
+    finally:
+        receiver.close()
+    ids = [webhook_id for webhook_id, _ in receiver.received]
+    assert len(ids) == 3 and len(set(ids)) == 1
+
+
+def test_refused_delivery_is_not_retried(emulator, local_cloud):
+    receiver = Receiver(statuses=[400])
+    try:
+        post_signed(local_cloud.url + "/redis/maintain-time",
+                    {"InstanceId": REDIS_ID, "MaintainStartTime": "01:00Z", "MaintainEndTime": "02:00Z", "NotifyUrls": [receiver.url]})
+    finally:
+        receiver.close()
+    assert len(receiver.received) == 1
+
+
+def test_event_controlled_urls_are_restricted(emulator, function_env, context, receiver):
+    from conftest import MAINTAIN
+    from local.runtime import load_function
+
+    with environment({"NOTIFY_ALLOWED_HOSTS": "hooks.example.com"}):  # and http not allowed
+        maintain = load_function(MAINTAIN)
+    maintain.lambda_handler({"InstanceId": REDIS_ID, "MaintainStartTime": "01:00Z", "MaintainEndTime": "02:00Z",
+                             "NotifyUrls": [receiver.url, "https://elsewhere.example.org/x"]}, context)
+    assert receiver.received == []
+    with environment({"NOTIFY_URLS": receiver.url, "NOTIFY_ALLOW_HTTP": "true", "NOTIFY_ALLOWED_HOSTS": "hooks.example.com"}):
+        maintain = load_function(MAINTAIN)
+    maintain.lambda_handler({"InstanceId": REDIS_ID, "MaintainStartTime": "01:00Z", "MaintainEndTime": "02:00Z"}, context)
+    assert len(receiver.received) == 1  # configured URLs are the operator's choice
+
+
+@pytest.mark.parametrize(("event", "code"), [
+    ({"Action": "ModifyInstanceAutoReleaseTime", "Parameters": {"InstanceId": ECS_ID}}, "Chain.WrongAction"),
+    ({"Outcome": "Failed", "Action": "ModifyInstanceAutoReleaseTime"}, "Chain.PreviousFailed"),
+    ({"Outcome": "Succeeded", "Action": "ModifyInstanceAutoReleaseTime"}, "Chain.NoNextHop"),
+    ({**hop(), "Hop": 9}, "Chain.HopLimitExceeded"),
+    ({**hop(), "Hop": -1}, "InvalidParameter"),
+    ({**hop(), "Hop": True}, "InvalidParameter"),
+    ({**hop(), "Surprise": 1}, "UnsupportedParameter"),
+    ({"Action": "ModifyInstanceMaintainTime", "Parameters": "InstanceId=r-1"}, "InvalidParameter"),
+    ({"InstanceId": REDIS_ID, "MaintainStartTime": "01:00Z", "MaintainEndTime": "02:00Z", "Next": {"Action": "X"}}, "InvalidParameter"),
+    ({"InstanceId": REDIS_ID, "MaintainStartTime": "01:00Z", "MaintainEndTime": "02:00Z", "NotifyUrls": "https://x"}, "InvalidParameter"),
+    ({"InstanceId": REDIS_ID, "MaintainStartTime": "01:00Z", "MaintainEndTime": "02:00Z", "CorrelationId": "x" * 200}, "InvalidParameter"),
+])
+def test_malformed_chain_events_are_refused(emulator, maintain, context, event, code):
+    from alibaba_cloud.errors import AlibabaCloudError
+
+    with pytest.raises(AlibabaCloudError) as raised:
+        maintain.lambda_handler(event, context)
+    assert raised.value.code == code and raised.value.http_status == 400
+    assert emulator.state.received == []
+
+
+def test_hop_envelope_and_correlation_id_are_honoured(emulator, maintain, context):
+    result = maintain.lambda_handler({**hop(), "Hop": 2, "CorrelationId": "change-1234", "Next": {
+        "Action": "ModifyInstanceAutoReleaseTime", "Parameters": {"InstanceId": ECS_ID}}}, context)
+    assert (result["Hop"], result["CorrelationId"]) == (2, "change-1234")
+    assert result["Next"] == {"Action": "ModifyInstanceAutoReleaseTime", "Parameters": {"InstanceId": ECS_ID},
+                              "Hop": 3, "CorrelationId": "change-1234"}
+
+
+def test_event_pattern_matching_and_input_path():
+    envelope = {"source": "lambda", "detail": {"responsePayload": {"Next": {"Action": "A", "Parameters": {}}}}}
+    assert matches({"source": ["lambda"], "detail": {"responsePayload": {"Next": {"Action": ["A", "B"]}}}}, envelope)
+    assert not matches({"detail": {"responsePayload": {"Next": {"Action": ["C"]}}}}, envelope)
+    assert not matches({"detail": {"missing": ["x"]}}, envelope)
+    assert input_path(envelope, "$.detail.responsePayload.Next") == {"Action": "A", "Parameters": {}}
