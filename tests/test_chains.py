@@ -154,6 +154,7 @@ def test_webhook_chain_to_a_ci_receiver_and_another_function(emulator, local_clo
     (webhook_id, delivered), = receiver.received
     assert delivered == answer.json()  # the CI pipeline gets the outcome, verified as a Standard Webhook
     assert delivered["Next"]["Hop"] == 1 and webhook_id.startswith("msg_")
+    assert ACCESS_KEY_SECRET not in json.dumps(delivered) and ACCESS_KEY_ID not in json.dumps(delivered)
     assert emulator.state.instances[REDIS_ID].MaintainStartTime == "10:00Z"  # the next function ran the Next hop
     invocations = local_cloud.cloud.invocations
     assert [i["Function"] for i in invocations] == [MAINTAIN_FN, RELEASE_FN]  # the inner call finishes first
