@@ -100,13 +100,8 @@ def test_routes_are_served_over_http(emulator, local_cloud):
 def test_cron_chain_through_destination_bus_and_rule(emulator):
     schedule_input = {"InstanceId": ECS_ID, "AutoReleaseAfter": "PT4H", "ScheduledTime": "<aws.scheduler.scheduled-time>",
                       "Next": hop("06:00Z", "07:00Z")}
-    gateway = GatewayServer(cloud_for(emulator, schedule_input)).start()
-    try:
-        fired = requests.post(f"{gateway.url}/_local/schedules/{RELEASE_FN}/Schedule", timeout=30)
-        assert fired.status_code == 200
-        invocations = requests.get(gateway.url + "/_local/invocations", timeout=5).json()
-    finally:
-        gateway.stop()
+    invocations, dead = fire_release_schedule(emulator, schedule_input)
+    assert dead == []
     assert [i["Function"] for i in invocations] == [RELEASE_FN, MAINTAIN_FN]
     first, second = (i["Outcome"] for i in invocations)
     assert first["Outcome"] == second["Outcome"] == "Succeeded"
@@ -116,14 +111,20 @@ def test_cron_chain_through_destination_bus_and_rule(emulator):
     assert emulator.state.instances[REDIS_ID].MaintainStartTime == "06:00Z"
 
 
-def test_failed_scheduled_invocation_goes_once_to_the_dead_letters(emulator):
-    gateway = GatewayServer(cloud_for(emulator, {"InstanceId": PREPAID_ID, "AutoReleaseAfter": "PT4H", "Next": hop()})).start()
+def fire_release_schedule(emulator, schedule_input, env=None):
+    """Fire the ECS schedule with this Input; what ran, and what reached the dead letters."""
+    gateway = GatewayServer(cloud_for(emulator, schedule_input, env)).start()
     try:
-        requests.post(f"{gateway.url}/_local/schedules/{RELEASE_FN}/Schedule", timeout=30)
-        dead = requests.get(gateway.url + "/_local/dead-letters", timeout=5).json()
+        assert requests.post(f"{gateway.url}/_local/schedules/{RELEASE_FN}/Schedule", timeout=30).status_code == 200
         invocations = requests.get(gateway.url + "/_local/invocations", timeout=5).json()
+        dead = requests.get(gateway.url + "/_local/dead-letters", timeout=5).json()
     finally:
         gateway.stop()
+    return invocations, dead
+
+
+def test_failed_scheduled_invocation_goes_once_to_the_dead_letters(emulator):
+    invocations, dead = fire_release_schedule(emulator, {"InstanceId": PREPAID_ID, "AutoReleaseAfter": "PT4H", "Next": hop()})
     assert len(dead) == 1 and len(invocations) == 1  # the chain stopped
     message = dead[0]["responsePayload"]["errorMessage"]
     assert message.startswith("ChargeTypeViolation: ") and "(RequestId: " in message
@@ -134,13 +135,7 @@ def test_hop_limit_ends_a_runaway_chain(emulator):
     chain = hop()
     for _ in range(6):  # a chain deeper than the limit: maintain -> maintain -> ...
         chain = hop(Next=chain)
-    gateway = GatewayServer(cloud_for(emulator, {"InstanceId": ECS_ID, "Next": chain}, {"CHAIN_MAX_HOPS": "3"})).start()
-    try:
-        requests.post(f"{gateway.url}/_local/schedules/{RELEASE_FN}/Schedule", timeout=30)
-        invocations = requests.get(gateway.url + "/_local/invocations", timeout=5).json()
-        dead = requests.get(gateway.url + "/_local/dead-letters", timeout=5).json()
-    finally:
-        gateway.stop()
+    invocations, dead = fire_release_schedule(emulator, {"InstanceId": ECS_ID, "Next": chain}, {"CHAIN_MAX_HOPS": "3"})
     assert [i["Outcome"].get("Hop") for i in invocations[:4]] == [0, 1, 2, 3]
     assert len(invocations) == 5
     assert dead[-1]["responsePayload"]["errorMessage"].startswith("Chain.HopLimitExceeded: Hop 4 is over the limit of 3")
@@ -168,25 +163,24 @@ def test_failures_are_delivered_too(emulator, local_cloud, receiver):
     assert (delivered["Outcome"], delivered["ErrorCode"]) == ("Failed", "ChargeTypeViolation") and delivered["RequestId"]
 
 
-def test_deliveries_are_retried_with_one_webhook_id(emulator, local_cloud):
-    receiver = Receiver(statuses=[503, 502])
+def deliveries_answered(local_cloud, statuses):
+    """The webhook-ids a receiver saw for one result when it answered with these statuses."""
+    receiver = Receiver(statuses)
     try:
         post_signed(local_cloud.url + "/redis/maintain-time",
                     {"InstanceId": REDIS_ID, "MaintainStartTime": "01:00Z", "MaintainEndTime": "02:00Z", "NotifyUrls": [receiver.url]})
     finally:
         receiver.close()
-    ids = [webhook_id for webhook_id, _ in receiver.received]
+    return [webhook_id for webhook_id, _ in receiver.received]
+
+
+def test_deliveries_are_retried_with_one_webhook_id(emulator, local_cloud):
+    ids = deliveries_answered(local_cloud, [503, 502])
     assert len(ids) == 3 and len(set(ids)) == 1
 
 
 def test_refused_delivery_is_not_retried(emulator, local_cloud):
-    receiver = Receiver(statuses=[400])
-    try:
-        post_signed(local_cloud.url + "/redis/maintain-time",
-                    {"InstanceId": REDIS_ID, "MaintainStartTime": "01:00Z", "MaintainEndTime": "02:00Z", "NotifyUrls": [receiver.url]})
-    finally:
-        receiver.close()
-    assert len(receiver.received) == 1
+    assert len(deliveries_answered(local_cloud, [400])) == 1
 
 
 def test_event_controlled_urls_are_restricted(emulator, function_env, context, receiver):

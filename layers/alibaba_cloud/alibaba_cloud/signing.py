@@ -16,6 +16,7 @@ import hmac
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime, timezone
 from urllib.parse import quote
 
@@ -108,24 +109,10 @@ def encode_form(params: Mapping[str, str]) -> str:
     return "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in params.items())
 
 
-def sign_v2(
-    *,
-    method: str,
-    host: str,
-    action: str,
-    version: str,
-    params: Mapping[str, str],
-    access_key_id: str,
-    access_key_secret: str,
-    security_token: str | None = None,
-    nonce: str | None = None,
-    timestamp: str | None = None,
-) -> SignedRequest:
-    """HMAC-SHA1: every parameter, the signature included, in a form body (kept out of URL logs)."""
-    signed = sign_request(
-        method=method, action=action, version=version, params=params, access_key_id=access_key_id,
-        access_key_secret=access_key_secret, security_token=security_token, nonce=nonce, timestamp=timestamp,
-    )
+def sign_v2(*, host: str, **fields: Any) -> SignedRequest:
+    """HMAC-SHA1 (the host is not part of it): every parameter, the signature included, in a form
+    body, which keeps them out of URL logs. ``fields`` are :func:`sign_request`'s."""
+    signed = sign_request(**fields)
     return SignedRequest("", {"Content-Type": FORM}, encode_form(signed).encode())
 
 
