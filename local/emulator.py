@@ -101,6 +101,8 @@ class Received:
     Code: str | None = None
     Nonce: str | None = None
     RequestId: str | None = None
+    Arrived: float = 0.0  # time.monotonic() when the request came in
+    ClientPort: int = 0  # the client's source port: one per pooled connection
 
 
 @dataclass
@@ -112,6 +114,8 @@ class EmulatorState:
     nonces: set[str] = field(default_factory=set)
     window_rule: str = "exactly-one-hour"
     clock_skew: timedelta = timedelta(0)
+    in_flight: int = 0
+    max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def now(self) -> datetime:
@@ -328,9 +332,20 @@ class _Handler(BaseHTTPRequestHandler):
         except (UnicodeDecodeError, ValueError):
             return self._error(400, "InvalidParameter", "The request is not valid UTF-8 form data.", request_id)
         request = Request(method, params, pairs, {k.lower(): v for k, v in self.headers.items()}, body)
-        record = Received(request.action, {k: v for k, v in params.items() if k not in COMMON}, Nonce=request.nonce, RequestId=request_id)
+        record = Received(request.action, {k: v for k, v in params.items() if k not in COMMON}, Nonce=request.nonce,
+                          RequestId=request_id, Arrived=time.monotonic(), ClientPort=self.client_address[1])
         with state.lock:
             state.received.append(record)
+            state.in_flight += 1
+            state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        try:
+            self._answer(request, record, request_id)
+        finally:
+            with state.lock:
+                state.in_flight -= 1
+
+    def _answer(self, request: Request, record: Received, request_id: str) -> None:
+        state = self.server.state
         fault = state.take_fault(request.action)
         if fault and fault.Kind == "latency":
             time.sleep(fault.Seconds)

@@ -85,11 +85,14 @@ class RpcClient:
         given: Mapping[str, object],
         deadline: float | None = None,
         scheduled_time: datetime | None = None,
+        pace: Callable[[], bool] | None = None,
     ) -> CallResult:
         """Validate, then send until success, a final error, the last attempt or the deadline.
 
         ``deadline`` is a ``time.monotonic()`` value (the handler derives it from Lambda's
         remaining time). Every attempt is signed anew: a fresh nonce and timestamp each time.
+        ``pace``, when given, is waited on before each further attempt (a batch's rate cap);
+        it returns ``False`` when the slot would come too late.
         """
         params = self.validate(action, given, scheduled_time)
         credentials = self.credentials.get()
@@ -126,4 +129,6 @@ class RpcClient:
                 if deadline is not None and time.monotonic() + pause + self.retry.min_attempt_time > deadline - self.retry.margin:
                     raise  # no time for another attempt: report this one while we still can
                 self.sleep(pause)
+                if pace is not None and not pace():
+                    raise
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover

@@ -10,6 +10,10 @@ webhook body:
 Beside the parameters, any of them may carry the chain keys ``CorrelationId``, ``Hop``, ``Next``,
 ``NotifyUrls`` and ``ScheduledTime`` (a schedule's ``<aws.scheduler.scheduled-time>``).
 
+A parameter object may also name many targets: ``Targets`` (parameter objects) or
+``InstanceIds``, the other parameters shared by all, with an optional ``RateControl``
+(see :mod:`alibaba_cloud.batch`).
+
 What it gives back, returns to its caller, sends to Lambda destinations and to ``NotifyUrls``
 is a result event::
 
@@ -17,6 +21,8 @@ is a result event::
      "ErrorCode"?, "ErrorMessage"?, "CorrelationId", "Hop", "Next"?}
 
 where ``Next`` (on success only) is the hop to run next, its ``Hop`` one more than this one's.
+A batch's result has ``Summary``, ``Targets`` (one outcome each) and ``Rerun`` instead of
+``Parameters``, ``RequestId`` and the error fields.
 """
 
 from __future__ import annotations
@@ -26,10 +32,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .batch import RateControl, summary
 from .errors import AlibabaCloudError
 
 CHAIN_KEYS = ("CorrelationId", "Hop", "Next", "NotifyUrls", "ScheduledTime")
+BATCH_KEYS = ("Targets", "InstanceIds", "RateControl")
 MAX_NOTIFY_URLS = 10
+MAX_TARGETS = 5000
 
 
 def invalid(code: str, message: str) -> AlibabaCloudError:
@@ -46,6 +55,8 @@ class Invocation:
     next: dict[str, Any] | None = None
     notify_urls: tuple[str, ...] = ()
     scheduled_time: datetime | None = field(default=None)
+    targets: tuple[Any, ...] | None = None  # a batch: each target's parameters (shared ones merged in)
+    rate_control: RateControl | None = None
 
 
 def read_invocation(event: object, action_name: str, correlation_id: str | None, max_hops: int) -> Invocation:
@@ -67,6 +78,7 @@ def read_invocation(event: object, action_name: str, correlation_id: str | None,
     else:
         parameters = {k: v for k, v in event.items() if k not in CHAIN_KEYS}
         controls = {k: v for k, v in event.items() if k in CHAIN_KEYS}
+    parameters, targets, rate_control = _batch(parameters)
     hop = controls.get("Hop", 0)
     if not isinstance(hop, int) or isinstance(hop, bool) or hop < 0:
         raise invalid("InvalidParameter", "Hop must be a whole number from 0.")
@@ -79,7 +91,34 @@ def read_invocation(event: object, action_name: str, correlation_id: str | None,
         next=_hop(controls.get("Next")),
         notify_urls=_urls(controls.get("NotifyUrls")),
         scheduled_time=_scheduled_time(controls.get("ScheduledTime")),
+        targets=targets,
+        rate_control=rate_control,
     )
+
+
+def _batch(parameters: dict[str, Any]) -> tuple[dict[str, Any], tuple[Any, ...] | None, RateControl | None]:
+    """``Targets`` (parameter objects) or ``InstanceIds``, with the other parameters shared by all."""
+    shared = {k: v for k, v in parameters.items() if k not in BATCH_KEYS}
+    targets, instance_ids, rate_control = (parameters.get(k) for k in BATCH_KEYS)
+    if targets is None and instance_ids is None:
+        if rate_control is not None:
+            raise invalid("InvalidParameter", "RateControl goes with Targets or InstanceIds.")
+        return shared, None, None
+    if targets is not None and instance_ids is not None:
+        raise invalid("InvalidParameter", "Give Targets or InstanceIds, not both.")
+    listed = targets if targets is not None else instance_ids
+    name = "Targets" if targets is not None else "InstanceIds"
+    if not isinstance(listed, list) or not listed:
+        raise invalid("InvalidParameter", f"{name} must be a non-empty list.")
+    if len(listed) > MAX_TARGETS:
+        raise invalid("Batch.TooManyTargets", f"At most {MAX_TARGETS} targets an invocation; fan larger fleets out in chunks (see the README).")
+    control = RateControl.parse(rate_control)
+    if instance_ids is not None:
+        if "InstanceId" in shared:
+            raise invalid("InvalidParameter", "With InstanceIds, give no InstanceId.")
+        return shared, tuple({**shared, "InstanceId": i} for i in instance_ids), control
+    # a target that is not an object stays as it is, and fails on its own
+    return shared, tuple({**shared, **t} if isinstance(t, dict) else t for t in targets), control
 
 
 def _next_of_result(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -149,6 +188,30 @@ def result_event(
     }
     if error is not None:
         event["ErrorCode"], event["ErrorMessage"] = error.code, error.message
+    elif invocation.next is not None:
+        event["Next"] = {**invocation.next, "Hop": invocation.hop + 1, "CorrelationId": invocation.correlation_id}
+    return event
+
+
+def batch_result_event(
+    *, action: str, product: str, invocation: Invocation, outcomes: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A batch's result: every target's outcome, a summary, and a ready ``Rerun`` of what is left."""
+    counts = summary(outcomes)
+    control = (invocation.rate_control or RateControl()).to_dict()
+    event: dict[str, Any] = {
+        "Action": action,
+        "Product": product,
+        "Outcome": "Succeeded" if counts["Succeeded"] == counts["Total"] else "Failed",
+        "Summary": counts,
+        "Targets": outcomes,
+        "RateControl": control,
+        "CorrelationId": invocation.correlation_id,
+        "Hop": invocation.hop,
+    }
+    left = [outcome["Parameters"] for outcome in outcomes if outcome["Outcome"] != "Succeeded"]
+    if left:
+        event["Rerun"] = {"Targets": left, "RateControl": control}
     elif invocation.next is not None:
         event["Next"] = {**invocation.next, "Hop": invocation.hop + 1, "CorrelationId": invocation.correlation_id}
     return event

@@ -24,10 +24,11 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from .actions import Action
+from .batch import BatchRunner
 from .client import RpcClient
 from .config import ConfigurationError, Settings
 from .errors import AlibabaCloudError
-from .events import Invocation, read_invocation, result_event
+from .events import Invocation, batch_result_event, read_invocation, result_event
 from .notify import Notifier, NotifyPolicy
 from .webhooks import DeliveryCache, WebhookVerifier, parse_secrets
 
@@ -117,7 +118,10 @@ class ActionHandler:
                 self.logger.warning("Webhook rejected", extra={"error_code": error.code, "http_status": error.http_status})
                 raise
             result, error = self.run(invocation, context)
-            answer = http_answer(200, result) if error is None else http_answer(error.http_status, error.to_dict())
+            if error is not None:
+                answer = http_answer(error.http_status, error.to_dict())
+            else:  # a batch with failed or skipped targets is a multi-status answer
+                answer = http_answer(207 if result["Outcome"] != "Succeeded" else 200, result)
             if error is None or not error.retryable:
                 self.deliveries.put(webhook_id, body, answer)
             return answer
@@ -133,6 +137,8 @@ class ActionHandler:
     def run(self, invocation: Invocation, context: Any) -> tuple[dict[str, Any], AlibabaCloudError | None]:
         """Call the action, account for it, deliver the result; the error, if any, is returned."""
         self.logger.set_correlation_id(invocation.correlation_id)
+        if invocation.targets is not None:
+            return self.run_batch(invocation, context), None
         self._count("Calls")
         deadline = _deadline(context)
         common = {"action": self.action.name, "product": self.action.product.code, "invocation": invocation}
@@ -151,6 +157,34 @@ class ActionHandler:
             result, failure = result_event(parameters=call.parameters, request_id=call.request_id, **common), None
         self._notify(result, invocation, deadline)
         return result, failure
+
+    def run_batch(self, invocation: Invocation, context: Any) -> dict[str, Any]:
+        """Every target through the rate control; one outcome each, whatever happens."""
+        deadline = _deadline(context)
+        assert invocation.targets is not None and invocation.rate_control is not None
+        # no new target when less than the margin and one second are left
+        runner = BatchRunner(invocation.rate_control, deadline, self.settings.deadline_margin + 1.0)
+
+        def run_one(target: Any, pace: Any) -> dict[str, Any]:
+            self._count("Calls")
+            try:
+                if not isinstance(target, dict):
+                    raise bad_request("A target must be a JSON object of parameters.")
+                call = self.client.call(self.action, target, deadline, invocation.scheduled_time, pace)
+            except AlibabaCloudError as error:
+                self._count_failure(error)
+                return {"Parameters": target, "Outcome": "Failed", "ErrorCode": error.code,
+                        "ErrorMessage": error.message, "RequestId": error.request_id}
+            self._count("Successes")
+            return {"Parameters": call.parameters, "Outcome": "Succeeded", "RequestId": call.request_id}
+
+        outcomes = runner.run(invocation.targets, run_one)
+        result = batch_result_event(action=self.action.name, product=self.action.product.code,
+                                    invocation=invocation, outcomes=outcomes)
+        log = self.logger.info if result["Outcome"] == "Succeeded" else self.logger.warning
+        log("Batch finished", extra={"action": self.action.name, "summary": result["Summary"], "hop": invocation.hop})
+        self._notify(result, invocation, deadline)
+        return result
 
     def _invocation(self, event: Any, correlation_id: str | None) -> Invocation:
         try:

@@ -40,7 +40,13 @@ class Transport:
     """
 
     def __init__(self, connect_timeout: float, read_timeout: float, session: requests.Session | None = None) -> None:
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            # enough pooled connections for a batch's concurrency (64 at most), reused across calls
+            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+        self.session = session
         self.timeout = (connect_timeout, read_timeout)
 
     def post(self, url: str, request: SignedRequest, read_timeout: float | None = None) -> Answer:

@@ -1,0 +1,149 @@
+"""Batch targets: every target accounted for, under the concurrency bound, the rate cap, the error
+budget and the deadline, against the emulator over HTTP."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from conftest import ECS_ID, MAINTAIN, PREPAID_ID, RELEASE, answer_of, in_future, webhook_event
+from local.runtime import LambdaContext
+
+from alibaba_cloud.batch import RateControl, RateLimiter
+from alibaba_cloud.errors import AlibabaCloudError
+
+WINDOW = {"MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
+
+
+@pytest.fixture
+def fleet(emulator):
+    ids = [f"r-fleet{i:04d}" for i in range(12)]
+    for instance_id in ids:
+        emulator.add_instance(instance_id, "R-kvstore")
+    return ids
+
+
+def outcomes(result):
+    return [t["Outcome"] for t in result["Targets"]]
+
+
+def test_instance_ids_share_the_other_parameters(emulator, maintain, context, fleet):
+    result = maintain.lambda_handler({"InstanceIds": fleet, **WINDOW, "RateControl": {"Concurrency": 4}}, context)
+    assert result["Outcome"] == "Succeeded" and result["Summary"] == {"Total": 12, "Succeeded": 12, "Failed": 0, "NotAttempted": 0}
+    assert [t["Parameters"]["InstanceId"] for t in result["Targets"]] == fleet  # in the order given
+    assert all(t["RequestId"] for t in result["Targets"]) and "Rerun" not in result
+    assert {emulator.state.instances[i].MaintainStartTime for i in fleet} == {"02:00Z"}
+    assert len(emulator.state.received) == 12
+
+
+def test_targets_fail_alone_and_are_listed_for_a_rerun(emulator, release, context):
+    targets = [{"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=2)}, {"InstanceId": PREPAID_ID},
+               {"InstanceId": ECS_ID, "AutoReleaseTime": "tomorrow"}, "not an object", {"InstanceId": "i-unknown"}]
+    result = release.lambda_handler({"Targets": targets, "RateControl": {"MaxErrors": "100%", "Concurrency": 1}}, context)
+    assert outcomes(result) == ["Succeeded", "Failed", "Failed", "Failed", "Failed"]
+    assert [t.get("ErrorCode") for t in result["Targets"]] == [
+        None, "ChargeTypeViolation", "InvalidAutoReleaseTime.Malformed", "InvalidParameter", "NoSuchResource"]
+    assert result["Targets"][1]["RequestId"] and result["Outcome"] == "Failed"
+    assert result["Rerun"]["Targets"] == targets[1:]
+    assert len(emulator.state.received) == 3  # the malformed targets never left the function
+
+
+def test_error_budget_stops_new_targets(emulator, maintain, context, fleet):
+    targets = [{"InstanceId": "r-unknown"}] + [{"InstanceId": i} for i in fleet[:5]]
+    result = maintain.lambda_handler({"Targets": targets, **WINDOW, "RateControl": {"Concurrency": 1}}, context)  # MaxErrors 0
+    assert outcomes(result) == ["Failed"] + ["NotAttempted"] * 5
+    assert {t["Reason"] for t in result["Targets"][1:]} == {"MaxErrorsExceeded"}
+    assert len(emulator.state.received) == 1
+    rerun = maintain.lambda_handler({**result["Rerun"], "RateControl": {"MaxErrors": 1, "Concurrency": 1}}, context)
+    assert outcomes(rerun) == ["Failed"] + ["Succeeded"] * 5  # the re-run takes up exactly what was left
+
+
+@pytest.mark.parametrize(("max_errors", "total", "limit"), [(0, 10, 0), (3, 10, 3), ("10%", 10, 1), ("25%", 10, 2), ("100%", 7, 7)])
+def test_error_limit(max_errors, total, limit):
+    assert RateControl.parse({"MaxErrors": max_errors}).error_limit(total) == limit
+
+
+def test_concurrency_is_bounded(emulator, maintain, context, fleet):
+    emulator.inject("latency", 1000, Seconds=0.15)
+    started = time.monotonic()
+    result = maintain.lambda_handler({"InstanceIds": fleet[:8], **WINDOW,
+                                      "RateControl": {"Concurrency": 3, "MaxRequestsPerSecond": None}}, context)
+    assert result["Summary"]["Succeeded"] == 8
+    assert emulator.state.max_in_flight == 3
+    assert time.monotonic() - started >= 3 * 0.15  # ceil(8 / 3) rounds of 0.15 s
+    assert len({r.ClientPort for r in emulator.state.received}) <= 3  # pooled connections reused
+
+
+def test_request_rate_is_capped(emulator, maintain, context, fleet):
+    result = maintain.lambda_handler({"InstanceIds": fleet[:11], **WINDOW,
+                                      "RateControl": {"Concurrency": 11, "MaxRequestsPerSecond": 20}}, context)
+    assert result["Summary"]["Succeeded"] == 11
+    arrivals = sorted(r.Arrived for r in emulator.state.received)
+    assert arrivals[-1] - arrivals[0] >= 10 / 20 * 0.9  # 11 requests at 20 a second span 0.5 s
+
+
+def test_rate_cap_covers_retries(emulator, maintain, context, fleet):
+    emulator.inject("throttle", 4, RetryAfterMs=1)
+    maintain.lambda_handler({"InstanceIds": fleet[:3], **WINDOW, "RateControl": {"Concurrency": 3, "MaxRequestsPerSecond": 10}}, context)
+    arrivals = sorted(r.Arrived for r in emulator.state.received)
+    assert len(arrivals) == 7 and arrivals[-1] - arrivals[0] >= 6 / 10 * 0.9
+
+
+def test_deadline_stops_new_targets_and_accounts_for_all(emulator, maintain, fleet):
+    emulator.inject("latency", 1000, Seconds=0.3)
+    started = time.monotonic()
+    result = maintain.lambda_handler({"InstanceIds": fleet, **WINDOW, "RateControl": {"Concurrency": 1}},
+                                     LambdaContext(remaining_ms=3000))  # no new target after 1 s (1 s margin, 1 s reserve)
+    assert time.monotonic() - started < 2.0
+    summary = result["Summary"]
+    assert summary["Total"] == 12 and summary["Succeeded"] + summary["NotAttempted"] == 12
+    assert 2 <= summary["Succeeded"] <= 5 and summary["NotAttempted"] >= 7
+    assert {t["Reason"] for t in result["Targets"] if t["Outcome"] == "NotAttempted"} == {"DeadlineNear"}
+    assert len(emulator.state.received) == summary["Succeeded"]
+
+
+def test_webhook_batch_is_multi_status_when_not_all_succeeded(emulator, maintain, context, fleet):
+    status, body = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, {"InstanceIds": fleet[:2], **WINDOW}), context))
+    assert status == 200 and body["Summary"]["Succeeded"] == 2
+    status, body = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, {"InstanceIds": ["r-unknown", fleet[0]], **WINDOW,
+                                                                                "RateControl": {"Concurrency": 1}}), context))
+    assert status == 207 and outcomes(body) == ["Failed", "NotAttempted"]
+
+
+def test_next_hop_only_after_a_complete_batch(emulator, maintain, context, fleet):
+    following = {"Action": "ModifyInstanceAutoReleaseTime", "Parameters": {"InstanceId": ECS_ID}}
+    done = maintain.lambda_handler({"InstanceIds": fleet[:2], **WINDOW, "Next": following}, context)
+    assert done["Next"]["Hop"] == 1
+    partial = maintain.lambda_handler({"InstanceIds": ["r-unknown"], **WINDOW, "Next": following}, context)
+    assert "Next" not in partial and partial["Rerun"]
+
+
+@pytest.mark.parametrize(("event", "code"), [
+    ({"Targets": [{"InstanceId": "r-1"}], "InstanceIds": ["r-1"]}, "InvalidParameter"),
+    ({"InstanceIds": []}, "InvalidParameter"),
+    ({"InstanceIds": "r-1"}, "InvalidParameter"),
+    ({"InstanceIds": ["r-1"], "InstanceId": "r-2"}, "InvalidParameter"),
+    ({"InstanceIds": ["r-1"] * 5001}, "Batch.TooManyTargets"),
+    ({"InstanceIds": ["r-1"], "RateControl": {"Concurrency": 0}}, "InvalidParameter"),
+    ({"InstanceIds": ["r-1"], "RateControl": {"Concurrency": 65}}, "InvalidParameter"),
+    ({"InstanceIds": ["r-1"], "RateControl": {"MaxErrors": "ten"}}, "InvalidParameter"),
+    ({"InstanceIds": ["r-1"], "RateControl": {"MaxErrors": "150%"}}, "InvalidParameter"),
+    ({"InstanceIds": ["r-1"], "RateControl": {"MaxRequestsPerSecond": 0}}, "InvalidParameter"),
+    ({"InstanceIds": ["r-1"], "RateControl": {"Speed": 1}}, "InvalidParameter"),
+    ({"InstanceId": "r-1", "RateControl": {"Concurrency": 2}}, "InvalidParameter"),
+])
+def test_malformed_batches_are_refused_before_any_call(emulator, maintain, context, event, code):
+    with pytest.raises(AlibabaCloudError) as raised:
+        maintain.lambda_handler({**WINDOW, **event}, context)
+    assert raised.value.code == code
+    assert emulator.state.received == []
+
+
+def test_rate_limiter_spaces_slots_and_refuses_late_ones():
+    now = [100.0]
+    slept = []
+    limiter = RateLimiter(4, clock=lambda: now[0], sleep=slept.append)
+    assert all(limiter.acquire() for _ in range(3))
+    assert slept == [0.25, 0.5]  # the first slot at once, then one every 0.25 s
+    assert not limiter.acquire(not_after=100.5)  # the next slot (100.75) is too late
+    assert limiter.acquire(not_after=101.0)
