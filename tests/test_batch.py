@@ -147,3 +147,35 @@ def test_rate_limiter_spaces_slots_and_refuses_late_ones():
     assert slept == [0.25, 0.5]  # the first slot at once, then one every 0.25 s
     assert not limiter.acquire(not_after=100.5)  # the next slot (100.75) is too late
     assert limiter.acquire(not_after=101.0)
+
+
+# Fan-out: chunks of targets as SQS messages, with partial batch responses
+
+def sqs_event(*bodies):
+    from local.runtime import sample_event
+
+    event = sample_event(MAINTAIN, "sqs")
+    template = event["Records"][0]
+    event["Records"] = [{**template, "messageId": f"m-{i}", "body": body if isinstance(body, str) else __import__("json").dumps(body)}
+                        for i, body in enumerate(bodies)]
+    return event
+
+
+def test_sqs_chunks_report_only_failed_messages(emulator, maintain, context, fleet):
+    answer = maintain.lambda_handler(sqs_event(
+        {"InstanceIds": fleet[:4], **WINDOW},
+        {"InstanceIds": [fleet[4], "r-unknown"], **WINDOW, "RateControl": {"MaxErrors": 1}},
+        "not json",
+        {"InstanceId": fleet[5], **WINDOW},
+        {"InstanceId": fleet[6], "MaintainStartTime": "02:00Z", "MaintainEndTime": "09:00Z"},
+    ), context)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}, {"itemIdentifier": "m-4"}]}
+    assert {emulator.state.instances[i].MaintainStartTime for i in fleet[:6]} == {"02:00Z"}
+
+
+def test_sample_sqs_event_is_processed(emulator, maintain, context):
+    from local.runtime import sample_event
+
+    emulator.add_instance("r-bp1zxszhcgatnx2demo", "R-kvstore")
+    assert maintain.lambda_handler(sample_event(MAINTAIN, "sqs"), context) == {"batchItemFailures": []}
+    assert emulator.state.instances["r-bp1zxszhcgatnx2demo"].MaintainStartTime == "04:00Z"

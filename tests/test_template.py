@@ -107,7 +107,8 @@ def test_functions_may_read_only_their_secrets(resources):
 
 
 def test_failures_go_once_to_the_dead_letter_queue(resources):
-    (queue_name,) = of_type(resources, "AWS::SQS::Queue")
+    queue_name = "FailedInvocationsQueue"
+    assert queue_name in of_type(resources, "AWS::SQS::Queue")
     configs = of_type(resources, "AWS::Lambda::EventInvokeConfig")
     assert len(configs) == 2
     for config in configs.values():
@@ -183,3 +184,17 @@ def test_cron_chain_resources(resources, template):
     assert len(permissions) == 2
     example = json.loads(template["Parameters"]["AutoReleaseTimeInput"]["Default"])
     assert example["Next"]["Action"] == "ModifyInstanceMaintainTime" and example["ScheduledTime"] == "<aws.scheduler.scheduled-time>"
+
+
+def test_fleets_fan_out_through_sqs_with_partial_batch_responses(resources):
+    mappings = of_type(resources, "AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == 2
+    queues = of_type(resources, "AWS::SQS::Queue")
+    for mapping in mappings.values():
+        props = mapping["Properties"]
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and props["BatchSize"] == 1
+        assert props["ScalingConfig"]["MaximumConcurrency"] == 2
+        (queue,) = [q for q in queues if props["EventSourceArn"] == {"Fn::GetAtt": [q, "Arn"]}]
+        redrive = queues[queue]["Properties"]["RedrivePolicy"]
+        assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["TargetsDeadLetterQueue", "Arn"]} and redrive["maxReceiveCount"] == 3
+        assert queues[queue]["Properties"]["VisibilityTimeout"] >= 6 * 30

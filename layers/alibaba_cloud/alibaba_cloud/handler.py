@@ -1,12 +1,14 @@
 """From a Lambda event to a call and back: the one place where errors become answers.
 
-A function is invoked two ways and both land here:
+A function is invoked three ways and all land here:
 
 * directly, by a schedule or by an EventBridge rule, the event is one of the shapes
   :mod:`alibaba_cloud.events` describes; success returns the result event, failure raises
   :class:`AlibabaCloudError` (its message starts with the code);
 * by an API Gateway HTTP API webhook (payload 2.0), the body is such an event, signed per
-  Standard Webhooks; every outcome is an HTTP answer with a JSON body, never a traceback.
+  Standard Webhooks; every outcome is an HTTP answer with a JSON body, never a traceback;
+* by SQS, for fleets fanned out in chunks, each message's body is such an event; failed
+  messages are reported with Powertools' partial batch response.
 
 Either way the result event also goes, signed, to the chain's ``NotifyUrls``.
 """
@@ -37,6 +39,12 @@ MAX_BODY_BYTES = 64 * 1024
 
 def is_http_api_event(event: object) -> bool:
     return isinstance(event, dict) and event.get("version") == "2.0" and isinstance(event.get("requestContext"), dict)
+
+
+def is_sqs_event(event: object) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    return bool(records) and isinstance(records, list) and all(
+        isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
 
 
 def http_answer(status: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -83,6 +91,8 @@ class ActionHandler:
     def __call__(self, event: Any, context: Any) -> dict[str, Any]:
         if is_http_api_event(event):
             return self.webhook(event, context)
+        if is_sqs_event(event):
+            return self.queue(event, context)
         return self.direct(event, context)
 
     # The two triggers
@@ -132,7 +142,29 @@ class ActionHandler:
             error = AlibabaCloudError("InternalError", "The function failed unexpectedly; see its log.", http_status=500)
             return http_answer(500, error.to_dict())
 
-    # The work both share
+    def queue(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """Fan-out chunks from SQS: each message is an event; a message whose action or any of
+        whose targets did not succeed is reported failed, so SQS delivers it again and, in the end,
+        to the queue's dead-letter queue. Only this path pays for the batch utility's import."""
+        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+        def record_handler(record: Any) -> dict[str, Any]:
+            self.logger.append_keys(message_id=record.message_id)
+            try:
+                payload = json.loads(record.body)
+            except ValueError:
+                raise bad_request("The message body must be a JSON object.") from None
+            result, error = self.run(self._invocation(payload, record.message_id), context)
+            if error is not None:
+                raise error
+            if result["Outcome"] != "Succeeded":
+                raise AlibabaCloudError("Batch.Incomplete", f"Targets not all succeeded: {result['Summary']}", http_status=500)
+            return result
+
+        processor = BatchProcessor(event_type=EventType.SQS)
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+    # The work the triggers share
 
     def run(self, invocation: Invocation, context: Any) -> tuple[dict[str, Any], AlibabaCloudError | None]:
         """Call the action, account for it, deliver the result; the error, if any, is returned."""
