@@ -10,7 +10,7 @@ PYTHON ?= $(or $(PYTHON312),python3)
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test fuzz build serve lock clean
+.PHONY: demo test fuzz build serve bench lock clean
 
 $(VENV)/.installed: tests/requirements.txt layers/alibaba_cloud/requirements.txt
 	@[ -n "$(PYTHON312)" ] || echo "warning: no Python 3.12 found (Lambda's runtime); using $(PYTHON)" >&2
@@ -27,6 +27,10 @@ test: $(VENV)/.installed
 # template.yaml's routes and schedules on 127.0.0.1 against the emulator (see local/serve.py).
 serve: $(VENV)/.installed
 	$(PY) -m local.serve $(SERVE_ARGS)
+
+# Cold start, size, memory, signing cost and batch throughput against the official SDKs, with budgets.
+bench: $(VENV)/.installed
+	$(PY) tests/bench.py
 
 # The property tests at length: tens of thousands of generated events per trigger.
 fuzz: $(VENV)/.installed

@@ -36,6 +36,7 @@ COMMON = {
     "Action", "Version", "Format", "AccessKeyId", "Signature", "SignatureMethod", "SignatureVersion",
     "SignatureNonce", "SignatureType", "Timestamp", "SecurityToken",
 }
+TAKEN_BY_EVERY_ACTION = {"RegionId"}  # aliyun-python-sdk-core sends it with every action; the gateway takes it
 TIMESTAMP_TOLERANCE = timedelta(minutes=15)
 V3_ALGORITHM = "ACS3-HMAC-SHA256"
 HH_MM_Z = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\dZ")
@@ -194,7 +195,7 @@ def modify_instance_maintain_time(state: EmulatorState, params: dict[str, str]) 
 
 ACTIONS = {
     ("2014-05-26", "ModifyInstanceAutoReleaseTime"): (
-        {"InstanceId", "RegionId", "AutoReleaseTime"}, modify_instance_auto_release_time),
+        {"InstanceId", "AutoReleaseTime"}, modify_instance_auto_release_time),
     ("2015-01-01", "ModifyInstanceMaintainTime"): (
         {"InstanceId", "MaintainStartTime", "MaintainEndTime"}, modify_instance_maintain_time),
 }
@@ -236,7 +237,7 @@ class Gateway:
         if route is None:
             raise ApiError(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
         accepted, run = route
-        extra = sorted(set(request.params) - COMMON - accepted)
+        extra = sorted(set(request.params) - COMMON - TAKEN_BY_EVERY_ACTION - accepted)
         if extra:
             raise ApiError(400, "UnsupportedParameter", f"The parameters is unsupported: {', '.join(extra)}.")
         with self.state.lock:

@@ -179,3 +179,13 @@ def test_sample_sqs_event_is_processed(emulator, maintain, context):
     emulator.add_instance("r-bp1zxszhcgatnx2demo", "R-kvstore")
     assert maintain.lambda_handler(sample_event(MAINTAIN, "sqs"), context) == {"batchItemFailures": []}
     assert emulator.state.instances["r-bp1zxszhcgatnx2demo"].MaintainStartTime == "04:00Z"
+
+
+def test_batch_metrics_are_totals_per_batch(emulator, maintain, context, fleet, capsys):
+    maintain.lambda_handler({"Targets": [{"InstanceId": i} for i in fleet[:3]] + [{"InstanceId": "r-unknown"}] * 2 + ["x"],
+                             **WINDOW, "RateControl": {"MaxErrors": "100%", "Concurrency": 2}}, context)
+    lines = [__import__("json").loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    totals = [line for line in lines if "Calls" in line]
+    assert len(totals) == 1 and totals[0]["Calls"] == [6.0] and totals[0]["Successes"] == [3.0] and totals[0]["Failures"] == [3.0]
+    by_code = {line["ErrorCode"]: line["Failures"] for line in lines if "ErrorCode" in line}
+    assert by_code == {"NoSuchResource": [2.0], "InvalidParameter": [1.0]}

@@ -57,7 +57,6 @@ RULES = [
     ("window empty instance", MAINTAIN, lambda now: window("02:00Z", "03:00Z", InstanceId=""), "MissingParameter"),
     ("window without end", MAINTAIN, lambda now: {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z"}, "MissingParameter"),
     ("window unknown parameter", MAINTAIN, lambda now: window("02:00Z", "03:00Z", Maintain="x"), "UnsupportedParameter"),
-    ("window RegionId is not a parameter", MAINTAIN, lambda now: window("02:00Z", "03:00Z", RegionId="cn-hangzhou"), "UnsupportedParameter"),
     ("release in two hours", RELEASE, lambda now: release(later(now, hours=2)), None),
     ("release in 31 minutes", RELEASE, lambda now: release(later(now, minutes=31)), None),
     ("release cancelled", RELEASE, lambda now: release(), None),
@@ -152,6 +151,8 @@ def test_at_least_one_hour_setting(start, end, ok):
     (release(True), "InvalidParameter"),
     (release(RegionId="cn-hangzhou.evil.example/"), "InvalidParameter"),
     (release(RegionId="CN-HANGZHOU"), "InvalidParameter"),
+    # not in R-kvstore's document (nor in the Tea SDK's model), though the gateway takes it
+    (window("02:00Z", "03:00Z", RegionId="cn-hangzhou"), "UnsupportedParameter"),
 ])
 def test_layer_refuses_values_that_are_not_well_formed_text(given, code):
     action = RELEASE if "MaintainEndTime" not in given else MAINTAIN

@@ -19,6 +19,7 @@ import base64
 import binascii
 import json
 import time
+from collections import Counter
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -198,19 +199,26 @@ class ActionHandler:
         runner = BatchRunner(invocation.rate_control, deadline, self.settings.deadline_margin + 1.0)
 
         def run_one(target: Any, pace: Any) -> dict[str, Any]:
-            self._count("Calls")
             try:
                 if not isinstance(target, dict):
                     raise bad_request("A target must be a JSON object of parameters.")
                 call = self.client.call(self.action, target, deadline, invocation.scheduled_time, pace)
             except AlibabaCloudError as error:
-                self._count_failure(error)
+                self._log_failure(error)
                 return {"Parameters": target, "Outcome": "Failed", "ErrorCode": error.code,
                         "ErrorMessage": error.message, "RequestId": error.request_id}
-            self._count("Successes")
             return {"Parameters": call.parameters, "Outcome": "Succeeded", "RequestId": call.request_id}
 
         outcomes = runner.run(invocation.targets, run_one)
+        # metrics once per batch, from this thread: totals, and failures per code
+        attempted = [o for o in outcomes if o["Outcome"] != "NotAttempted"]
+        self._count("Calls", value=len(attempted))
+        self._count("Successes", value=sum(o["Outcome"] == "Succeeded" for o in attempted))
+        self._count("NotAttempted", value=len(outcomes) - len(attempted))
+        codes = Counter(o["ErrorCode"] for o in attempted if o["Outcome"] == "Failed")
+        self._count("Failures", value=sum(codes.values()))
+        for code, count in codes.items():
+            self._count_by_code("Failures", code, count)
         result = batch_result_event(action=self.action.name, product=self.action.product.code,
                                     invocation=invocation, outcomes=outcomes)
         log = self.logger.info if result["Outcome"] == "Succeeded" else self.logger.warning
@@ -242,23 +250,31 @@ class ActionHandler:
         log = self.logger.warning if failed else self.logger.info
         log("Result delivered" if not failed else "Result not delivered to every URL", extra={"deliveries": outcomes})
 
-    def _count(self, name: str, error_code: str | None = None) -> None:
+    def _count(self, name: str, error_code: str | None = None, value: int = 1) -> None:
         """EMF metrics per action (flushed by ``log_metrics``), and per error code too."""
         if "Action" not in self.metrics.dimension_set:  # cleared by each flush
             self.metrics.add_dimension("Action", self.action.name)
-        self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-        if error_code and not is_metrics_disabled():  # single_metric prints at once, setting or not
-            with single_metric(
-                name=name,
-                unit=MetricUnit.Count,
-                value=1,
-                namespace=self.metrics.namespace,
-                default_dimensions={"Action": self.action.name, "ErrorCode": error_code},
-            ):
-                pass
+        self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        if error_code:
+            self._count_by_code(name, error_code, value)
+
+    def _count_by_code(self, name: str, error_code: str, value: int) -> None:
+        if is_metrics_disabled():  # single_metric prints at once, setting or not
+            return
+        with single_metric(
+            name=name,
+            unit=MetricUnit.Count,
+            value=value,
+            namespace=self.metrics.namespace,
+            default_dimensions={"Action": self.action.name, "ErrorCode": error_code},
+        ):
+            pass
 
     def _count_failure(self, error: AlibabaCloudError) -> None:
         self._count("Failures", error.code)
+        self._log_failure(error)
+
+    def _log_failure(self, error: AlibabaCloudError) -> None:
         log = self.logger.error if error.http_status >= 500 else self.logger.warning
         log(
             "Call failed",
