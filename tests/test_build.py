@@ -84,7 +84,7 @@ def test_built_functions_run_from_the_build_alone(build_dir, emulator, function,
     env = {"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1", "ALIBABA_CLOUD_ENDPOINT": emulator.url, "ALIBABA_CLOUD_REGION_ID": "cn-hangzhou",
            "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
            "POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
-    result = subprocess.run([sys.executable, "-I", "-S", "-c", RUN_BUILT, str(build_dir), function, json.dumps(event)],
+    result = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", RUN_BUILT, str(build_dir), function, json.dumps(event)],
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout.strip().splitlines()[-1])

@@ -30,10 +30,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .batch import RateControl, summary
 from .errors import AlibabaCloudError
+
+if TYPE_CHECKING:  # the batch module (and its thread pool) is imported only by batches
+    from .batch import RateControl
 
 CHAIN_KEYS = ("CorrelationId", "Hop", "Next", "NotifyUrls", "ScheduledTime")
 BATCH_KEYS = ("Targets", "InstanceIds", "RateControl")
@@ -112,6 +114,8 @@ def _batch(parameters: dict[str, Any]) -> tuple[dict[str, Any], tuple[Any, ...] 
         raise invalid("InvalidParameter", f"{name} must be a non-empty list.")
     if len(listed) > MAX_TARGETS:
         raise invalid("Batch.TooManyTargets", f"At most {MAX_TARGETS} targets an invocation; fan larger fleets out in chunks (see the README).")
+    from .batch import RateControl
+
     control = RateControl.parse(rate_control)
     if instance_ids is not None:
         if "InstanceId" in shared:
@@ -197,8 +201,10 @@ def batch_result_event(
     *, action: str, product: str, invocation: Invocation, outcomes: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """A batch's result: every target's outcome, a summary, and a ready ``Rerun`` of what is left."""
+    from .batch import summary
+
     counts = summary(outcomes)
-    control = (invocation.rate_control or RateControl()).to_dict()
+    control = invocation.rate_control.to_dict() if invocation.rate_control else {}
     event: dict[str, Any] = {
         "Action": action,
         "Product": product,

@@ -27,12 +27,10 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from .actions import Action
-from .batch import BatchRunner
 from .client import RpcClient
 from .config import ConfigurationError, Settings
 from .errors import AlibabaCloudError
 from .events import Invocation, batch_result_event, read_invocation, result_event
-from .notify import Notifier, NotifyPolicy
 from .webhooks import DeliveryCache, WebhookVerifier, parse_secrets
 
 MAX_BODY_BYTES = 64 * 1024
@@ -83,10 +81,7 @@ class ActionHandler:
         self.metrics = metrics
         self.settings = settings or Settings.from_env()
         self.client = client or RpcClient.from_settings(self.settings)
-        self.notifier = Notifier(
-            self.client.transport.session,
-            NotifyPolicy(allow_http=self.settings.notify_allow_http, allowed_hosts=self.settings.notify_allowed_hosts),
-        )
+        self._notifier: Any = None  # made on first use: most invocations deliver nothing
         self.deliveries = DeliveryCache(max_age_seconds=3 * self.settings.webhook_tolerance_seconds)
 
     def __call__(self, event: Any, context: Any) -> dict[str, Any]:
@@ -193,6 +188,8 @@ class ActionHandler:
 
     def run_batch(self, invocation: Invocation, context: Any) -> dict[str, Any]:
         """Every target through the rate control; one outcome each, whatever happens."""
+        from .batch import BatchRunner
+
         deadline = _deadline(context)
         assert invocation.targets is not None and invocation.rate_control is not None
         # no new target when less than the margin and one second are left
@@ -243,12 +240,22 @@ class ActionHandler:
             self.logger.error("Results cannot be delivered: no webhook secret to sign them with")
             return
         margin = self.settings.deadline_margin / 2  # keep some of the margin to return the result
-        outcomes = self.notifier.deliver(result, targets, key, None if deadline is None else deadline - margin)
+        outcomes = self.notifier().deliver(result, targets, key, None if deadline is None else deadline - margin)
         for outcome in outcomes:
             self._count("Delivered" if outcome["Delivered"] else "DeliveryFailures")
         failed = [o for o in outcomes if not o["Delivered"]]
         log = self.logger.warning if failed else self.logger.info
         log("Result delivered" if not failed else "Result not delivered to every URL", extra={"deliveries": outcomes})
+
+    def notifier(self) -> Any:
+        if self._notifier is None:
+            from .notify import Notifier, NotifyPolicy
+
+            self._notifier = Notifier(
+                self.client.transport.session,
+                NotifyPolicy(allow_http=self.settings.notify_allow_http, allowed_hosts=self.settings.notify_allowed_hosts),
+            )
+        return self._notifier
 
     def _count(self, name: str, error_code: str | None = None, value: int = 1) -> None:
         """EMF metrics per action (flushed by ``log_metrics``), and per error code too."""
