@@ -33,7 +33,8 @@ PLAUSIBLE = st.sampled_from([REDIS_ID, ECS_ID, "02:00Z", "03:00Z", "23:00Z", "00
 HUGE = st.integers(300, 100_000).map(lambda n: "x" * n)
 JSON_LEAF = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | ODD_TEXT | PLAUSIBLE | HUGE
 JSON_VALUE = st.recursive(JSON_LEAF, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(ODD_TEXT, inner, max_size=3), max_leaves=6)
-CHAIN = ["Next", "Hop", "NotifyUrls", "CorrelationId", "ScheduledTime", "AutoReleaseAfter", "TimeZone", "Parameters", "Outcome"]
+CHAIN = ["Next", "Hop", "NotifyUrls", "CorrelationId", "ScheduledTime", "AutoReleaseAfter", "TimeZone", "Parameters", "Outcome",
+         "Targets", "InstanceIds", "RateControl"]
 KEYS = (st.sampled_from(NAMES) | st.sampled_from(["instanceid", "INSTANCEID", "Action", "Signature", "DryRun", ""])
         | st.sampled_from(CHAIN) | ODD_TEXT)
 PARAMETER_OBJECTS = st.dictionaries(KEYS, JSON_VALUE | PLAUSIBLE, max_size=6)
@@ -59,10 +60,20 @@ def test_direct_events_succeed_or_fail_clearly(emulator, function_env, context, 
             assert error.code and str(error).startswith(f"{error.code}: ")
             assert error.http_status in (400, 403, 404)
         else:
-            assert result["Outcome"] == "Succeeded" and result["RequestId"]
+            assert_result(result)
         assert_nothing_unvalidated_reached(emulator)
 
     check()
+
+
+def assert_result(result):
+    """A success, or a batch whose every target has an outcome."""
+    if "Summary" in result:
+        assert result["Summary"]["Total"] == len(result["Targets"]) >= 1
+        assert {t["Outcome"] for t in result["Targets"]} <= {"Succeeded", "Failed", "NotAttempted"}
+        assert all(t.get("ErrorCode") for t in result["Targets"] if t["Outcome"] == "Failed")
+    else:
+        assert result["Outcome"] == "Succeeded" and result["RequestId"]
 
 
 BODIES = (
@@ -114,8 +125,8 @@ def test_webhook_events_always_get_a_clean_json_answer(emulator, function_env, c
         answer = handler(event, context)
         body = json.loads(answer["body"])
         assert answer["headers"]["Content-Type"] == "application/json"
-        if answer["statusCode"] == 200:
-            assert body["Outcome"] == "Succeeded" and body["RequestId"]
+        if answer["statusCode"] in (200, 207):
+            assert_result(body)
         else:
             assert answer["statusCode"] in (400, 401, 403, 404, 405, 413)
             assert body["Code"] and body["Message"] and "Traceback" not in body["Message"]
