@@ -282,3 +282,12 @@ def test_sign_helper_makes_headers_the_function_accepts(emulator, maintain, cont
     capsys.readouterr()  # the invocation's own log lines
     assert sign(["--secret", WEBHOOK_SECRET, "--body", body, "--curl", "https://example.invalid/redis/maintain-time"]) == 0
     assert capsys.readouterr().out.startswith("curl -sS -X POST https://example.invalid/redis/maintain-time -H ")
+
+
+def test_a_rejected_webhook_is_counted_once(emulator, maintain, context, capsys):
+    maintain.lambda_handler(webhook_event(MAINTAIN, {**GOOD, "Hop": -1}), context)
+    maintain.lambda_handler(webhook_event(MAINTAIN, GOOD, secret=OTHER_SECRET), context)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    by_code = [line for line in lines if "ErrorCode" in line]
+    assert sorted((line["ErrorCode"], line["Rejected"]) for line in by_code) == [
+        ("InvalidParameter", [1.0]), ("Webhook.InvalidSignature", [1.0])]

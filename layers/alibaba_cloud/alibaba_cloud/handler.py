@@ -65,7 +65,7 @@ def _deadline(context: Any) -> float | None:
 
 
 class ActionHandler:
-    """Runs one declared action for Lambda events of either trigger."""
+    """Runs one declared action for Lambda events of any trigger."""
 
     def __init__(
         self,
@@ -91,7 +91,7 @@ class ActionHandler:
             return self.queue(event, context)
         return self.direct(event, context)
 
-    # The two triggers
+    # The triggers
 
     def direct(self, event: Any, context: Any) -> dict[str, Any]:
         self.logger.set_correlation_id(getattr(context, "aws_request_id", None))
@@ -114,16 +114,14 @@ class ActionHandler:
             try:
                 webhook_id, body, payload = self._authenticated(event)
                 answered = self.deliveries.get(webhook_id, body)
-                if answered is not None:
-                    self._count("Replayed")
-                    self.logger.info("Redelivered webhook answered from the first delivery", extra={"webhook_id": webhook_id})
-                    return answered
-                invocation = self._invocation(payload, correlation_id)
             except AlibabaCloudError as error:
-                self._count("Rejected", error.code)
-                self.logger.warning("Webhook rejected", extra={"error_code": error.code, "http_status": error.http_status})
+                self._reject(error)
                 raise
-            result, error = self.run(invocation, context)
+            if answered is not None:
+                self._count("Replayed")
+                self.logger.info("Redelivered webhook answered from the first delivery", extra={"webhook_id": webhook_id})
+                return answered
+            result, error = self.run(self._invocation(payload, correlation_id), context)
             if error is not None:
                 answer = http_answer(error.http_status, error.to_dict())
             else:  # a batch with failed or skipped targets is a multi-status answer
@@ -227,8 +225,14 @@ class ActionHandler:
         try:
             return read_invocation(event, self.action.name, correlation_id, self.settings.max_hops)
         except AlibabaCloudError as error:
-            self._count("Rejected", error.code)
+            self._reject(error)
             raise
+
+    def _reject(self, error: AlibabaCloudError) -> None:
+        """An event refused before any call: counted per code, and logged for the operator."""
+        self._count("Rejected", error.code)
+        self.logger.warning("Event rejected", extra={"error_code": error.code, "error_message": error.message,
+                                                     "http_status": error.http_status})
 
     def _notify(self, result: dict[str, Any], invocation: Invocation, deadline: float | None) -> None:
         targets = [(url, False) for url in self.settings.notify_urls] + [(url, True) for url in invocation.notify_urls]
