@@ -16,7 +16,6 @@ per-round (paired) ratios. The machine is shared and noisy: the spread of each v
 from __future__ import annotations
 
 import io
-import json
 import os
 import random
 import shutil
@@ -219,7 +218,6 @@ def batch_throughput() -> dict[str, float]:
     against a sequential loop over aliyun-python-sdk-core (100 targets, per-target rate compared)."""
     import requests
 
-    from local.emulator import EmulatorServer  # noqa: F401  (the module the subprocess runs)
     from local.runtime import LambdaContext, environment, load_function
 
     port = _free_port()

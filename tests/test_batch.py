@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import ECS_ID, MAINTAIN, PREPAID_ID, RELEASE, answer_of, in_future, webhook_event
+from conftest import ECS_ID, MAINTAIN, PREPAID_ID, answer_of, in_future, webhook_event
 from local.runtime import LambdaContext
 
 from alibaba_cloud.batch import RateControl, RateLimiter

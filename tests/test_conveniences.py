@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from conftest import ECS_ID, MAINTAIN, REDIS_ID, RELEASE
+from conftest import ECS_ID, REDIS_ID
 
 from alibaba_cloud.actions import MODIFY_INSTANCE_AUTO_RELEASE_TIME as RELEASE_ACTION
 from alibaba_cloud.actions import MODIFY_INSTANCE_MAINTAIN_TIME as MAINTAIN_ACTION

@@ -7,7 +7,6 @@ import json
 import time
 from datetime import datetime, timezone
 
-import pytest
 from conftest import MAINTAIN, REDIS_ID, WEBHOOK_SECRET, answer_of, webhook_event
 from hypothesis import given
 from hypothesis import strategies as st

@@ -60,12 +60,13 @@ class Action:
         Unknown names are refused, not dropped: a misspelt ``AutoReleaseTime`` would otherwise
         cancel an instance's release time instead of setting it.
         """
-        unknown = [name for name in given if name not in self.accepted_names]
+        accepted = self.accepted_names
+        unknown = [name for name in given if name not in accepted]
         if unknown:
             raise v.invalid(
                 "UnsupportedParameter",
                 f"The parameters {', '.join(map(repr, sorted(map(str, unknown))))} are unsupported "
-                f"by {self.name}; it takes {', '.join(self.accepted_names)}.",
+                f"by {self.name}; it takes {', '.join(accepted)}.",
             )
         for convenience in self.conveniences:
             given = convenience.resolve(given, ctx)

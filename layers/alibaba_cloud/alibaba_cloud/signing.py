@@ -16,8 +16,8 @@ import hmac
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import quote
 
 SIGNATURE_METHOD = "HMAC-SHA1"

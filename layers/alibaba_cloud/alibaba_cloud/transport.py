@@ -11,8 +11,6 @@ import requests
 from .errors import AlibabaCloudError
 from .signing import SignedRequest
 
-# Codes worth another, freshly signed attempt: throttling, server faults, and a nonce the
-# gateway saw already (a new signature carries a new nonce). Every other 4xx is final.
 # What an operator should do, said plainly, for codes whose message does not.
 ADVICE = {
     "InvalidTimeStamp.Expired": "The request's Timestamp is more than 15 minutes off Alibaba Cloud's clock: "
@@ -20,6 +18,8 @@ ADVICE = {
     "SignatureDoesNotMatch": "Check the AccessKey secret configured for this function.",
     "InvalidAccessKeyId.NotFound": "The AccessKeyId configured for this function does not exist.",
 }
+# Codes worth another, freshly signed attempt: throttling, server faults, and a nonce the
+# gateway saw already (a new signature carries a new nonce). Every other 4xx is final.
 RETRYABLE_CODES = frozenset(
     {"Throttling", "Throttling.User", "Throttling.Api", "InternalError", "ServiceUnavailable", "SignatureNonceUsed"}
 )
