@@ -193,7 +193,7 @@ def signing_costs() -> dict[str, float]:
     from alibabacloud_tea_openapi.utils import Utils as TeaUtils
     from aliyunsdkcore.auth.composer import rpc_signature_composer
 
-    from alibaba_cloud.signing import encode_form, rpc_signature, sign_request
+    from alibaba_cloud.rpc.signing import encode_form, rpc_signature, sign_request
 
     params = dict(EVENT)
     common = {"Action": "ModifyInstanceMaintainTime", "Version": "2015-01-01", "Format": "JSON", "AccessKeyId": KEY_ID,

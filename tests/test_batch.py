@@ -9,7 +9,7 @@ import pytest
 from conftest import ECS_ID, MAINTAIN, PREPAID_ID, answer_of, in_future, webhook_event
 from local.runtime import LambdaContext
 
-from alibaba_cloud.batch import RateControl, RateLimiter
+from alibaba_cloud.fleet.batch import RateControl, RateLimiter
 from alibaba_cloud.errors import AlibabaCloudError
 
 WINDOW = {"MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
@@ -29,7 +29,7 @@ def outcomes(result):
 
 def test_instance_ids_share_the_other_parameters(emulator, maintain, context, fleet):
     result = maintain.lambda_handler({"InstanceIds": fleet, **WINDOW, "RateControl": {"Concurrency": 4}}, context)
-    assert result["Outcome"] == "Succeeded" and result["Summary"] == {"Total": 12, "Succeeded": 12, "Failed": 0, "NotAttempted": 0}
+    assert result["Outcome"] == "Succeeded" and result["Summary"] == {"Total": 12, "Succeeded": 12, "Failed": 0, "NotAttempted": 0, "Unchanged": 0, "WouldChange": 0}
     assert [t["Parameters"]["InstanceId"] for t in result["Targets"]] == fleet  # in the order given
     assert all(t["RequestId"] for t in result["Targets"]) and "Rerun" not in result
     assert {emulator.state.instances[i].MaintainStartTime for i in fleet} == {"02:00Z"}
@@ -130,7 +130,7 @@ def test_next_hop_only_after_a_complete_batch(emulator, maintain, context, fleet
     ({"InstanceIds": ["r-1"], "RateControl": {"MaxErrors": "150%"}}, "InvalidParameter"),
     ({"InstanceIds": ["r-1"], "RateControl": {"MaxRequestsPerSecond": 0}}, "InvalidParameter"),
     ({"InstanceIds": ["r-1"], "RateControl": {"Speed": 1}}, "InvalidParameter"),
-    ({"InstanceId": "r-1", "RateControl": {"Concurrency": 2}}, "InvalidParameter"),
+    ({"InstanceId": "r-1", "RateControl": {"Concurrency": 2}}, "UnsupportedParameter"),
 ])
 def test_malformed_batches_are_refused_before_any_call(emulator, maintain, context, event, code):
     with pytest.raises(AlibabaCloudError) as raised:

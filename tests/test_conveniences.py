@@ -10,10 +10,10 @@ from datetime import datetime, timezone
 import pytest
 from conftest import ECS_ID, REDIS_ID
 
-from alibaba_cloud.actions import MODIFY_INSTANCE_AUTO_RELEASE_TIME as RELEASE_ACTION
-from alibaba_cloud.actions import MODIFY_INSTANCE_MAINTAIN_TIME as MAINTAIN_ACTION
+from alibaba_cloud.actions.ecs import MODIFY_INSTANCE_AUTO_RELEASE_TIME as RELEASE_ACTION
+from alibaba_cloud.actions.r_kvstore import MODIFY_INSTANCE_MAINTAIN_TIME as MAINTAIN_ACTION
 from alibaba_cloud.errors import AlibabaCloudError
-from alibaba_cloud.validation import ValidationContext, parse_duration
+from alibaba_cloud.actions.validation import ValidationContext, parse_duration
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REDIS_ID
 
-from alibaba_cloud.signing import canonical_query, encode_form, sign_request
+from alibaba_cloud.rpc.signing import canonical_query, encode_form, sign_request
 
 PARAMS = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -92,7 +92,7 @@ def test_state_and_faults_over_http(emulator):
 
 # The same gateway checks for ACS3-HMAC-SHA256 requests
 
-from alibaba_cloud.signing import sign_v3  # noqa: E402
+from alibaba_cloud.rpc.signing import sign_v3  # noqa: E402
 
 
 def post_v3(emulator, mutate=None, **overrides):

@@ -22,7 +22,7 @@ def test_scheduled_event_sets_the_maintenance_window(emulator, maintain, context
     assert result == {
         "Action": "ModifyInstanceMaintainTime",
         "Product": "R-kvstore",
-        "Parameters": event,
+        "Parameters": {**event, "RegionId": "cn-hangzhou"},  # the configured region, sent as the core SDK does
         "RequestId": emulator.state.received[-1].RequestId,
         "Outcome": "Succeeded",
         "CorrelationId": context.aws_request_id,

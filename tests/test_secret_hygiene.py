@@ -15,7 +15,7 @@ from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, MAINTAIN, RELEASE, REDIS_
 from local.runtime import environment, load_function
 from test_secrets import SESSION_TOKEN, FakeExtension
 
-from alibaba_cloud.credentials import mask
+from alibaba_cloud.rpc.credentials import mask
 from alibaba_cloud.errors import AlibabaCloudError
 
 GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}

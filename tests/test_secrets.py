@@ -12,7 +12,7 @@ from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, MAINTAIN, REDIS_ID, WEBHO
 from local.runtime import environment, load_function
 
 from alibaba_cloud.config import ConfigurationError, Settings
-from alibaba_cloud.credentials import Credentials, mask
+from alibaba_cloud.rpc.credentials import Credentials, mask
 from alibaba_cloud.errors import AlibabaCloudError
 
 GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
@@ -129,6 +129,6 @@ def test_settings_defaults_and_repr_hide_the_webhook_secret():
     ("vpc", "cn-hongkong", "R_KVSTORE", "https://r-kvstore.cn-hongkong.aliyuncs.com"),
 ])
 def test_endpoints_are_regional(network, region, product, url):
-    from alibaba_cloud import endpoints
+    from alibaba_cloud.rpc import endpoints
     settings = Settings.from_env({"ALIBABA_CLOUD_NETWORK": network})
     assert getattr(endpoints, product).base_url(region, settings) == url

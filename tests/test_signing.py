@@ -12,7 +12,7 @@ from aliyunsdkcore.auth.composer import rpc_signature_composer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alibaba_cloud.signing import (
+from alibaba_cloud.rpc.signing import (
     canonical_query,
     encode_form,
     percent_encode,
@@ -124,7 +124,7 @@ def test_form_body_uses_the_signature_encoding():
 
 from types import SimpleNamespace  # noqa: E402
 
-from alibaba_cloud.signing import sign_v3, v3_authorization, v3_canonical_request  # noqa: E402
+from alibaba_cloud.rpc.signing import sign_v3, v3_authorization, v3_canonical_request  # noqa: E402
 
 V3_QUERY = {"ImageId": "win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd", "RegionId": "cn-shanghai"}
 V3_HEADERS = {

@@ -9,7 +9,7 @@ import pytest
 from conftest import MAINTAIN, REDIS_ID, answer_of, webhook_event
 from local.runtime import environment, load_function
 
-from alibaba_cloud.credentials import mask
+from alibaba_cloud.rpc.credentials import mask
 from alibaba_cloud.errors import AlibabaCloudError
 
 GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}

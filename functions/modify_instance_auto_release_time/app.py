@@ -6,7 +6,7 @@ Event: ``{"InstanceId": "i-...", "AutoReleaseTime": "2026-12-01T02:00:00Z"}``; w
 
 from aws_lambda_powertools import Logger, Metrics
 
-from alibaba_cloud.actions import MODIFY_INSTANCE_AUTO_RELEASE_TIME
+from alibaba_cloud.actions.ecs import MODIFY_INSTANCE_AUTO_RELEASE_TIME
 from alibaba_cloud.handler import ActionHandler
 
 logger = Logger(service="modify-instance-auto-release-time")

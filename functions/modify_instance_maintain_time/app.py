@@ -6,7 +6,7 @@ directly, from a schedule's Input, or as the body of a signed webhook.
 
 from aws_lambda_powertools import Logger, Metrics
 
-from alibaba_cloud.actions import MODIFY_INSTANCE_MAINTAIN_TIME
+from alibaba_cloud.actions.r_kvstore import MODIFY_INSTANCE_MAINTAIN_TIME
 from alibaba_cloud.handler import ActionHandler
 
 logger = Logger(service="modify-instance-maintain-time")

@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .errors import AlibabaCloudError, redact
+from ..errors import AlibabaCloudError, redact
 from .secrets_extension import SecretsExtension
 
 # The names the official SDKs read; a JSON secret may use them or the short ones.

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import AlibabaCloudError
+from ..errors import AlibabaCloudError
 
 MAX_CONCURRENCY = 64
 PERCENT = re.compile(r"(\d{1,3})%")
@@ -88,11 +88,13 @@ class RateLimiter:
         return True
 
 
-RunOne = Callable[[dict[str, Any], Callable[[], bool]], dict[str, Any]]
+RunOne = Callable[[Any, Callable[[], bool]], dict[str, Any]]
+NotAttempted = Callable[[Any, str], dict[str, Any]]
 
 
 class BatchRunner:
-    """Runs targets through ``run_one`` (which returns a target's outcome) under a rate control."""
+    """Runs targets through ``run_one`` (which returns a target's outcome line) under a rate control;
+    a target not started gets ``not_attempted(target, reason)``'s line."""
 
     def __init__(self, rate_control: RateControl, deadline: float | None, reserve_seconds: float) -> None:
         self.rate_control = rate_control
@@ -100,7 +102,9 @@ class BatchRunner:
         self.latest_start = None if deadline is None else deadline - reserve_seconds
         self._lock = threading.Lock()
 
-    def run(self, targets: Sequence[Any], run_one: RunOne) -> list[dict[str, Any]]:
+    def run(self, targets: Sequence[Any], run_one: RunOne, not_attempted: NotAttempted) -> list[dict[str, Any]]:
+        if not targets:
+            return []
         outcomes: list[dict[str, Any] | None] = [None] * len(targets)
         limit = self.rate_control.error_limit(len(targets))
         state = {"next": 0, "failed": 0}
@@ -125,8 +129,9 @@ class BatchRunner:
                     try:
                         outcome = run_one(target, pace)
                     except Exception as exc:  # a bug must not lose the other targets' outcomes
-                        outcome = {"Parameters": target, "Outcome": "Failed", "ErrorCode": "InternalError",
+                        outcome = {**not_attempted(target, ""), "Outcome": "Failed", "ErrorCode": "InternalError",
                                    "ErrorMessage": f"Unexpected {type(exc).__name__}; see the function's log."}
+                        outcome.pop("Reason", None)
                 with self._lock:
                     outcomes[index] = outcome
                     if outcome["Outcome"] == "Failed":
@@ -137,14 +142,3 @@ class BatchRunner:
             for future in [pool.submit(worker) for _ in range(workers)]:
                 future.result()
         return [outcome for outcome in outcomes if outcome is not None]
-
-
-def not_attempted(target: Any, reason: str) -> dict[str, Any]:
-    return {"Parameters": target, "Outcome": "NotAttempted", "Reason": reason}
-
-
-def summary(outcomes: Sequence[dict[str, Any]]) -> dict[str, int]:
-    counts = {"Total": len(outcomes), "Succeeded": 0, "Failed": 0, "NotAttempted": 0}
-    for outcome in outcomes:
-        counts[outcome["Outcome"]] += 1
-    return counts

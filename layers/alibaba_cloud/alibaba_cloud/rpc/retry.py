@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .errors import AlibabaCloudError
+from ..errors import AlibabaCloudError
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import requests
 
-from .errors import AlibabaCloudError
+from ..errors import AlibabaCloudError
 
 
 class SecretsExtension:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import requests
 
-from .errors import AlibabaCloudError
+from ..errors import AlibabaCloudError
 from .signing import SignedRequest
 
 # What an operator should do, said plainly, for codes whose message does not.

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from .config import AT_LEAST_ONE_HOUR, EXACTLY_ONE_HOUR
-from .errors import AlibabaCloudError
+from ..config import AT_LEAST_ONE_HOUR, EXACTLY_ONE_HOUR
+from ..errors import AlibabaCloudError
 
 MAX_VALUE_LENGTH = 256
 HH_MM_Z = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])Z")
@@ -32,6 +32,8 @@ class ValidationContext:
     now: datetime
     maintain_window: str = EXACTLY_ONE_HOUR
     scheduled_time: datetime | None = None
+    # a time counted from an instance's creation may be past: it becomes the earliest the API allows
+    overdue_to_earliest: bool = False
 
     @property
     def reference_time(self) -> datetime:
@@ -61,6 +63,32 @@ def region_id(name: str, value: str, ctx: ValidationContext) -> str:
     if not REGION_ID.fullmatch(value):
         raise invalid("InvalidParameter", f"The specified parameter {name} is not a region ID.")
     return value
+
+
+def tag_text(name: str, value: str, ctx: ValidationContext) -> str:
+    """A tag key (1 to 128 characters) or value (up to 128, empty allowed)."""
+    shortest = 1 if name.endswith("Key") else 0
+    if not shortest <= len(value) <= 128 or not value.isprintable():
+        raise invalid("InvalidParameter", f"The parameter {name} must be printable text of {shortest} to 128 characters.")
+    return value
+
+
+def page_token(name: str, value: str, ctx: ValidationContext) -> str:
+    if not value.isprintable():
+        raise invalid("InvalidParameter", f"The parameter {name} is not a page token.")
+    return value
+
+
+def page_size(allowed):
+    """A check for a whole number among ``allowed`` (a range or the API's listed values)."""
+
+    def check(name: str, value: str, ctx: ValidationContext) -> str:
+        if not (value.isascii() and value.isdigit() and int(value) in allowed):
+            shown = f"{allowed.start} to {allowed.stop - 1}" if isinstance(allowed, range) else ", ".join(map(str, allowed))
+            raise invalid("InvalidParameter", f"The parameter {name} must be one of {shown}.")
+        return value
+
+    return check
 
 
 def hh_mm_z(code: str, message: str):
@@ -96,6 +124,8 @@ def auto_release_time(name: str, value: str, ctx: ValidationContext) -> str:
         ) from None
     moment = moment.replace(second=0)  # the API takes the start of the minute
     earliest = ctx.now + MIN_RELEASE_DELAY
+    if moment < earliest and ctx.overdue_to_earliest:
+        moment = earliest_release(ctx.now)
     if moment < earliest:
         raise invalid(
             "InvalidAutoReleaseTime.TooEarly",
@@ -109,6 +139,26 @@ def auto_release_time(name: str, value: str, ctx: ValidationContext) -> str:
             f"time ({_iso(ctx.now)}).",
         )
     return _iso(moment)
+
+
+def earliest_release(now: datetime) -> datetime:
+    """The earliest release time worth sending: 30 minutes ahead, a minute's margin, on a whole minute."""
+    moment = now + MIN_RELEASE_DELAY + timedelta(minutes=1)
+    return moment.replace(second=0, microsecond=0) + (timedelta(minutes=1) if moment.second or moment.microsecond else timedelta(0))
+
+
+RELEASE_MOMENT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?Z")
+
+
+def release_moment(text: object) -> datetime | None:
+    """A release time as sent (with seconds) or as DescribeInstances reads it back (without), to the minute."""
+    match = RELEASE_MOMENT.fullmatch(text) if isinstance(text, str) else None
+    if not match:
+        return None
+    try:
+        return datetime(*map(int, match.groups()[:5]), tzinfo=timezone.utc)
+    except ValueError:
+        return None
 
 
 def _iso(moment: datetime) -> str:
@@ -178,6 +228,23 @@ def release_after(given: Mapping[str, object], ctx: ValidationContext) -> dict[s
         resolved["AutoReleaseTime"] = _iso(ctx.reference_time + delta)
     except OverflowError:
         raise invalid("InvalidAutoReleaseTime.TooLate", "AutoReleaseAfter reaches beyond any valid date.") from None
+    return resolved
+
+
+def tags_filter(given: Mapping[str, object], ctx: ValidationContext, limit: int) -> dict[str, object]:
+    """``Tags`` (``{"env": "dev", "ttl": null}``; null matches any value) becomes ``Tag.N.Key``/``Tag.N.Value``."""
+    resolved = dict(given)
+    tags = resolved.pop("Tags", None)
+    if tags is None:
+        return resolved
+    if not isinstance(tags, dict) or not 0 < len(tags) <= limit:
+        raise invalid("InvalidParameter", f"Tags must be an object of 1 to {limit} tag keys and values (null: any value).")
+    for n, (key, value) in enumerate(sorted(tags.items()), start=1):
+        if value is not None and not isinstance(value, str):
+            raise invalid("InvalidParameter", f"The value of tag {key!r} must be text or null (any value).")
+        resolved[f"Tag.{n}.Key"] = key
+        if value is not None:
+            resolved[f"Tag.{n}.Value"] = value
     return resolved
 
 

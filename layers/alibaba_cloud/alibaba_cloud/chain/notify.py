@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .webhooks import sign_headers
+from ..config import Settings
+from ..standard_webhooks import WebhookKeys, sign_headers
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -105,3 +106,30 @@ class Notifier:
             if attempt < self.policy.attempts and (deadline is None or time.monotonic() + pause + 0.2 < deadline):
                 self.sleep(pause)
         return outcome
+
+
+class Deliveries:
+    """Where a result goes besides its caller: ``NOTIFY_URLS`` (trusted, configured) and the event's
+    ``NotifyUrls`` (checked), signed with the first webhook key. The notifier is made on first use:
+    most invocations deliver nothing."""
+
+    def __init__(self, settings: Settings, session: requests.Session, keys: WebhookKeys) -> None:
+        self.settings = settings
+        self.session = session
+        self.keys = keys
+        self._notifier: Notifier | None = None
+
+    def deliver(self, result: dict[str, Any], event_urls: Sequence[str], deadline: float | None) -> list[dict[str, Any]]:
+        """One outcome per URL (none when there is nowhere to deliver); raises if there is no key to sign with."""
+        targets = [(url, False) for url in self.settings.notify_urls] + [(url, True) for url in event_urls]
+        if not targets:
+            return []
+        key = self.keys.get()[0]
+        margin = self.settings.deadline_margin / 2  # keep some of the margin to return the result
+        return self.notifier().deliver(result, targets, key, None if deadline is None else deadline - margin)
+
+    def notifier(self) -> Notifier:
+        if self._notifier is None:
+            policy = NotifyPolicy(allow_http=self.settings.notify_allow_http, allowed_hosts=self.settings.notify_allowed_hosts)
+            self._notifier = Notifier(self.session, policy)
+        return self._notifier

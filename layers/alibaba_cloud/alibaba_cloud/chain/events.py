@@ -10,9 +10,9 @@ webhook body:
 Beside the parameters, any of them may carry the chain keys ``CorrelationId``, ``Hop``, ``Next``,
 ``NotifyUrls`` and ``ScheduledTime`` (a schedule's ``<aws.scheduler.scheduled-time>``).
 
-A parameter object may also name many targets: ``Targets`` (parameter objects) or
-``InstanceIds``, the other parameters shared by all, with an optional ``RateControl``
-(see :mod:`alibaba_cloud.batch`).
+A parameter object may also name many targets: ``Targets`` (parameter objects), ``InstanceIds``
+or ``Select`` (instances by tags), the other parameters shared by all, with an optional
+``RateControl`` (see :mod:`alibaba_cloud.fleet`), ``DryRun``, ``Since`` and ``Detail``.
 
 What it gives back, returns to its caller, sends to Lambda destinations and to ``NotifyUrls``
 is a result event::
@@ -21,8 +21,8 @@ is a result event::
      "ErrorCode"?, "ErrorMessage"?, "CorrelationId", "Hop", "Next"?}
 
 where ``Next`` (on success only) is the hop to run next, its ``Hop`` one more than this one's.
-A batch's result has ``Summary``, ``Targets`` (one outcome each) and ``Rerun`` instead of
-``Parameters``, ``RequestId`` and the error fields.
+A batch's result (:mod:`alibaba_cloud.fleet.report`) has ``Summary``, ``NotSucceeded``,
+``Targets`` and ``Rerun`` instead of ``Parameters``, ``RequestId`` and the error fields.
 """
 
 from __future__ import annotations
@@ -32,13 +32,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .errors import AlibabaCloudError
+from ..errors import AlibabaCloudError
 
-if TYPE_CHECKING:  # the batch module (and its thread pool) is imported only by batches
-    from .batch import RateControl
+if TYPE_CHECKING:  # the fleet modules (and the thread pool) are imported only by batches
+    from ..fleet.batch import RateControl
+    from ..fleet.select import Selection
 
 CHAIN_KEYS = ("CorrelationId", "Hop", "Next", "NotifyUrls", "ScheduledTime")
-BATCH_KEYS = ("Targets", "InstanceIds", "RateControl")
+BATCH_KEYS = ("Targets", "InstanceIds", "Select", "RateControl", "DryRun", "Since", "Detail")
+DETAIL = ("Summary", "Full")
 MAX_NOTIFY_URLS = 10
 MAX_TARGETS = 5000
 
@@ -59,6 +61,24 @@ class Invocation:
     scheduled_time: datetime | None = field(default=None)
     targets: tuple[Any, ...] | None = None  # a batch: each target's parameters (shared ones merged in)
     rate_control: RateControl | None = None
+    batch: Batch | None = None  # how the batch was named, for its result and its rerun
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch's own keys: how its targets were named, and what it asks of the run."""
+
+    shared: dict[str, Any]  # the parameters every target shares
+    originals: tuple[Any, ...] = ()  # the targets as the event listed them (Targets or InstanceIds)
+    named_by: str = "Targets"  # Targets, InstanceIds or Select
+    select: Selection | None = None
+    since: str = "ScheduledTime"
+    dry_run: bool = False
+    detail: str = "Summary"
+
+    @property
+    def is_selection(self) -> bool:
+        return self.select is not None
 
 
 def read_invocation(event: object, action_name: str, correlation_id: str | None, max_hops: int) -> Invocation:
@@ -80,7 +100,7 @@ def read_invocation(event: object, action_name: str, correlation_id: str | None,
     else:
         parameters = {k: v for k, v in event.items() if k not in CHAIN_KEYS}
         controls = {k: v for k, v in event.items() if k in CHAIN_KEYS}
-    parameters, targets, rate_control = _batch(parameters)
+    parameters, targets, rate_control, batch = _batch(parameters)
     hop = controls.get("Hop", 0)
     if not isinstance(hop, int) or isinstance(hop, bool) or hop < 0:
         raise invalid("InvalidParameter", "Hop must be a whole number from 0.")
@@ -95,34 +115,55 @@ def read_invocation(event: object, action_name: str, correlation_id: str | None,
         scheduled_time=_scheduled_time(controls.get("ScheduledTime")),
         targets=targets,
         rate_control=rate_control,
+        batch=batch,
     )
 
 
-def _batch(parameters: dict[str, Any]) -> tuple[dict[str, Any], tuple[Any, ...] | None, RateControl | None]:
-    """``Targets`` (parameter objects) or ``InstanceIds``, with the other parameters shared by all."""
+def _batch(parameters: dict[str, Any]) -> tuple[dict[str, Any], tuple[Any, ...] | None, RateControl | None, Batch | None]:
+    """``Targets`` (parameter objects), ``InstanceIds`` or ``Select``, with the other parameters shared by all."""
     shared = {k: v for k, v in parameters.items() if k not in BATCH_KEYS}
-    targets, instance_ids, rate_control = (parameters.get(k) for k in BATCH_KEYS)
-    if targets is None and instance_ids is None:
-        if rate_control is not None:
-            raise invalid("InvalidParameter", "RateControl goes with Targets or InstanceIds.")
-        return shared, None, None
-    if targets is not None and instance_ids is not None:
-        raise invalid("InvalidParameter", "Give Targets or InstanceIds, not both.")
-    listed = targets if targets is not None else instance_ids
-    name = "Targets" if targets is not None else "InstanceIds"
+    named = [k for k in ("Targets", "InstanceIds", "Select") if parameters.get(k) is not None]
+    if not named:
+        given = sorted(k for k in BATCH_KEYS if k in parameters)
+        if given:
+            raise invalid("UnsupportedParameter", f"{', '.join(given)}: only with Targets, InstanceIds or Select.")
+        return shared, None, None, None
+    if len(named) > 1:
+        raise invalid("InvalidParameter", "Give one of Targets, InstanceIds or Select, not several.")
+    from ..fleet.batch import RateControl
+    from ..fleet.select import SINCE, Selection, tag_values_in
+
+    name = named[0]
+    control = RateControl.parse(parameters.get("RateControl"))
+    dry_run, since, detail = parameters.get("DryRun", False), parameters.get("Since", "ScheduledTime"), parameters.get("Detail", "Summary")
+    if not isinstance(dry_run, bool):
+        raise invalid("InvalidParameter", "DryRun must be true or false.")
+    if since not in SINCE:
+        raise invalid("InvalidParameter", f"Since must be {' or '.join(SINCE)}.")
+    if detail not in DETAIL:
+        raise invalid("InvalidParameter", f"Detail must be {' or '.join(DETAIL)}.")
+    tagged = tag_values_in(shared)
+    if name == "Select":
+        if "InstanceId" in shared:
+            raise invalid("InvalidParameter", "With Select, give no InstanceId: the selection names the instances.")
+        batch = Batch(shared, (), name, Selection.parse(parameters["Select"]), since, dry_run, detail)
+        return shared, (), control, batch
+    if tagged:
+        raise invalid("InvalidParameter", f"Values from tags ({', '.join(tagged)}) need Select: the tags are read with the instances.")
+    if since != "ScheduledTime":
+        raise invalid("InvalidParameter", "Since: CreationTime needs Select: creation times are read with the instances.")
+    listed = parameters[name]
     if not isinstance(listed, list) or not listed:
         raise invalid("InvalidParameter", f"{name} must be a non-empty list.")
     if len(listed) > MAX_TARGETS:
         raise invalid("Batch.TooManyTargets", f"At most {MAX_TARGETS} targets an invocation; fan larger fleets out in chunks (see the README).")
-    from .batch import RateControl
-
-    control = RateControl.parse(rate_control)
-    if instance_ids is not None:
+    batch = Batch(shared, tuple(listed), name, None, since, dry_run, detail)
+    if name == "InstanceIds":
         if "InstanceId" in shared:
             raise invalid("InvalidParameter", "With InstanceIds, give no InstanceId.")
-        return shared, tuple({**shared, "InstanceId": i} for i in instance_ids), control
+        return shared, tuple({**shared, "InstanceId": i} for i in listed), control, batch
     # a target that is not an object stays as it is, and fails on its own
-    return shared, tuple({**shared, **t} if isinstance(t, dict) else t for t in targets), control
+    return shared, tuple({**shared, **t} if isinstance(t, dict) else t for t in listed), control, batch
 
 
 def _next_of_result(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -187,37 +228,15 @@ def result_event(
         "Parameters": dict(parameters),
         "RequestId": request_id if error is None else error.request_id,
         "Outcome": "Succeeded" if error is None else "Failed",
-        "CorrelationId": invocation.correlation_id,
-        "Hop": invocation.hop,
     }
     if error is not None:
         event["ErrorCode"], event["ErrorMessage"] = error.code, error.message
-    elif invocation.next is not None:
-        event["Next"] = {**invocation.next, "Hop": invocation.hop + 1, "CorrelationId": invocation.correlation_id}
-    return event
+    return with_next(event, invocation)
 
 
-def batch_result_event(
-    *, action: str, product: str, invocation: Invocation, outcomes: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """A batch's result: every target's outcome, a summary, and a ready ``Rerun`` of what is left."""
-    from .batch import summary
-
-    counts = summary(outcomes)
-    control = invocation.rate_control.to_dict() if invocation.rate_control else {}
-    event: dict[str, Any] = {
-        "Action": action,
-        "Product": product,
-        "Outcome": "Succeeded" if counts["Succeeded"] == counts["Total"] else "Failed",
-        "Summary": counts,
-        "Targets": outcomes,
-        "RateControl": control,
-        "CorrelationId": invocation.correlation_id,
-        "Hop": invocation.hop,
-    }
-    left = [outcome["Parameters"] for outcome in outcomes if outcome["Outcome"] != "Succeeded"]
-    if left:
-        event["Rerun"] = {"Targets": left, "RateControl": control}
-    elif invocation.next is not None:
+def with_next(event: dict[str, Any], invocation: Invocation) -> dict[str, Any]:
+    """The chain's fields on a result; ``Next`` only on success, its ``Hop`` one more than this one's."""
+    event["CorrelationId"], event["Hop"] = invocation.correlation_id, invocation.hop
+    if event["Outcome"] == "Succeeded" and invocation.next is not None:
         event["Next"] = {**invocation.next, "Hop": invocation.hop + 1, "CorrelationId": invocation.correlation_id}
     return event

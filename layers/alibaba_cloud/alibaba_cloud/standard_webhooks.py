@@ -12,7 +12,6 @@ import binascii
 import hashlib
 import hmac
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
 from .config import ConfigurationError
@@ -90,31 +89,33 @@ class WebhookVerifier:
         raise unauthorized("Webhook.InvalidSignature", "No webhook-signature matches the request.")
 
 
-class DeliveryCache:
-    """Answers already given, by ``webhook-id``, so a redelivery does not call Alibaba twice.
+class WebhookKeys:
+    """The keys to verify and sign with, from ``WEBHOOK_SECRET`` or the secret ``WEBHOOK_SECRET_ID`` names.
 
-    Senders retry a delivery with the same id, so only final answers are kept (a success, or an
-    error that retrying cannot change); a transient failure is not, and its retry runs again.
-    Bounded in size and age: older deliveries are refused by their timestamp anyway.
+    Read per use from the setting or the (cached) secret, so rotation needs no redeploy. The webhook
+    trigger verifies with every key; chain deliveries sign with the first.
     """
 
-    def __init__(self, max_entries: int = 1024, max_age_seconds: float = 900.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self._entries: OrderedDict[str, tuple[float, str, dict]] = OrderedDict()
-        self._max_entries = max_entries
-        self._max_age = max_age_seconds
-        self._clock = clock
+    def __init__(self, inline: str | None, secret_id: str | None, read_secret: Callable[[str], str]) -> None:
+        self._inline = inline
+        self._secret_id = secret_id
+        self._read_secret = read_secret
 
-    def get(self, webhook_id: str, body: bytes) -> dict | None:
-        """The answer first given to this delivery, or ``None``; a reused id with another body is an error."""
-        entry = self._entries.get(webhook_id)
-        if entry is None or self._clock() - entry[0] > self._max_age:
-            return None
-        if entry[1] != hashlib.sha256(body).hexdigest():
-            raise AlibabaCloudError("Webhook.IdReused", "This webhook-id was already delivered with another body.", http_status=409)
-        return entry[2]
-
-    def put(self, webhook_id: str, body: bytes, answer: dict) -> None:
-        self._entries[webhook_id] = (self._clock(), hashlib.sha256(body).hexdigest(), answer)
-        self._entries.move_to_end(webhook_id)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
+    def get(self) -> tuple[bytes, ...]:
+        try:
+            if self._inline:
+                text = self._inline
+            elif self._secret_id:
+                text = self._read_secret(self._secret_id)
+            else:
+                raise ConfigurationError("no webhook secret")
+            keys = parse_secrets(text)
+            if not keys:
+                raise ConfigurationError("empty webhook secret")
+        except ConfigurationError as exc:
+            raise AlibabaCloudError(
+                "Webhook.NotConfigured",
+                f"This function has no usable webhook secret ({exc}): set WEBHOOK_SECRET or WEBHOOK_SECRET_ID.",
+                http_status=500,
+            ) from None
+        return keys

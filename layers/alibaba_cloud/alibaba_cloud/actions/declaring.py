@@ -1,0 +1,166 @@
+"""Actions as declarations: product, version, parameters, rules, and how a fleet is read and compared.
+
+Adding an action to the product is adding a declaration (``actions/<product>.py``) and a
+three-line function: validation, signing, transport, triggers, fleets and chains come from the layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..config import Settings
+from ..errors import AlibabaCloudError
+from ..rpc.client import RpcRequest
+from ..rpc.endpoints import Product
+from . import validation as v
+
+Check = Callable[[str, str, v.ValidationContext], str]
+Rule = Callable[[Mapping[str, str], v.ValidationContext], None]
+Resolve = Callable[[Mapping[str, object], v.ValidationContext], dict[str, object]]
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Convenience:
+    """Keys that are not the action's parameters but resolve into them (``AutoReleaseAfter``, ``TimeZone``, ``Tags``)."""
+
+    keys: tuple[str, ...]
+    resolve: Resolve
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    required: bool = False
+    check: Check = v.any_text
+    public: bool = True  # False: only a convenience writes it (``Tag.1.Key`` comes from ``Tags``)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """How a Describe action answers a list: where the items are, how it pages, what a record keeps.
+
+    ``paging`` is ``"token"`` (``NextToken`` until the answer gives none: ECS) or ``"number"``
+    (``PageNumber`` until ``TotalCount`` items are read: R-kvstore).
+    """
+
+    items: tuple[str, ...]
+    paging: str
+    page_size_parameter: str
+    page_size: int
+    record: Callable[[Mapping[str, Any], str], Record]  # (item, region) -> inventory record
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """How a modify action acts on instances selected by tags.
+
+    ``describe`` reads the selection; ``skip`` names why an instance is never written (a
+    subscription instance has no release time); ``unchanged`` tells from the record whether the
+    instance already has the values the parameters would set (``None``: the record does not say,
+    so every target is written).
+    """
+
+    describe: Action
+    skip: Callable[[Record], str | None] = lambda record: None
+    unchanged: Callable[[Mapping[str, str], Record, datetime], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Action:
+    product: Product
+    name: str
+    parameters: tuple[Parameter, ...]
+    rules: tuple[Rule, ...] = ()
+    conveniences: tuple[Convenience, ...] = ()
+    method: str = "POST"  # what the official SDKs send for these actions
+    listing: Listing | None = None  # a Describe action that answers a list
+    fleet: Fleet | None = None  # a modify action that can act on a Select
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.parameters if p.public)
+
+    @property
+    def accepted_names(self) -> tuple[str, ...]:
+        return self.parameter_names + tuple(key for c in self.conveniences for key in c.keys)
+
+    @property
+    def takes_region(self) -> bool:
+        """Whether ``RegionId`` is one of the action's parameters (else it only picks the host)."""
+        return "RegionId" in self.parameter_names
+
+    def validate(self, given: Mapping[str, object], ctx: v.ValidationContext) -> dict[str, str]:
+        """The parameters to send, or the first error Alibaba would answer for ``given``.
+
+        Unknown names are refused, not dropped: a misspelt ``AutoReleaseTime`` would otherwise
+        cancel an instance's release time instead of setting it.
+        """
+        accepted = self.accepted_names
+        unknown = [name for name in given if name not in accepted]
+        if unknown:
+            raise v.invalid(
+                "UnsupportedParameter",
+                f"The parameters {', '.join(map(repr, sorted(map(str, unknown))))} are unsupported "
+                f"by {self.name}; it takes {', '.join(accepted)}.",
+            )
+        for convenience in self.conveniences:
+            given = convenience.resolve(given, ctx)
+        for parameter in self.parameters:
+            if parameter.required and given.get(parameter.name) in (None, ""):
+                raise v.invalid("MissingParameter", f"{parameter.name} should not be null.")
+        params: dict[str, str] = {}
+        for parameter in self.parameters:
+            value = given.get(parameter.name)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise v.invalid(
+                    "InvalidParameter",
+                    f"The parameter {parameter.name} must be a string, not {type(value).__name__}.",
+                )
+            if len(value) > v.MAX_VALUE_LENGTH:
+                raise v.invalid(
+                    "InvalidParameter",
+                    f"The parameter {parameter.name} is longer than {v.MAX_VALUE_LENGTH} characters.",
+                )
+            params[parameter.name] = parameter.check(parameter.name, value, ctx)
+        for rule in self.rules:
+            rule(params, ctx)
+        return params
+
+    def request(self, given: Mapping[str, object], ctx: v.ValidationContext, settings: Settings) -> RpcRequest:
+        """The validated call for ``given``: parameters, and the region whose host takes them."""
+        params = self.validate(given, ctx)
+        region = params.get("RegionId") or settings.region_id
+        if region:
+            if "RegionId" not in params:
+                v.region_id("ALIBABA_CLOUD_REGION_ID", region, ctx)
+            if self.takes_region:
+                params["RegionId"] = region  # the host and the parameter must agree
+        elif not settings.endpoint:
+            raise AlibabaCloudError(
+                "MissingParameter",
+                "RegionId should not be null: pass RegionId or set ALIBABA_CLOUD_REGION_ID.",
+            )
+        return RpcRequest(self.product, self.name, params, region, self.method)
+
+
+def tag_parameters(count: int) -> tuple[Parameter, ...]:
+    """``Tag.N.Key`` and ``Tag.N.Value`` for N from 1 to ``count``, written by the ``Tags`` convenience."""
+    return tuple(
+        Parameter(f"Tag.{n}.{part}", check=v.tag_text, public=False) for n in range(1, count + 1) for part in ("Key", "Value")
+    )
+
+
+def tags_convenience(count: int) -> Convenience:
+    return Convenience(("Tags",), lambda given, ctx: v.tags_filter(given, ctx, count))
+
+
+def item_tags(item: Mapping[str, Any], key: str, value: str) -> dict[str, str]:
+    """``Tags.Tag[]`` of a Describe item as ``{key: value}``; ECS names them TagKey/TagValue, R-kvstore Key/Value."""
+    tags = (item.get("Tags") or {}).get("Tag") or []
+    return {t[key]: t.get(value) or "" for t in tags if isinstance(t, dict) and isinstance(t.get(key), str)}

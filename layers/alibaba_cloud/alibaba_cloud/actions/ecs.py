@@ -1,0 +1,68 @@
+"""ECS (API 2014-05-26): automatic release of pay-as-you-go instances, and the inventory that selects them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from ..rpc.endpoints import ECS
+from . import validation as v
+from .declaring import Action, Convenience, Fleet, Listing, Parameter, Record, item_tags, tag_parameters, tags_convenience
+
+MAX_TAGS = 20  # Tag.N, N from 1 to 20
+PAGE_SIZE = 100  # MaxResults: at most 100
+
+
+def instance_record(item: Mapping[str, Any], region: str) -> Record:
+    return {
+        "InstanceId": item.get("InstanceId"),
+        "RegionId": item.get("RegionId") or region,
+        "Status": item.get("Status"),
+        "ChargeType": item.get("InstanceChargeType"),
+        "CreationTime": item.get("CreationTime"),
+        "AutoReleaseTime": item.get("AutoReleaseTime") or None,
+        "Tags": item_tags(item, "TagKey", "TagValue"),
+    }
+
+
+def not_pay_as_you_go(record: Record) -> str | None:
+    # PostPaid covers pay-as-you-go and spot; a subscription (PrePaid) instance has no release time
+    return None if record.get("ChargeType") == "PostPaid" else "SubscriptionInstance"
+
+
+def release_time_unchanged(params: Mapping[str, str], record: Record, now: datetime) -> bool:
+    """Whether the described ``AutoReleaseTime`` (read back without seconds) is the one to set.
+
+    An overdue instance is set to the earliest time the API allows; one already due by then is left.
+    """
+    want, have = v.release_moment(params.get("AutoReleaseTime")), v.release_moment(record.get("AutoReleaseTime"))
+    if want == have:
+        return True
+    return want is not None and have is not None and have <= want <= v.earliest_release(now)
+
+
+DESCRIBE_INSTANCES = Action(
+    product=ECS,
+    name="DescribeInstances",
+    parameters=(
+        Parameter("RegionId", check=v.region_id),
+        Parameter("NextToken", check=v.page_token),
+        Parameter("MaxResults", check=v.page_size(range(1, PAGE_SIZE + 1))),
+        *tag_parameters(MAX_TAGS),
+    ),
+    conveniences=(tags_convenience(MAX_TAGS),),
+    listing=Listing(("Instances", "Instance"), "token", "MaxResults", PAGE_SIZE, instance_record),
+)
+
+MODIFY_INSTANCE_AUTO_RELEASE_TIME = Action(
+    product=ECS,
+    name="ModifyInstanceAutoReleaseTime",
+    parameters=(
+        Parameter("InstanceId", required=True, check=v.instance_id),
+        Parameter("RegionId", check=v.region_id),
+        Parameter("AutoReleaseTime", check=v.auto_release_time),
+    ),
+    conveniences=(Convenience(("AutoReleaseAfter",), v.release_after),),
+    fleet=Fleet(DESCRIBE_INSTANCES, skip=not_pay_as_you_go, unchanged=release_time_unchanged),
+)

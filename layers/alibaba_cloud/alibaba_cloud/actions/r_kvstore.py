@@ -1,0 +1,63 @@
+"""ApsaraDB for Redis, R-kvstore (API 2015-01-01): maintenance windows, and the inventory that selects instances."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..rpc.endpoints import R_KVSTORE
+from . import validation as v
+from .declaring import Action, Convenience, Fleet, Listing, Parameter, Record, item_tags, tag_parameters, tags_convenience
+
+MAX_TAGS = 5  # the model: up to 5 tag pairs a request
+# The API document lists 30, 50 or 100; the official model says at most 50. 50 is valid under both.
+PAGE_SIZE = 50
+
+
+def instance_record(item: Mapping[str, Any], region: str) -> Record:
+    return {
+        "InstanceId": item.get("InstanceId"),
+        "RegionId": item.get("RegionId") or region,
+        "Status": item.get("InstanceStatus"),
+        "ChargeType": item.get("ChargeType"),
+        "CreationTime": item.get("CreateTime"),
+        "Tags": item_tags(item, "Key", "Value"),
+    }
+
+
+DESCRIBE_INSTANCES = Action(
+    product=R_KVSTORE,
+    name="DescribeInstances",
+    parameters=(
+        Parameter("RegionId", check=v.region_id),
+        Parameter("PageNumber", check=v.page_size(range(1, 1_000_000))),
+        Parameter("PageSize", check=v.page_size((30, 50, 100))),
+        *tag_parameters(MAX_TAGS),
+    ),
+    conveniences=(tags_convenience(MAX_TAGS),),
+    listing=Listing(("Instances", "KVStoreInstance"), "number", "PageSize", PAGE_SIZE, instance_record),
+)
+
+MODIFY_INSTANCE_MAINTAIN_TIME = Action(
+    product=R_KVSTORE,
+    name="ModifyInstanceMaintainTime",
+    parameters=(
+        Parameter("InstanceId", required=True, check=v.instance_id),
+        Parameter("RegionId", check=v.region_id),  # sent by the official core SDK; picks the host
+        Parameter(
+            "MaintainStartTime",
+            required=True,
+            check=v.hh_mm_z("InvalidStartTime.Format", "Specified start time is not valid."),
+        ),
+        Parameter(
+            "MaintainEndTime",
+            required=True,
+            check=v.hh_mm_z("InvalidEndTime.Format", "Specified end time is not valid."),
+        ),
+    ),
+    rules=(v.one_hour_window,),
+    conveniences=(Convenience(("TimeZone",), v.local_window),),
+    # DescribeInstances does not tell the window, and reading it (DescribeInstanceAttribute) costs one
+    # call per instance, as much as the write, which sets the same value again harmlessly: always write.
+    fleet=Fleet(DESCRIBE_INSTANCES),
+)

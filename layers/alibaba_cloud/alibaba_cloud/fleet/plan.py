@@ -1,0 +1,115 @@
+"""From a batch's targets to what will be written: validate each, compare with what the instance has.
+
+Every target becomes a :class:`Target`: either a validated request to send, or an outcome decided
+before any write (``Failed`` for a value the rules refuse, ``Unchanged`` where the instance already
+has the value, ``WouldChange`` in a dry run). Planning failures are data problems of one target:
+they do not spend ``MaxErrors``, which guards against failing calls.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..actions.declaring import Action
+from ..actions.validation import ValidationContext
+from ..config import Settings
+from ..errors import AlibabaCloudError
+from ..rpc.client import RpcRequest
+from .select import Inventory, Selection, TagValueError, creation_time, with_tag_values
+
+
+@dataclass
+class Target:
+    """One target: what the event gave (for a rerun), its instance, and its request or decided outcome."""
+
+    given: Any
+    instance_id: str | None
+    request: RpcRequest | None = None
+    line: dict[str, Any] | None = None
+
+
+def line(target: Target, outcome: str, **fields: Any) -> dict[str, Any]:
+    return {"InstanceId": target.instance_id, "Outcome": outcome, **fields}
+
+
+def failed(target: Target, error: AlibabaCloudError, parameters: Any = None) -> dict[str, Any]:
+    fields = {"Parameters": parameters} if parameters is not None else {}
+    return line(target, "Failed", **fields, ErrorCode=error.code, ErrorMessage=error.message, RequestId=error.request_id)
+
+
+def not_attempted(target: Target, reason: str) -> dict[str, Any]:
+    return line(target, "NotAttempted", Reason=reason)
+
+
+class Planner:
+    """Plans one batch of an action; ``dry_run`` plans without writing anything."""
+
+    def __init__(self, action: Action, settings: Settings, ctx: ValidationContext, dry_run: bool) -> None:
+        self.action = action
+        self.settings = settings
+        self.ctx = ctx
+        self.dry_run = dry_run
+
+    def explicit(self, targets: tuple[Any, ...], originals: tuple[Any, ...]) -> list[Target]:
+        """Targets the event listed (``Targets`` or ``InstanceIds``); their current values are not read."""
+        planned = []
+        for given, original in zip(targets, originals):
+            instance_id = given.get("InstanceId") if isinstance(given, dict) else None
+            target = Target(original, instance_id if isinstance(instance_id, str) else None)
+            if not isinstance(given, dict):
+                target.line = failed(target, AlibabaCloudError("InvalidParameter", "A target must be a JSON object of parameters."))
+            else:
+                self._decide(target, given, self.ctx, current=None)
+            planned.append(target)
+        return planned
+
+    def selected(self, selection: Selection, inventory: Inventory, shared: dict[str, Any], since: str) -> tuple[list[Target], Counter]:
+        """The selected instances that match, each with its values from tags; skipped ones counted by reason."""
+        fleet = self.action.fleet
+        assert fleet is not None
+        skipped: Counter = Counter()
+        planned = []
+        for record in inventory.records:
+            if not selection.matches(record):
+                skipped["TagsDoNotMatch"] += 1
+                continue
+            reason = fleet.skip(record)
+            if reason:
+                skipped[reason] += 1
+                continue
+            target = Target(record["InstanceId"], record["InstanceId"])
+            try:
+                given = {**with_tag_values(shared, record), "InstanceId": record["InstanceId"]}
+                if self.action.takes_region:
+                    given["RegionId"] = record["RegionId"]
+                ctx = self.ctx
+                if since == "CreationTime":
+                    ctx = replace(ctx, scheduled_time=creation_time(record), overdue_to_earliest=True)
+            except TagValueError as error:
+                target.line = failed(target, error)
+            else:
+                self._decide(target, given, ctx, current=record, region=record.get("RegionId"))
+            planned.append(target)
+        return planned, skipped
+
+    def _decide(self, target: Target, given: dict[str, Any], ctx: ValidationContext,
+                current: dict[str, Any] | None, region: str | None = None) -> None:
+        try:
+            request = self.action.request(given, ctx, self.settings)
+        except AlibabaCloudError as error:
+            target.line = failed(target, error, given)
+            return
+        if region and not self.action.takes_region:
+            request = replace(request, region_id=region)  # the host of the instance's region
+        unchanged: Callable[..., bool] | None = self.action.fleet.unchanged if self.action.fleet else None
+        if current is not None and unchanged is not None and unchanged(request.params, current, ctx.now):
+            target.line = line(target, "Unchanged", Parameters=request.params)
+        elif self.dry_run:
+            target.line = line(target, "WouldChange", Parameters=request.params)
+        else:
+            target.request = request
+
+

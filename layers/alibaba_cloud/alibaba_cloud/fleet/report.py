@@ -1,0 +1,98 @@
+"""A fleet's result, shaped to fit where it goes.
+
+Lambda destinations, EventBridge and SQS take 256 KB, and a destination record carries the request
+and the result together. So a batch's result always holds the summary, every target that did not
+succeed (grouped by outcome and code, each instance named once) and a ready ``Rerun``; one line per
+target follows while it fits in what the request leaves of 256 KB, and ``TargetsListed`` says how
+many did when not all. A webhook caller may ask for every line (``"Detail": "Full"``), within the
+6 MB of a synchronous answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+ASYNC_LIMIT = 256 * 1024  # async invocations, destinations, EventBridge, SQS
+SYNC_LIMIT = 6 * 1024 * 1024  # a synchronous (webhook) answer
+ENVELOPE = 4096  # a destination record's and an EventBridge event's own fields
+OUTCOMES = ("Succeeded", "Failed", "NotAttempted", "Unchanged", "WouldChange")
+NOT_SUCCEEDED = ("Failed", "NotAttempted")
+
+
+def size(value: object) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode())
+
+
+def budget(request_size: int, full_detail: bool) -> int:
+    """How many bytes the result may take. A webhook answer's body is escaped once more inside
+    Lambda's response, which at worst doubles it, hence half the synchronous limit."""
+    if full_detail:
+        return SYNC_LIMIT // 2 - request_size
+    return ASYNC_LIMIT - ENVELOPE - request_size
+
+
+def summary(lines: Sequence[dict[str, Any]]) -> dict[str, int]:
+    counts = {"Total": len(lines), **{outcome: 0 for outcome in OUTCOMES}}
+    for line in lines:
+        counts[line["Outcome"]] += 1
+    return counts
+
+
+def name_of(line: dict[str, Any], index: int) -> str:
+    """A target's name in the grouped listing: its InstanceId, or ``#<position>`` if it has none."""
+    instance_id = line.get("InstanceId")
+    return instance_id if isinstance(instance_id, str) else f"#{index}"
+
+
+def not_succeeded(lines: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Failed targets grouped by code (with the first message), not attempted ones by reason."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for index, line in enumerate(lines):
+        outcome = line["Outcome"]
+        if outcome not in NOT_SUCCEEDED:
+            continue
+        key = (outcome, line.get("ErrorCode") or line.get("Reason") or "")
+        group = groups.get(key)
+        if group is None:
+            group = {"Outcome": outcome}
+            if outcome == "Failed":
+                group.update(ErrorCode=line.get("ErrorCode"), ErrorMessage=line.get("ErrorMessage"))
+            else:
+                group["Reason"] = line.get("Reason")
+            group["InstanceIds"] = []
+            groups[key] = group
+        group["InstanceIds"].append(name_of(line, index))
+    return list(groups.values())
+
+
+def fit(result: dict[str, Any], lines: Sequence[dict[str, Any]], limit: int) -> dict[str, Any]:
+    """``result`` (the parts it must carry) plus as many target lines as fit within ``limit`` bytes."""
+    used = size(result)
+    if used > limit:  # only with instance names far longer than Alibaba's: keep the counts, say so
+        _cut_groups(result, used - limit)
+        used = size(result)
+    listed: list[dict[str, Any]] = []
+    room = limit - used - len(', "Targets": [], "TargetsListed": 00000')
+    for line in lines:
+        cost = size(line) + 2
+        if cost > room:
+            break
+        listed.append(line)
+        room -= cost
+    result["Targets"] = listed
+    if len(listed) < len(lines):
+        result["TargetsListed"] = len(listed)
+    return result
+
+
+def _cut_groups(result: dict[str, Any], excess: int) -> None:
+    for group in reversed(result.get("NotSucceeded", [])):
+        ids = group["InstanceIds"]
+        while ids and excess > 0:
+            excess -= len(json.dumps(ids.pop(), ensure_ascii=False)) + 2
+            group["More"] = group.get("More", 0) + 1
+        if excess <= 0:
+            break
+    result["Truncated"] = True
