@@ -59,7 +59,7 @@ def test_missing_signature_is_incomplete(emulator):
 
 
 def test_unknown_action_and_version(emulator):
-    assert post(emulator, signed(action="DescribeInstances")).json()["Code"] == "InvalidAction.NotFound"
+    assert post(emulator, signed(action="RebootInstance")).json()["Code"] == "InvalidAction.NotFound"
     assert post(emulator, signed(version="2014-05-26")).json()["Code"] == "InvalidAction.NotFound"
 
 

@@ -1,11 +1,11 @@
-"""A local Alibaba Cloud RPC gateway for ECS and R-kvstore, on 127.0.0.1.
+"""The emulator's gateway: what Alibaba's RPC gateway does before an action runs, and the HTTP server.
 
-It answers the two actions the way Alibaba's gateway does, so the product can run and be tested
-with no cloud: it verifies HMAC-SHA1 and ACS3-HMAC-SHA256 signatures with its own code (never the layer's), refuses
-stale timestamps and reused nonces, applies the action documents' rules, keeps per-instance
-state, and can be told to misbehave (throttling, 5xx, latency, dropped connections, garbage).
+It verifies HMAC-SHA1 and ACS3-HMAC-SHA256 signatures with its own code (never the layer's),
+refuses stale timestamps and reused nonces and parameters the action does not take, and can be
+told to misbehave (throttling, 5xx, latency, dropped connections, garbage). Each product's state
+and rules are in their own module (:mod:`local.emulator.ecs`, :mod:`local.emulator.r_kvstore`).
 
-Run it: ``python -m local.emulator --port 8080`` (see ``--help``). Inspect and steer it over HTTP:
+Inspect and steer it over HTTP:
 
 * ``GET  /_emulator/instances``      every instance and its state
 * ``POST /_emulator/instances``      add or replace instances: ``[{"InstanceId": ..., "Product": "Ecs"|"R-kvstore", ...}]``
@@ -15,21 +15,22 @@ Run it: ``python -m local.emulator --port 8080`` (see ``--help``). Inspect and s
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import hmac
 import json
-import re
 import socket
 import struct
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
+
+from . import ecs, r_kvstore
+from .state import ApiError, EmulatorState, Fault, Instance, Received
 
 UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 COMMON = {
@@ -39,8 +40,7 @@ COMMON = {
 TAKEN_BY_EVERY_ACTION = {"RegionId"}  # aliyun-python-sdk-core sends it with every action; the gateway takes it
 TIMESTAMP_TOLERANCE = timedelta(minutes=15)
 V3_ALGORITHM = "ACS3-HMAC-SHA256"
-HH_MM_Z = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\dZ")
-RELEASE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+ACTIONS = {**ecs.ACTIONS, **r_kvstore.ACTIONS}  # (version, action) -> (takes(name), run(state, params))
 
 
 def rfc3986(text: str) -> str:
@@ -57,148 +57,6 @@ def server_string_to_sign(method: str, params: dict[str, str]) -> str:
 def server_signature(string_to_sign: str, secret: str) -> str:
     mac = hmac.new((secret + "&").encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha1)
     return base64.b64encode(mac.digest()).decode("ascii")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.status, self.code, self.message = status, code, message
-
-
-@dataclass
-class Instance:
-    InstanceId: str
-    Product: str  # "Ecs" or "R-kvstore"
-    RegionId: str = "cn-hangzhou"
-    InstanceChargeType: str = "PostPaid"  # "PrePaid" is a subscription instance
-    AutoReleaseTime: str | None = None
-    MaintainStartTime: str | None = "18:00Z"
-    MaintainEndTime: str | None = "19:00Z"
-
-
-@dataclass
-class Fault:
-    """One way to misbehave, for the next ``Times`` requests (optionally only for one ``Action``).
-
-    Kinds: ``throttle`` (400 Throttling.User with x-acs-retry-after), ``internal`` (500
-    InternalError), ``unavailable`` (503 ServiceUnavailable), ``nonce_used`` (400
-    SignatureNonceUsed), ``latency`` (sleep ``Seconds`` then answer normally), ``drop`` (close the
-    connection without an answer), ``reset`` (abort it with a TCP reset), ``html`` (a 502 HTML
-    page), ``truncated`` (half a JSON body), ``text`` (200 with a text/plain body).
-    """
-
-    Kind: str
-    Times: int = 1
-    Seconds: float = 0.0
-    Action: str | None = None
-    RetryAfterMs: int = 100
-
-
-@dataclass
-class Received:
-    Action: str | None
-    Parameters: dict[str, str]
-    Status: int = 0
-    Code: str | None = None
-    Nonce: str | None = None
-    RequestId: str | None = None
-    Arrived: float = 0.0  # time.monotonic() when the request came in
-    ClientPort: int = 0  # the client's source port: one per pooled connection
-
-
-@dataclass
-class EmulatorState:
-    credentials: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # id -> (secret, token)
-    instances: dict[str, Instance] = field(default_factory=dict)
-    faults: list[Fault] = field(default_factory=list)
-    received: list[Received] = field(default_factory=list)
-    nonces: set[str] = field(default_factory=set)
-    window_rule: str = "exactly-one-hour"
-    clock_skew: timedelta = timedelta(0)
-    in_flight: int = 0
-    max_in_flight: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def now(self) -> datetime:
-        return datetime.now(timezone.utc) + self.clock_skew
-
-    def take_fault(self, action: str | None) -> Fault | None:
-        with self.lock:
-            for fault in self.faults:
-                if fault.Action in (None, action) and fault.Times > 0:
-                    fault.Times -= 1
-                    if fault.Times == 0:
-                        self.faults.remove(fault)
-                    return fault
-        return None
-
-
-# The action documents' rules, written apart from the layer's so each checks the other.
-
-
-def _require_instance(state: EmulatorState, params: dict[str, str], product: str) -> Instance:
-    instance_id = params.get("InstanceId")
-    if not instance_id:
-        raise ApiError(400, "MissingParameter", "InstanceId should not be null.")
-    instance = state.instances.get(instance_id)
-    if instance is None or instance.Product != product:
-        raise ApiError(404, "NoSuchResource", "The specified resource is not found.")
-    return instance
-
-
-def modify_instance_auto_release_time(state: EmulatorState, params: dict[str, str]) -> None:
-    instance = _require_instance(state, params, "Ecs")
-    region = params.get("RegionId")
-    if region is not None and region != instance.RegionId:
-        raise ApiError(404, "NoSuchResource", "The specified resource is not found.")
-    if instance.InstanceChargeType != "PostPaid":
-        raise ApiError(403, "ChargeTypeViolation", "The operation is not permitted due to charge type of the instance.")
-    text = params.get("AutoReleaseTime")
-    if text is None:
-        instance.AutoReleaseTime = None
-        return
-    try:
-        if not RELEASE_TIME.fullmatch(text):
-            raise ValueError(text)
-        when = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc, second=0)
-    except ValueError:
-        raise ApiError(400, "InvalidAutoReleaseTime.Malformed", "The specified parameter autoReleaseTime is not valid.") from None
-    now = state.now()
-    if when - now < timedelta(minutes=30):
-        raise ApiError(400, "InvalidAutoReleaseTime.TooEarly", "The release time must be at least 30 minutes later than the current time.")
-    try:
-        latest = now.replace(year=now.year + 3)
-    except ValueError:
-        latest = now.replace(year=now.year + 3, day=28)
-    if when > latest:
-        raise ApiError(400, "InvalidAutoReleaseTime.TooLate", "The release time must be at most three years from the current time.")
-    instance.AutoReleaseTime = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def modify_instance_maintain_time(state: EmulatorState, params: dict[str, str]) -> None:
-    instance = _require_instance(state, params, "R-kvstore")
-    start, end = params.get("MaintainStartTime"), params.get("MaintainEndTime")
-    if not start:
-        raise ApiError(400, "MissingParameter", "MaintainStartTime should not be null.")
-    if not end:
-        raise ApiError(400, "MissingParameter", "MaintainEndTime should not be null.")
-    if not HH_MM_Z.fullmatch(start):
-        raise ApiError(400, "InvalidStartTime.Format", "Specified start time is not valid.")
-    if not HH_MM_Z.fullmatch(end):
-        raise ApiError(400, "InvalidEndTime.Format", "Specified end time is not valid.")
-    minutes = lambda t: int(t[0:2]) * 60 + int(t[3:5])  # noqa: E731
-    length = (minutes(end) - minutes(start) + 1440) % 1440
-    if length != 60 and not (state.window_rule == "at-least-one-hour" and length > 60):
-        raise ApiError(400, "InvalidEndTime.Format", "Specified end time is not valid.")
-    instance.MaintainStartTime, instance.MaintainEndTime = start, end
-
-
-ACTIONS = {
-    ("2014-05-26", "ModifyInstanceAutoReleaseTime"): (
-        {"InstanceId", "AutoReleaseTime"}, modify_instance_auto_release_time),
-    ("2015-01-01", "ModifyInstanceMaintainTime"): (
-        {"InstanceId", "MaintainStartTime", "MaintainEndTime"}, modify_instance_maintain_time),
-}
 
 
 @dataclass
@@ -224,7 +82,8 @@ class Gateway:
     def __init__(self, state: EmulatorState) -> None:
         self.state = state
 
-    def handle(self, request: Request) -> None:
+    def handle(self, request: Request) -> dict:
+        """The action's answer fields beside RequestId, once the request passes the gateway's checks."""
         if request.headers.get("authorization", "").startswith(V3_ALGORITHM + " "):
             action, version = self._verify_v3(request)
         else:
@@ -236,12 +95,12 @@ class Gateway:
         route = ACTIONS.get((version, action))
         if route is None:
             raise ApiError(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
-        accepted, run = route
-        extra = sorted(set(request.params) - COMMON - TAKEN_BY_EVERY_ACTION - accepted)
+        takes, run = route
+        extra = sorted(name for name in set(request.params) - COMMON - TAKEN_BY_EVERY_ACTION if not takes(name))
         if extra:
             raise ApiError(400, "UnsupportedParameter", f"The parameters is unsupported: {', '.join(extra)}.")
         with self.state.lock:
-            run(self.state, request.params)
+            return run(self.state, request.params) or {}
 
     def _credentials(self, access_key_id: str, token: str | None, timestamp: str) -> str:
         """The key's secret, once the timestamp, the key and its STS token check out."""
@@ -355,12 +214,12 @@ class _Handler(BaseHTTPRequestHandler):
             record.Status, record.Code = self._misbehave(fault, request_id)
             return
         try:
-            Gateway(state).handle(request)
+            answer = Gateway(state).handle(request)
         except ApiError as error:
             record.Status, record.Code = error.status, error.code
             return self._error(error.status, error.code, error.message, request_id)
         record.Status = 200
-        self._send(200, {"RequestId": request_id})
+        self._send(200, {"RequestId": request_id, **answer})
 
     def _misbehave(self, fault: Fault, request_id: str) -> tuple[int, str | None]:
         if fault.Kind == "throttle":
@@ -481,37 +340,3 @@ class EmulatorServer(ThreadingHTTPServer):
         self.stop()
 
 
-DEMO_ACCESS_KEY_ID = "LTAI5tDemoEmulatorKey"
-DEMO_ACCESS_KEY_SECRET = "demo-emulator-secret"
-
-
-def seed_demo(server: EmulatorServer) -> None:
-    """The credentials and instances ``make demo`` uses."""
-    server.add_credentials(DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET)
-    server.add_instance("r-bp1zxszhcgatnx2demo", "R-kvstore")
-    server.add_instance("i-bp1env7nl3mijm2demo", "Ecs")
-    server.add_instance("i-bp1subscription2demo", "Ecs", InstanceChargeType="PrePaid")
-    # the placeholders of template.yaml's example schedules, so `make serve` can fire them as they are
-    server.add_instance("r-bp1zxszhcgatnx****", "R-kvstore")
-    server.add_instance("i-bp1env7nl3mijm2t****", "Ecs")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--window-rule", choices=("exactly-one-hour", "at-least-one-hour"), default="exactly-one-hour")
-    args = parser.parse_args()
-    server = EmulatorServer(args.port)
-    server.state.window_rule = args.window_rule
-    seed_demo(server)
-    print(f"Alibaba Cloud emulator on {server.url} (key {DEMO_ACCESS_KEY_ID})", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-
-
-if __name__ == "__main__":
-    main()

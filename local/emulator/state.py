@@ -1,0 +1,124 @@
+"""The emulator's state: instances, credentials, nonces, queued faults, and what it received."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+TAG_PARAMETER = re.compile(r"Tag\.([1-9]\d*)\.(Key|Value)")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass
+class Instance:
+    InstanceId: str
+    Product: str  # "Ecs" or "R-kvstore"
+    RegionId: str = "cn-hangzhou"
+    InstanceChargeType: str = "PostPaid"  # "PrePaid" is a subscription instance
+    AutoReleaseTime: str | None = None
+    MaintainStartTime: str | None = "18:00Z"
+    MaintainEndTime: str | None = "19:00Z"
+    Tags: dict[str, str] = field(default_factory=dict)
+    CreationTime: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    Status: str = "Running"
+
+
+@dataclass
+class Fault:
+    """One way to misbehave, for the next ``Times`` requests (optionally only for one ``Action``).
+
+    Kinds: ``throttle`` (400 Throttling.User with x-acs-retry-after), ``internal`` (500
+    InternalError), ``unavailable`` (503 ServiceUnavailable), ``nonce_used`` (400
+    SignatureNonceUsed), ``latency`` (sleep ``Seconds`` then answer normally), ``drop`` (close the
+    connection without an answer), ``reset`` (abort it with a TCP reset), ``html`` (a 502 HTML
+    page), ``truncated`` (half a JSON body), ``text`` (200 with a text/plain body).
+    """
+
+    Kind: str
+    Times: int = 1
+    Seconds: float = 0.0
+    Action: str | None = None
+    RetryAfterMs: int = 100
+
+
+@dataclass
+class Received:
+    Action: str | None
+    Parameters: dict[str, str]
+    Status: int = 0
+    Code: str | None = None
+    Nonce: str | None = None
+    RequestId: str | None = None
+    Arrived: float = 0.0  # time.monotonic() when the request came in
+    ClientPort: int = 0  # the client's source port: one per pooled connection
+
+
+@dataclass
+class EmulatorState:
+    credentials: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # id -> (secret, token)
+    instances: dict[str, Instance] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)
+    nonces: set[str] = field(default_factory=set)
+    window_rule: str = "exactly-one-hour"
+    clock_skew: timedelta = timedelta(0)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self.clock_skew
+
+    def take_fault(self, action: str | None) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.Action in (None, action) and fault.Times > 0:
+                    fault.Times -= 1
+                    if fault.Times == 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+
+
+
+def require_instance(state: EmulatorState, params: dict[str, str], product: str) -> Instance:
+    instance_id = params.get("InstanceId")
+    if not instance_id:
+        raise ApiError(400, "MissingParameter", "InstanceId should not be null.")
+    instance = state.instances.get(instance_id)
+    if instance is None or instance.Product != product:
+        raise ApiError(404, "NoSuchResource", "The specified resource is not found.")
+    return instance
+
+
+def tag_filter(params: dict[str, str], limit: int) -> dict[str, str | None]:
+    """``Tag.N.Key``/``Tag.N.Value`` as ``{key: value or None}``; a value without its key is refused."""
+    keys: dict[int, str] = {}
+    values: dict[int, str] = {}
+    for name, value in params.items():
+        match = TAG_PARAMETER.fullmatch(name)
+        if match:
+            n = int(match[1])
+            if n > limit:
+                raise ApiError(400, "InvalidParameter", f"Tag.N: N must be at most {limit}.")
+            (keys if match[2] == "Key" else values)[n] = value
+    if set(values) - set(keys):
+        raise ApiError(400, "InvalidTagKey.Malformed", "A Tag.N.Value was given without its Tag.N.Key.")
+    return {key: values.get(n) for n, key in keys.items()}
+
+
+def selected(state: EmulatorState, product: str, region: str, tags: dict[str, str | None]) -> list[Instance]:
+    """The product's instances in the region whose tags match (a key without value matches any), by ID."""
+    return sorted(
+        (i for i in state.instances.values() if i.Product == product and i.RegionId == region
+         and all(k in i.Tags and (v is None or i.Tags[k] == v) for k, v in tags.items())),
+        key=lambda i: i.InstanceId,
+    )
