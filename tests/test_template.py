@@ -52,10 +52,13 @@ def test_cfn_lint_has_no_findings():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_one_layer_shared_by_both_functions(resources):
+FUNCTIONS = 4  # two modify actions, two inventories
+
+
+def test_one_layer_shared_by_every_function(resources):
     layers = of_type(resources, "AWS::Lambda::LayerVersion")
     functions = of_type(resources, "AWS::Lambda::Function")
-    assert len(layers) == 1 and len(functions) == 2
+    assert len(layers) == 1 and len(functions) == FUNCTIONS
     (layer_name,) = layers
     assert layers[layer_name]["Properties"]["CompatibleRuntimes"] == ["python3.12"]
     for function in functions.values():
@@ -70,7 +73,7 @@ def test_one_layer_shared_by_both_functions(resources):
 
 def test_each_function_has_a_schedule_disabled_until_configured(resources, template):
     schedules = of_type(resources, "AWS::Scheduler::Schedule")
-    assert len(schedules) == 2
+    assert len(schedules) == FUNCTIONS + 1  # and the TTL-by-tag example
     for schedule in schedules.values():
         props = schedule["Properties"]
         assert props["State"]["Ref"].endswith("ScheduleState")
@@ -78,22 +81,25 @@ def test_each_function_has_a_schedule_disabled_until_configured(resources, templ
         assert template["Parameters"][props["State"]["Ref"]]["Default"] == "DISABLED"
     for name in ("MaintainTimeInput", "AutoReleaseTimeInput"):
         assert "InstanceId" in json.loads(template["Parameters"][name]["Default"])
+    ttl = json.loads(template["Parameters"]["TtlByTagInput"]["Default"])
+    assert ttl["AutoReleaseAfter"] == {"Tag": "ttl"} and ttl["Since"] == "CreationTime" and ttl["Select"]["Tags"]["ttl"] is None
 
 
 def test_each_function_has_a_webhook_route(resources, template):
     routes = set()
     for api in of_type(resources, "AWS::ApiGatewayV2::Api").values():
         routes |= {f"{method.upper()} {path}" for path, methods in api["Properties"]["Body"]["paths"].items() for method in methods}
-    assert routes == {"POST /redis/maintain-time", "POST /ecs/auto-release-time"}
-    for name in ("maintain_time", "auto_release_time"):
-        sample = json.loads((ROOT / "events" / f"modify_instance_{name}" / "webhook.json").read_text())
+    assert routes == {"POST /redis/maintain-time", "POST /ecs/auto-release-time", "POST /ecs/instances", "POST /redis/instances"}
+    for function in ("modify_instance_maintain_time", "modify_instance_auto_release_time", "describe_ecs_instances",
+                     "describe_redis_instances"):
+        sample = json.loads((ROOT / "events" / function / "webhook.json").read_text())
         assert sample["routeKey"] in routes
     assert set(template["Outputs"]) >= {"MaintainTimeWebhookUrl", "AutoReleaseTimeWebhookUrl"}
 
 
 def test_functions_may_read_only_their_secrets(resources):
     roles = {name: r for name, r in of_type(resources, "AWS::IAM::Role").items() if name.endswith("FunctionRole")}
-    assert len(roles) == 2
+    assert len(roles) == FUNCTIONS
     for role in roles.values():
         secret_statements = 0
         for policy in role["Properties"].get("Policies", []):
@@ -110,7 +116,7 @@ def test_failures_go_once_to_the_dead_letter_queue(resources):
     queue_name = "FailedInvocationsQueue"
     assert queue_name in of_type(resources, "AWS::SQS::Queue")
     configs = of_type(resources, "AWS::Lambda::EventInvokeConfig")
-    assert len(configs) == 2
+    assert len(configs) == FUNCTIONS
     for config in configs.values():
         props = config["Properties"]
         assert props["MaximumRetryAttempts"] == 0

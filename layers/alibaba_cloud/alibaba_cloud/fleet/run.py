@@ -31,7 +31,9 @@ class FleetRun:
     def run(self, request_size: int, synchronous: bool) -> Outcome:
         action, batch = self.runner.action, self.batch
         if batch.detail == "Full" and not synchronous:
-            raise invalid("InvalidParameter", 'Detail "Full" is for webhook callers: other results must fit in 256 KB.')
+            error = invalid("InvalidParameter", 'Detail "Full" is for webhook callers: other results must fit in 256 KB.')
+            self.runner.observer.rejected(error)
+            raise error
         planner = Planner(action, self.runner.settings, self.runner.validation_context(self.invocation), batch.dry_run)
         inventory: Inventory | None = None
         skipped: Counter = Counter()
@@ -127,7 +129,9 @@ def read_inventory(runner: Runner, invocation: Invocation, deadline: float | Non
     incomplete read says why and gives ``Resume``, the parameters that read on from there."""
     action, given = runner.action, invocation.parameters
     if invocation.batch is not None:
-        raise invalid("InvalidParameter", f"{action.name} reads every page itself: give RegionId and Tags, no batch keys.")
+        error = invalid("InvalidParameter", f"{action.name} reads every page itself: give RegionId and Tags, no batch keys.")
+        runner.observer.rejected(error)
+        raise error
     runner.observer.count("Calls")
     try:
         inventory = InventoryReader(runner.client, runner.settings).read(

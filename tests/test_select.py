@@ -1,0 +1,287 @@
+"""Fleets named by tags: the Describe functions (every page, projected, within the size rule) and
+``Select`` in both modify functions (values from tags, Since, Unchanged, DryRun), against the emulator."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from conftest import RELEASE, answer_of, webhook_event
+from local.runtime import LambdaContext, load_function
+
+from alibaba_cloud.fleet.report import ASYNC_LIMIT, ENVELOPE
+
+DEV = {"env": "dev"}
+
+
+def created(hours_ago: float) -> str:
+    return (datetime.now(timezone.utc) - timedelta(hours=hours_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def minute(text: str) -> datetime:
+    return datetime.strptime(text[:16], "%Y-%m-%dT%H:%M").replace(tzinfo=timezone.utc)
+
+
+def writes(emulator, action: str) -> int:
+    return sum(r.Action == action for r in emulator.state.received)
+
+
+def reads(emulator) -> int:
+    return sum(r.Action == "DescribeInstances" for r in emulator.state.received)
+
+
+@pytest.fixture
+def describe_ecs(function_env):
+    return load_function("describe_ecs_instances")
+
+
+@pytest.fixture
+def describe_redis(function_env):
+    return load_function("describe_redis_instances")
+
+
+def add_fleet(emulator, count: int, product: str = "Ecs", prefix: str = "i-tagged", **fields):
+    ids = [f"{prefix}{n:05d}" for n in range(count)]
+    for instance_id in ids:
+        emulator.add_instance(instance_id, product, **{"Tags": dict(DEV), **fields})
+    return ids
+
+
+# Inventories
+
+
+def test_ecs_inventory_reads_every_page(emulator, describe_ecs, context):
+    ids = add_fleet(emulator, 250, CreationTime="2026-11-22T03:04:05Z")
+    add_fleet(emulator, 3, prefix="i-untagged", Tags={"env": "prod"})
+    result = describe_ecs.lambda_handler({"Tags": DEV}, context)
+    assert result["Outcome"] == "Succeeded"
+    assert result["Inventory"] == {"Read": 250, "TotalCount": 250, "Pages": 3, "Complete": True}
+    assert [r["InstanceId"] for r in result["Instances"]] == ids and reads(emulator) == 3
+    assert result["Instances"][0] == {
+        "InstanceId": ids[0], "RegionId": "cn-hangzhou", "Status": "Running", "ChargeType": "PostPaid",
+        "CreationTime": "2026-11-22T03:04Z", "AutoReleaseTime": None, "Tags": DEV}
+    sent = [r.Parameters for r in emulator.state.received]
+    assert sent[0]["MaxResults"] == "100" and "NextToken" not in sent[0] and sent[1]["NextToken"]
+
+
+def test_redis_inventory_pages_by_number_until_total_count(emulator, describe_redis, context):
+    add_fleet(emulator, 120, product="R-kvstore", prefix="r-tagged", Tags={**DEV, "tz": "Asia/Shanghai"})
+    result = describe_redis.lambda_handler({"Tags": {"env": "dev", "tz": None}}, context)
+    assert result["Inventory"] == {"Read": 120, "TotalCount": 120, "Pages": 3, "Complete": True}
+    assert [r.Parameters["PageNumber"] for r in emulator.state.received] == ["1", "2", "3"]
+    assert {r.Parameters["PageSize"] for r in emulator.state.received} == {"50"}
+    assert result["Instances"][0]["Tags"] == {"env": "dev", "tz": "Asia/Shanghai"}
+    sent = emulator.state.received[0].Parameters
+    assert (sent["Tag.1.Key"], sent["Tag.2.Key"], "Tag.2.Value" in sent) == ("env", "tz", False)  # null: any value
+
+
+def test_inventory_stops_within_the_size_rule_and_resumes(emulator, describe_ecs, context):
+    add_fleet(emulator, 1500, Tags={**DEV, "owner": "x" * 100})
+    first = describe_ecs.lambda_handler({"Tags": DEV}, context)
+    assert first["Outcome"] == "Failed" and first["ErrorCode"] == "Inventory.Incomplete"
+    assert first["Inventory"]["Reason"] == "SizeLimit" and first["Inventory"]["TotalCount"] == 1500
+    assert len(json.dumps(first)) + len(json.dumps({"Tags": DEV})) <= ASYNC_LIMIT - ENVELOPE
+    seen = [r["InstanceId"] for r in first["Instances"]]
+    resume = first["Resume"]
+    while resume is not None:
+        page = describe_ecs.lambda_handler(resume, context)
+        seen += [r["InstanceId"] for r in page["Instances"]]
+        resume = page.get("Resume")
+    assert len(seen) == len(set(seen)) == 1500  # nothing read twice, nothing lost
+
+
+def test_inventory_near_the_deadline_says_so(emulator, describe_ecs):
+    add_fleet(emulator, 20)
+    result = describe_ecs.lambda_handler({"Tags": DEV}, LambdaContext(remaining_ms=1500))
+    assert result["ErrorCode"] == "Inventory.Incomplete" and result["Inventory"]["Reason"] == "DeadlineNear"
+    assert result["Resume"] == {"Tags": DEV} and reads(emulator) == 0
+
+
+def test_inventory_by_webhook(emulator, function_env, context):
+    describe = load_function("describe_redis_instances")
+    add_fleet(emulator, 2, product="R-kvstore", prefix="r-hooked")
+    status, body = answer_of(describe.lambda_handler(webhook_event("describe_redis_instances", {"Tags": DEV}), context))
+    assert status == 200 and [r["InstanceId"] for r in body["Instances"]] == ["r-hooked00000", "r-hooked00001"]
+
+
+@pytest.mark.parametrize(("event", "code"), [
+    ({"Tags": {}}, "InvalidParameter"),
+    ({"Tags": {"env": 1}}, "InvalidParameter"),
+    ({"Tags": {f"k{n}": "v" for n in range(21)}}, "InvalidParameter"),
+    ({"Tags": DEV, "Tag.1.Key": "env"}, "UnsupportedParameter"),  # tags only through Tags
+    ({"Tags": DEV, "MaxResults": "500"}, "InvalidParameter"),
+    ({"InstanceIds": ["i-1"]}, "InvalidParameter"),
+])
+def test_inventory_refuses_malformed_selections(emulator, describe_ecs, context, event, code):
+    with pytest.raises(Exception) as raised:
+        describe_ecs.lambda_handler(event, context)
+    assert str(raised.value).startswith(code + ":") and reads(emulator) == 0
+
+
+# Select: TTL by tag
+
+
+TTL_POLICY = {"Select": {"Tags": {"env": "dev", "ttl": None}}, "AutoReleaseAfter": {"Tag": "ttl"}, "Since": "CreationTime"}
+
+
+@pytest.fixture
+def ttl_fleet(emulator):
+    emulator.add_instance("i-ttl8h", "Ecs", Tags={**DEV, "ttl": "PT8H"}, CreationTime=created(2))
+    emulator.add_instance("i-ttl1d", "Ecs", Tags={**DEV, "ttl": "P1D"}, CreationTime=created(5))
+    emulator.add_instance("i-ttlsub", "Ecs", InstanceChargeType="PrePaid", Tags={**DEV, "ttl": "PT8H"}, CreationTime=created(1))
+    emulator.add_instance("i-ttlbad", "Ecs", Tags={**DEV, "ttl": "eight hours"}, CreationTime=created(1))
+    emulator.add_instance("i-ttlprod", "Ecs", Tags={"env": "prod", "ttl": "PT1H"}, CreationTime=created(9))
+    emulator.add_instance("i-ttlnone", "Ecs", Tags=dict(DEV), CreationTime=created(9))
+    return emulator
+
+
+def test_ttl_by_tag_plan_apply_then_nothing_to_do(ttl_fleet, release, context):
+    emulator = ttl_fleet
+    plan = release.lambda_handler({**TTL_POLICY, "DryRun": True}, context)
+    assert writes(emulator, "ModifyInstanceAutoReleaseTime") == 0 and plan["DryRun"] is True
+    assert plan["Summary"] == {"Total": 3, "Succeeded": 0, "Failed": 1, "NotAttempted": 0, "Unchanged": 0, "WouldChange": 2}
+    assert plan["Selection"]["Skipped"] == {"SubscriptionInstance": 1} and plan["Selection"]["Complete"] is True
+    would = {t["InstanceId"]: t["Parameters"]["AutoReleaseTime"] for t in plan["Targets"] if t["Outcome"] == "WouldChange"}
+    instances = emulator.state.instances
+    assert minute(would["i-ttl8h"]) == minute(instances["i-ttl8h"].CreationTime) + timedelta(hours=8)
+    assert minute(would["i-ttl1d"]) == minute(instances["i-ttl1d"].CreationTime) + timedelta(days=1)
+    assert plan["NotSucceeded"] == [{"Outcome": "Failed", "ErrorCode": "InvalidAutoReleaseAfter.Malformed",
+                                     "ErrorMessage": plan["NotSucceeded"][0]["ErrorMessage"], "InstanceIds": ["i-ttlbad"]}]
+
+    applied = release.lambda_handler(TTL_POLICY, context)
+    assert applied["Summary"]["Succeeded"] == 2 and writes(emulator, "ModifyInstanceAutoReleaseTime") == 2
+    assert {i: instances[i].AutoReleaseTime for i in would} == {i: minute(t).strftime("%Y-%m-%dT%H:%M:%SZ") for i, t in would.items()}
+    assert instances["i-ttlsub"].AutoReleaseTime is None and instances["i-ttlprod"].AutoReleaseTime is None
+    assert applied["Rerun"]["Select"] == TTL_POLICY["Select"] and applied["Rerun"]["Since"] == "CreationTime"
+
+    again = release.lambda_handler(TTL_POLICY, context)
+    assert again["Summary"]["Unchanged"] == 2 and again["Summary"]["Succeeded"] == 0
+    assert writes(emulator, "ModifyInstanceAutoReleaseTime") == 2  # the stable fleet costs reads only
+
+
+def test_an_instance_without_the_tag_fails_alone(ttl_fleet, release, context):
+    result = release.lambda_handler({"Select": {"Tags": DEV}, "AutoReleaseAfter": {"Tag": "ttl"}, "Since": "CreationTime"}, context)
+    failed = {g["ErrorCode"]: g["InstanceIds"] for g in result["NotSucceeded"]}
+    assert failed == {"InvalidAutoReleaseAfter.Malformed": ["i-ttlbad"], "Tag.Missing": ["i-ttlnone"]}
+    assert result["Summary"]["Succeeded"] == 2 and result["Outcome"] == "Failed"
+
+
+def test_an_overdue_instance_gets_the_earliest_time_once(emulator, release, context):
+    emulator.add_instance("i-overdue", "Ecs", Tags={**DEV, "ttl": "PT1H"}, CreationTime=created(3))
+    first = release.lambda_handler(TTL_POLICY, context)
+    (line,) = first["Targets"]
+    earliest = datetime.now(timezone.utc) + timedelta(minutes=30)
+    assert line["Outcome"] == "Succeeded" and earliest < minute(line["Parameters"]["AutoReleaseTime"]) <= earliest + timedelta(minutes=3)
+    second = release.lambda_handler(TTL_POLICY, context)  # a later run does not push the release back
+    assert second["Targets"][0]["Outcome"] == "Unchanged" and writes(emulator, "ModifyInstanceAutoReleaseTime") == 1
+
+
+def test_a_changed_ttl_is_written_again(ttl_fleet, release, context):
+    release.lambda_handler(TTL_POLICY, context)
+    ttl_fleet.state.instances["i-ttl8h"].Tags["ttl"] = "PT10H"
+    result = release.lambda_handler(TTL_POLICY, context)
+    assert {t["InstanceId"]: t["Outcome"] for t in result["Targets"]} == {"i-ttl8h": "Succeeded", "i-ttl1d": "Unchanged", "i-ttlbad": "Failed"}
+
+
+def test_cancel_by_tag_is_unchanged_where_nothing_is_set(ttl_fleet, release, context):
+    ttl_fleet.state.instances["i-ttl1d"].AutoReleaseTime = "2027-01-01T00:00:00Z"
+    result = release.lambda_handler({"Select": {"Tags": {"ttl": "P1D"}}}, context)  # no AutoReleaseTime: cancel
+    assert [(t["InstanceId"], t["Outcome"]) for t in result["Targets"]] == [("i-ttl1d", "Succeeded")]
+    assert ttl_fleet.state.instances["i-ttl1d"].AutoReleaseTime is None
+    again = release.lambda_handler({"Select": {"Tags": {"ttl": "P1D"}}}, context)
+    assert again["Targets"][0]["Outcome"] == "Unchanged"
+
+
+def test_selection_names_its_region(emulator, release, context):
+    emulator.add_instance("i-beijing", "Ecs", RegionId="cn-beijing", Tags=dict(DEV))
+    emulator.add_instance("i-hangzhou", "Ecs", Tags=dict(DEV))
+    result = release.lambda_handler({"Select": {"RegionId": "cn-beijing", "Tags": DEV}}, context)
+    assert [t["InstanceId"] for t in result["Targets"]] == ["i-beijing"]
+    assert result["Targets"][0]["Parameters"]["RegionId"] == "cn-beijing"
+    assert {r.Parameters.get("RegionId") for r in emulator.state.received} == {"cn-beijing"}
+
+
+# Select: Redis windows by tag
+
+
+def test_redis_windows_from_each_instances_time_zone(emulator, maintain, context):
+    emulator.add_instance("r-shanghai", "R-kvstore", Tags={**DEV, "tz": "Asia/Shanghai"})
+    emulator.add_instance("r-london", "R-kvstore", Tags={**DEV, "tz": "Europe/London"})
+    emulator.add_instance("r-nozone", "R-kvstore", Tags=dict(DEV))
+    event = {"Select": {"Tags": DEV}, "MaintainStartTime": "03:00", "MaintainEndTime": "04:00", "TimeZone": {"Tag": "tz"},
+             "ScheduledTime": "2026-07-01T00:00:00Z"}
+    result = maintain.lambda_handler(event, context)
+    instances = emulator.state.instances
+    assert (instances["r-shanghai"].MaintainStartTime, instances["r-london"].MaintainStartTime) == ("19:00Z", "02:00Z")
+    assert result["NotSucceeded"][0]["ErrorCode"] == "Tag.Missing" and result["NotSucceeded"][0]["InstanceIds"] == ["r-nozone"]
+    # DescribeInstances does not tell the window: every selected instance is written, never compared
+    assert maintain.lambda_handler(event, context)["Summary"]["Succeeded"] == 2
+
+
+# Refusals and limits
+
+
+@pytest.mark.parametrize(("event", "code"), [
+    ({"InstanceIds": ["i-1"], "AutoReleaseAfter": {"Tag": "ttl"}}, "InvalidParameter"),  # tag values need Select
+    ({"InstanceIds": ["i-1"], "Since": "CreationTime"}, "InvalidParameter"),
+    ({"Select": {"Tags": DEV}, "Since": "LaunchTime"}, "InvalidParameter"),
+    ({"Select": {"Tags": DEV}, "DryRun": "yes"}, "InvalidParameter"),
+    ({"Select": {"Tags": DEV}, "InstanceIds": ["i-1"]}, "InvalidParameter"),
+    ({"Select": {"Tags": DEV}, "InstanceId": "i-1"}, "InvalidParameter"),
+    ({"Select": {"Tags": {}}}, "InvalidParameter"),
+    ({"Select": {"Region": "cn-beijing", "Tags": DEV}}, "InvalidParameter"),
+    ({"Select": {"Tags": DEV}, "AutoReleaseAfter": {"Tag": 3}}, "InvalidParameter"),
+    ({"Select": {"Tags": DEV}, "Detail": "Full"}, "InvalidParameter"),  # every line only for webhook callers
+    ({"DryRun": True, "InstanceId": "i-1"}, "UnsupportedParameter"),
+])
+def test_malformed_selections_are_refused_before_any_call(emulator, release, context, event, code):
+    with pytest.raises(Exception) as raised:
+        release.lambda_handler(event, context)
+    assert str(raised.value).startswith(code + ":") and emulator.state.received == []
+
+
+def test_a_selection_too_large_to_act_on_writes_nothing(emulator, release, context, monkeypatch):
+    monkeypatch.setattr("alibaba_cloud.fleet.run.MAX_TARGETS", 5)
+    add_fleet(emulator, 6)
+    with pytest.raises(Exception, match="^Select.TooManyTargets:"):
+        release.lambda_handler({"Select": {"Tags": DEV}, "AutoReleaseAfter": "PT8H"}, context)
+    assert writes(emulator, "ModifyInstanceAutoReleaseTime") == 0
+
+
+def test_largest_selection_result_fits_with_its_request(emulator, release, context):
+    """5,000 selected targets, all failing: every one named, the Rerun ready, all under 256 KB."""
+    add_fleet(emulator, 5000, prefix="i-bp1env7nl3mijm", Tags={**DEV, "ttl": "never"})
+    event = {**TTL_POLICY, "ScheduledTime": "2026-11-23T06:00:00Z"}
+    result = release.lambda_handler(event, context)
+    assert result["Summary"]["Failed"] == 5000 and len(result["NotSucceeded"][0]["InstanceIds"]) == 5000
+    assert result["Rerun"]["Select"] == TTL_POLICY["Select"] and "Truncated" not in result
+    record = {"requestPayload": event, "responsePayload": result}
+    assert len(json.dumps(record).encode()) <= ASYNC_LIMIT - ENVELOPE
+    assert result["TargetsListed"] < 5000  # lines fill what is left, the rest are counted
+
+
+def test_largest_listed_batch_result_fits_with_its_request(emulator, release, context):
+    ids = [f"i-bp1env7nl3mij{n:07d}" for n in range(2500)]
+    event = {"InstanceIds": ids, "AutoReleaseTime": "not a time"}
+    assert len(json.dumps(event)) < 64 * 1024
+    result = release.lambda_handler(event, context)
+    assert result["Summary"]["Failed"] == 2500 and result["Rerun"]["InstanceIds"] == ids
+    assert len(json.dumps({"requestPayload": event, "responsePayload": result}).encode()) <= ASYNC_LIMIT - ENVELOPE
+
+
+def test_an_event_over_64_kb_is_refused(emulator, release, context):
+    with pytest.raises(Exception, match="^PayloadTooLarge:"):
+        release.lambda_handler({"InstanceIds": [f"i-{n:030d}" for n in range(3000)]}, context)
+
+
+def test_webhook_callers_may_ask_for_every_line(emulator, function_env, context):
+    release = load_function(RELEASE)
+    add_fleet(emulator, 3000, Tags={**DEV, "ttl": "PT8H"}, CreationTime=created(1))
+    body = {**TTL_POLICY, "DryRun": True, "Detail": "Full"}
+    status, answer = answer_of(release.lambda_handler(webhook_event(RELEASE, body), context))
+    assert status == 200 and len(answer["Targets"]) == 3000 and "TargetsListed" not in answer
+    assert {t["Outcome"] for t in answer["Targets"]} == {"WouldChange"}
+    status, summary = answer_of(release.lambda_handler(webhook_event(RELEASE, {**body, "Detail": "Summary"}), context))
+    assert summary["TargetsListed"] < 3000 and summary["Summary"]["WouldChange"] == 3000
+    assert writes(emulator, "ModifyInstanceAutoReleaseTime") == 0
