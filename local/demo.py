@@ -1,8 +1,9 @@
-"""``make demo``: both functions, through both triggers, against the local Alibaba Cloud emulator.
+"""``make demo``: the functions, through both triggers, against the local Alibaba Cloud emulator.
 
 Starts the emulator on 127.0.0.1, invokes the maintenance-window function with a scheduled event
-and the auto-release function with a signed webhook (then shows two refusals), prints what was
-sent and the emulator's resulting instance state, and stops the emulator.
+and the auto-release function with a signed webhook (then shows two refusals), then runs the
+TTL-by-tag policy on the emulator's tagged dev fleet: the plan (DryRun), the apply, and a second
+run with nothing left to change. Prints what was sent, the results and the instances' state.
 """
 
 from __future__ import annotations
@@ -36,6 +37,21 @@ def signed_webhook(function: str, body: dict, secret: str) -> dict:
     return event
 
 
+def ttl_by_tag(release, emulator: EmulatorServer) -> None:
+    """The TTL policy as one schedule Input: every dev instance released its ttl tag after creation."""
+    policy = {**sample_event("modify_instance_auto_release_time", "schedule-ttl-by-tag"),
+              "ScheduledTime": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    show("TTL by tag: the schedule's Input", policy)
+    for title, event in (("1. The plan (DryRun: nothing is written)", {**policy, "DryRun": True}),
+                         ("2. The apply", policy),
+                         ("3. The next run: every target Unchanged, no write", policy)):
+        writes = sum(r.Action == "ModifyInstanceAutoReleaseTime" for r in emulator.state.received)
+        result = release.lambda_handler(event, LambdaContext("modify-instance-auto-release-time"))
+        written = sum(r.Action == "ModifyInstanceAutoReleaseTime" for r in emulator.state.received) - writes
+        show(f"{title}: {written} writes", {k: result[k] for k in ("Outcome", "Summary", "Selection", "NotSucceeded", "Targets")
+                                             if k in result})
+
+
 def main() -> None:
     webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     with EmulatorServer() as emulator:
@@ -47,7 +63,7 @@ def main() -> None:
             "ALIBABA_CLOUD_ACCESS_KEY_ID": DEMO_ACCESS_KEY_ID,
             "ALIBABA_CLOUD_ACCESS_KEY_SECRET": DEMO_ACCESS_KEY_SECRET,
             "WEBHOOK_SECRET": webhook_secret,
-            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "ERROR"),  # results, not log lines
             "POWERTOOLS_METRICS_DISABLED": "true",
         }
         with environment(env):
@@ -82,8 +98,12 @@ def main() -> None:
             except Exception as error:  # what Lambda reports for a failed invocation
                 print(f"{type(error).__name__}: {error}")
 
+            ttl_by_tag(release, emulator)
+
         state = requests.get(f"{emulator.url}/_emulator/instances", timeout=5).json()
-        show("Emulator instance state", state)
+        show("Emulator instance state", {
+            k: {"AutoReleaseTime": v["AutoReleaseTime"]} if v["Product"] == "Ecs" else
+               {"MaintainWindow": f"{v['MaintainStartTime']}-{v['MaintainEndTime']}"} for k, v in state.items()})
     print("\nEmulator stopped.")
 
 
