@@ -112,6 +112,8 @@ def test_inventory_by_webhook(emulator, function_env, context):
     ({"Tags": DEV, "Tag.1.Key": "env"}, "UnsupportedParameter"),  # tags only through Tags
     ({"Tags": DEV, "MaxResults": "500"}, "InvalidParameter"),
     ({"InstanceIds": ["i-1"]}, "InvalidParameter"),
+    ({"Tags": DEV, "SkipOnPage": -1}, "InvalidParameter"),
+    ({"Tags": DEV, "SkipOnPage": "3"}, "InvalidParameter"),
 ])
 def test_inventory_refuses_malformed_selections(emulator, describe_ecs, context, event, code):
     with pytest.raises(Exception) as raised:
@@ -285,3 +287,25 @@ def test_webhook_callers_may_ask_for_every_line(emulator, function_env, context)
     status, summary = answer_of(release.lambda_handler(webhook_event(RELEASE, {**body, "Detail": "Summary"}), context))
     assert summary["TargetsListed"] < 3000 and summary["Summary"]["WouldChange"] == 3000
     assert writes(emulator, "ModifyInstanceAutoReleaseTime") == 0
+
+
+def test_inventory_of_heavily_tagged_instances_fits_and_resumes(emulator, describe_ecs, context):
+    """A page of 100 instances with 20 long tags each is larger than 256 KB: the answer stops inside the page."""
+    heavy = {f"key-{n:02d}-" + "k" * 120: "v" * 128 for n in range(19)}
+    ids = add_fleet(emulator, 150, Tags={**DEV, **heavy})
+    event = {"Tags": {**DEV, **{k: None for k in list(heavy)[:10]}}}
+    seen, pages = [], 0
+    while event is not None and pages < 20:
+        result = describe_ecs.lambda_handler(event, context)
+        assert len(json.dumps({"requestPayload": event, "responsePayload": result}, ensure_ascii=False).encode()) <= ASYNC_LIMIT - ENVELOPE
+        seen += [r["InstanceId"] for r in result["Instances"]]
+        event, pages = result.get("Resume"), pages + 1
+    assert seen == ids  # in order, nothing read twice, nothing lost
+    assert pages > 1 and result["Outcome"] == "Succeeded"
+
+
+def test_a_refused_batch_is_counted_once(emulator, release, context, capsys):
+    with pytest.raises(Exception, match="^InvalidParameter:"):
+        release.lambda_handler({"Select": {"Tags": DEV}, "Detail": "Full"}, context)
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert [m["Rejected"] for m in metrics if m.get("ErrorCode") == "InvalidParameter"] == [[1.0]]

@@ -51,16 +51,20 @@ class Runner:
         """``request_size`` is the event's size in bytes (a result must fit beside it);
         ``synchronous`` says the caller waits for the answer (a webhook), whose limit is 6 MB."""
         self.observer.logger.set_correlation_id(invocation.correlation_id)
-        if self.action.listing is not None:
-            from .fleet.run import read_inventory  # reads and fleets alone pay for the fleet modules
+        try:
+            if self.action.listing is not None:
+                from .fleet.run import read_inventory  # reads and fleets alone pay for the fleet modules
 
-            result, error = read_inventory(self, invocation, deadline, request_size, synchronous)
-        elif invocation.batch is not None:
-            from .fleet.run import FleetRun
+                result, error = read_inventory(self, invocation, deadline, request_size, synchronous)
+            elif invocation.batch is not None:
+                from .fleet.run import FleetRun
 
-            result, error = FleetRun(self, invocation, deadline).run(request_size, synchronous)
-        else:
-            result, error = self._call(invocation, deadline)
+                result, error = FleetRun(self, invocation, deadline).run(request_size, synchronous)
+            else:
+                result, error = self._call(invocation, deadline)
+        except AlibabaCloudError as refusal:  # what the paths raise rather than return: the event asks for nothing they run
+            self.observer.rejected(refusal)
+            raise
         self._deliver(result, invocation, deadline)
         return result, error
 

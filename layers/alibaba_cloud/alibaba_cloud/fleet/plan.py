@@ -18,7 +18,7 @@ from ..actions.validation import ValidationContext
 from ..config import Settings
 from ..errors import AlibabaCloudError
 from ..rpc.client import RpcRequest
-from .select import Inventory, Selection, TagValueError, creation_time, with_tag_values
+from .select import Inventory, InstanceValueError, Selection, creation_time, with_tag_values
 
 
 @dataclass
@@ -82,28 +82,24 @@ class Planner:
                 continue
             target = Target(record["InstanceId"], record["InstanceId"])
             try:
-                given = {**with_tag_values(shared, record), "InstanceId": record["InstanceId"]}
-                if self.action.takes_region:
-                    given["RegionId"] = record["RegionId"]
+                # the instance's region: its parameter and its host (a fleet action takes RegionId)
+                given = {**with_tag_values(shared, record), "InstanceId": record["InstanceId"], "RegionId": record["RegionId"]}
                 ctx = self.ctx
                 if since == "CreationTime":
                     ctx = replace(ctx, scheduled_time=creation_time(record), overdue_to_earliest=True)
-            except TagValueError as error:
+            except InstanceValueError as error:
                 target.line = failed(target, error)
             else:
-                self._decide(target, given, ctx, current=record, region=record.get("RegionId"))
+                self._decide(target, given, ctx, current=record)
             planned.append(target)
         return planned, skipped
 
-    def _decide(self, target: Target, given: dict[str, Any], ctx: ValidationContext,
-                current: dict[str, Any] | None, region: str | None = None) -> None:
+    def _decide(self, target: Target, given: dict[str, Any], ctx: ValidationContext, current: dict[str, Any] | None) -> None:
         try:
             request = self.action.request(given, ctx, self.settings)
         except AlibabaCloudError as error:
             target.line = failed(target, error, given)
             return
-        if region and not self.action.takes_region:
-            request = replace(request, region_id=region)  # the host of the instance's region
         unchanged: Callable[..., bool] | None = self.action.fleet.unchanged if self.action.fleet else None
         if current is not None and unchanged is not None and unchanged(request.params, current, ctx.now):
             target.line = line(target, "Unchanged", Parameters=request.params)

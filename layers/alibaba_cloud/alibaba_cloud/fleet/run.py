@@ -16,6 +16,9 @@ from .select import Inventory, InventoryReader
 if TYPE_CHECKING:
     from ..run import Outcome, Runner
 
+RESULT_FIELDS = 2048  # an inventory answer's fields besides its records and the echoed parameters
+MAX_SKIP_ON_PAGE = 1000
+
 
 class FleetRun:
     """One batch: plan every target, write the ones that need it, account for each."""
@@ -31,9 +34,7 @@ class FleetRun:
     def run(self, request_size: int, synchronous: bool) -> Outcome:
         action, batch = self.runner.action, self.batch
         if batch.detail == "Full" and not synchronous:
-            error = invalid("InvalidParameter", 'Detail "Full" is for webhook callers: other results must fit in 256 KB.')
-            self.runner.observer.rejected(error)
-            raise error
+            raise invalid("InvalidParameter", 'Detail "Full" is for webhook callers: other results must fit in 256 KB.')
         planner = Planner(action, self.runner.settings, self.runner.validation_context(self.invocation), batch.dry_run)
         inventory: Inventory | None = None
         skipped: Counter = Counter()
@@ -127,29 +128,37 @@ def read_inventory(runner: Runner, invocation: Invocation, deadline: float | Non
                    synchronous: bool = False) -> Outcome:
     """A Describe function's answer: every page's instances, projected, within the size rule; an
     incomplete read says why and gives ``Resume``, the parameters that read on from there."""
-    action, given = runner.action, invocation.parameters
+    action, given = runner.action, dict(invocation.parameters)
     if invocation.batch is not None:
-        error = invalid("InvalidParameter", f"{action.name} reads every page itself: give RegionId and Tags, no batch keys.")
-        runner.observer.rejected(error)
-        raise error
+        raise invalid("InvalidParameter", f"{action.name} reads every page itself: give RegionId and Tags, no batch keys.")
+    given, skip_on_page = _skip_on_page(given)
     runner.observer.count("Calls")
+    # the answer echoes the parameters twice (Parameters, Resume) beside the request it answers
+    records_budget = report.budget(request_size, synchronous) - 2 * request_size - RESULT_FIELDS
     try:
         inventory = InventoryReader(runner.client, runner.settings).read(
-            action, given, runner.validation_context(invocation), deadline,
-            size_budget=report.budget(request_size, synchronous) - 4096)
+            action, given, runner.validation_context(invocation), deadline, records_budget, skip_on_page)
     except AlibabaCloudError as error:
         runner.observer.call_failed(error)
-        return result_event(action=action.name, product=action.product.code, parameters=given,
+        return result_event(action=action.name, product=action.product.code, parameters=invocation.parameters,
                             invocation=invocation, error=error), error
     runner.observer.count("Successes")
-    result: dict[str, Any] = {"Action": action.name, "Product": action.product.code, "Parameters": given,
+    result: dict[str, Any] = {"Action": action.name, "Product": action.product.code, "Parameters": invocation.parameters,
                               "Outcome": "Succeeded" if inventory.complete else "Failed"}
     if not inventory.complete:
         result.update(ErrorCode="Inventory.Incomplete",
                       ErrorMessage=f"Read {len(inventory.records)} instances before stopping ({inventory.reason}); "
                                    "send Resume to read on.")
-        paging = {k: v for k, v in (inventory.resume or {}).items() if k in ("NextToken", "PageNumber")}
+        paging = {k: v for k, v in (inventory.resume or {}).items() if k in ("NextToken", "PageNumber", "SkipOnPage")}
         result["Resume"] = {**given, **paging}
     result["Inventory"] = inventory.summary()
     result["Instances"] = inventory.records
     return with_next(result, invocation), None
+
+
+def _skip_on_page(given: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """``SkipOnPage`` (from a ``Resume``): the records of the first page already answered."""
+    skip = given.pop("SkipOnPage", 0)
+    if not isinstance(skip, int) or isinstance(skip, bool) or not 0 <= skip <= MAX_SKIP_ON_PAGE:
+        raise invalid("InvalidParameter", f"SkipOnPage must be a whole number from 0 to {MAX_SKIP_ON_PAGE} (from a Resume).")
+    return given, skip

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from ..actions.validation import invalid
 from ..config import Settings
 from ..errors import AlibabaCloudError
 from ..rpc.client import RpcClient
@@ -26,10 +27,6 @@ if TYPE_CHECKING:
 SINCE = ("ScheduledTime", "CreationTime")
 MAX_PAGES = 10_000  # a bound on any answer that keeps handing out pages
 CREATION_TIME = "%Y-%m-%dT%H:%MZ"
-
-
-def invalid(code: str, message: str) -> AlibabaCloudError:
-    return AlibabaCloudError(code, message, http_status=400)
 
 
 @dataclass(frozen=True)
@@ -75,7 +72,7 @@ class Inventory:
     pages: int = 0
     complete: bool = False
     reason: str | None = None  # DeadlineNear or SizeLimit
-    resume: dict[str, Any] | None = None  # the parameters that read on from where this stopped
+    resume: dict[str, Any] | None = None  # the parameters (and SkipOnPage) that read on from where this stopped
 
     def summary(self) -> dict[str, Any]:
         summary: dict[str, Any] = {"Read": len(self.records), "TotalCount": self.total_count, "Pages": self.pages,
@@ -99,31 +96,36 @@ class InventoryReader:
         ctx: ValidationContext,
         deadline: float | None,
         size_budget: int | None = None,
+        skip_on_page: int = 0,
     ) -> Inventory:
+        """Every page from ``given``'s position on; with ``size_budget``, records are kept while their
+        JSON fits in it, and a stop inside a page resumes on that page after the records kept
+        (``SkipOnPage``), so no answer lists an instance twice or leaves one out."""
         listing = describe.listing
         assert listing is not None, describe.name
         params = {listing.page_size_parameter: str(listing.page_size), **given}
         if listing.paging == "number":
             params.setdefault("PageNumber", "1")
-        inventory, size, largest_page = Inventory(), 0, 0
+        inventory, size = Inventory(), 0
         seen_tokens: set[str] = set()
         while inventory.pages < MAX_PAGES:
             if deadline is not None and time.monotonic() > deadline - self.settings.deadline_margin - 1.0:
-                return self._stopped(inventory, "DeadlineNear", params)
-            if size_budget is not None and inventory.pages and size + largest_page > size_budget:
-                return self._stopped(inventory, "SizeLimit", params)
+                return self._stopped(inventory, "DeadlineNear", params, skip_on_page)
             request = describe.request(params, ctx, self.settings)
             body = self.client.call(request, deadline).body
-            items = _dig(body, listing.items)
+            items = [item for item in _dig(body, listing.items) if isinstance(item, dict)]
             region = request.region_id or ""
-            page = [listing.record(item, region) for item in items if isinstance(item, dict)]
             inventory.pages += 1
-            inventory.records.extend(page)
-            if size_budget is not None:
-                page_size = len(json.dumps(page, ensure_ascii=False))
-                size, largest_page = size + page_size, max(largest_page, page_size)
             if isinstance(body.get("TotalCount"), int):
                 inventory.total_count = body["TotalCount"]
+            for index in range(skip_on_page, len(items)):
+                record = listing.record(items[index], region)
+                if size_budget is not None:
+                    size += len(json.dumps(record, ensure_ascii=False).encode()) + 2  # and the ", " between records
+                    if size > size_budget:
+                        return self._stopped(inventory, "SizeLimit", params, index)
+                inventory.records.append(record)
+            skip_on_page = 0
             if listing.paging == "token":
                 token = body.get("NextToken")
                 if not token:
@@ -133,17 +135,20 @@ class InventoryReader:
                 seen_tokens.add(token)
                 params["NextToken"] = token
             else:
-                if not items or inventory.total_count is None or len(inventory.records) >= inventory.total_count:
+                number = int(params["PageNumber"])
+                if not items or inventory.total_count is None or number * int(params[listing.page_size_parameter]) >= inventory.total_count:
                     break
-                params["PageNumber"] = str(int(params["PageNumber"]) + 1)
+                params["PageNumber"] = str(number + 1)
         else:
             raise AlibabaCloudError("InvalidResponse", f"{describe.name} gave more than {MAX_PAGES} pages.", http_status=502)
         inventory.complete = True
         return inventory
 
     @staticmethod
-    def _stopped(inventory: Inventory, reason: str, params: Mapping[str, Any]) -> Inventory:
+    def _stopped(inventory: Inventory, reason: str, params: Mapping[str, Any], skip_on_page: int) -> Inventory:
         inventory.reason, inventory.resume = reason, dict(params)
+        if skip_on_page:
+            inventory.resume["SkipOnPage"] = skip_on_page
         return inventory
 
 
@@ -172,8 +177,8 @@ def tag_values_in(parameters: Mapping[str, Any]) -> list[str]:
     return names
 
 
-class TagValueError(AlibabaCloudError):
-    pass
+class InstanceValueError(AlibabaCloudError):
+    """A value a selected instance cannot give (a tag it lacks, a creation time that does not read): it fails alone."""
 
 
 def with_tag_values(parameters: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
@@ -184,7 +189,7 @@ def with_tag_values(parameters: Mapping[str, Any], record: Mapping[str, Any]) ->
         if is_tag_value(value):
             key = value["Tag"]
             if key not in tags:
-                raise TagValueError("Tag.Missing", f"The instance has no tag {key!r} to take {name} from.", http_status=400)
+                raise InstanceValueError("Tag.Missing", f"The instance has no tag {key!r} to take {name} from.", http_status=400)
             value = tags[key]
         resolved[name] = value
     return resolved
@@ -198,5 +203,5 @@ def creation_time(record: Mapping[str, Any]) -> datetime:
             return datetime.strptime(text, pattern).replace(tzinfo=timezone.utc)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             continue
-    raise TagValueError("InvalidCreationTime", f"The instance's CreationTime {text!r} cannot be read.", http_status=400)
+    raise InstanceValueError("InvalidCreationTime", f"The instance's CreationTime {text!r} cannot be read.", http_status=400)
 
