@@ -48,7 +48,7 @@ DESCRIBE_INSTANCES = Action(
     parameters=(
         Parameter("RegionId", check=v.region_id),
         Parameter("NextToken", check=v.page_token),
-        Parameter("MaxResults", check=v.page_size(range(1, PAGE_SIZE + 1))),
+        Parameter("MaxResults", check=v.whole_number(range(1, PAGE_SIZE + 1))),
         *tag_parameters(MAX_TAGS),
     ),
     conveniences=(tags_convenience(MAX_TAGS),),

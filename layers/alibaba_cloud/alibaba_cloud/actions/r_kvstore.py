@@ -30,8 +30,8 @@ DESCRIBE_INSTANCES = Action(
     name="DescribeInstances",
     parameters=(
         Parameter("RegionId", check=v.region_id),
-        Parameter("PageNumber", check=v.page_size(range(1, 1_000_000))),
-        Parameter("PageSize", check=v.page_size((30, 50, 100))),
+        Parameter("PageNumber", check=v.whole_number(range(1, 1_000_000))),
+        Parameter("PageSize", check=v.whole_number((30, 50, 100))),
         *tag_parameters(MAX_TAGS),
     ),
     conveniences=(tags_convenience(MAX_TAGS),),

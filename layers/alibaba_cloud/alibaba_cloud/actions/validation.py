@@ -79,13 +79,14 @@ def page_token(name: str, value: str, ctx: ValidationContext) -> str:
     return value
 
 
-def page_size(allowed):
-    """A check for a whole number among ``allowed`` (a range or the API's listed values)."""
+def whole_number(allowed):
+    """A check for a whole number in ``allowed``: a range, or the values an API lists."""
+    shown = f"a whole number from {allowed.start} to {allowed.stop - 1}" if isinstance(allowed, range) \
+        else "one of " + ", ".join(map(str, allowed))
 
     def check(name: str, value: str, ctx: ValidationContext) -> str:
         if not (value.isascii() and value.isdigit() and int(value) in allowed):
-            shown = f"{allowed.start} to {allowed.stop - 1}" if isinstance(allowed, range) else ", ".join(map(str, allowed))
-            raise invalid("InvalidParameter", f"The parameter {name} must be one of {shown}.")
+            raise invalid("InvalidParameter", f"The parameter {name} must be {shown}.")
         return value
 
     return check
