@@ -59,26 +59,22 @@ class Invocation:
     next: dict[str, Any] | None = None
     notify_urls: tuple[str, ...] = ()
     scheduled_time: datetime | None = field(default=None)
-    targets: tuple[Any, ...] | None = None  # a batch: each target's parameters (shared ones merged in)
-    rate_control: RateControl | None = None
-    batch: Batch | None = None  # how the batch was named, for its result and its rerun
+    batch: Batch | None = None  # many targets
 
 
 @dataclass(frozen=True)
 class Batch:
-    """A batch's own keys: how its targets were named, and what it asks of the run."""
+    """A batch: its targets, how the event named them (for the result and the rerun), what it asks of the run."""
 
     shared: dict[str, Any]  # the parameters every target shares
-    originals: tuple[Any, ...] = ()  # the targets as the event listed them (Targets or InstanceIds)
+    rate_control: RateControl
     named_by: str = "Targets"  # Targets, InstanceIds or Select
+    originals: tuple[Any, ...] = ()  # the targets as the event listed them (none for a Select)
+    targets: tuple[Any, ...] = ()  # each listed target's parameters, the shared ones merged in
     select: Selection | None = None
     since: str = "ScheduledTime"
     dry_run: bool = False
     detail: str = "Summary"
-
-    @property
-    def is_selection(self) -> bool:
-        return self.select is not None
 
 
 def read_invocation(event: object, action_name: str, correlation_id: str | None, max_hops: int) -> Invocation:
@@ -100,7 +96,7 @@ def read_invocation(event: object, action_name: str, correlation_id: str | None,
     else:
         parameters = {k: v for k, v in event.items() if k not in CHAIN_KEYS}
         controls = {k: v for k, v in event.items() if k in CHAIN_KEYS}
-    parameters, targets, rate_control, batch = _batch(parameters)
+    parameters, batch = _batch(parameters)
     hop = controls.get("Hop", 0)
     if not isinstance(hop, int) or isinstance(hop, bool) or hop < 0:
         raise invalid("InvalidParameter", "Hop must be a whole number from 0.")
@@ -113,13 +109,11 @@ def read_invocation(event: object, action_name: str, correlation_id: str | None,
         next=_hop(controls.get("Next")),
         notify_urls=_urls(controls.get("NotifyUrls")),
         scheduled_time=_scheduled_time(controls.get("ScheduledTime")),
-        targets=targets,
-        rate_control=rate_control,
         batch=batch,
     )
 
 
-def _batch(parameters: dict[str, Any]) -> tuple[dict[str, Any], tuple[Any, ...] | None, RateControl | None, Batch | None]:
+def _batch(parameters: dict[str, Any]) -> tuple[dict[str, Any], Batch | None]:
     """``Targets`` (parameter objects), ``InstanceIds`` or ``Select``, with the other parameters shared by all."""
     shared = {k: v for k, v in parameters.items() if k not in BATCH_KEYS}
     named = [k for k in ("Targets", "InstanceIds", "Select") if parameters.get(k) is not None]
@@ -127,7 +121,7 @@ def _batch(parameters: dict[str, Any]) -> tuple[dict[str, Any], tuple[Any, ...] 
         given = sorted(k for k in BATCH_KEYS if k in parameters)
         if given:
             raise invalid("UnsupportedParameter", f"{', '.join(given)}: only with Targets, InstanceIds or Select.")
-        return shared, None, None, None
+        return shared, None
     if len(named) > 1:
         raise invalid("InvalidParameter", "Give one of Targets, InstanceIds or Select, not several.")
     from ..fleet.batch import RateControl
@@ -146,8 +140,8 @@ def _batch(parameters: dict[str, Any]) -> tuple[dict[str, Any], tuple[Any, ...] 
     if name == "Select":
         if "InstanceId" in shared:
             raise invalid("InvalidParameter", "With Select, give no InstanceId: the selection names the instances.")
-        batch = Batch(shared, (), name, Selection.parse(parameters["Select"]), since, dry_run, detail)
-        return shared, (), control, batch
+        return shared, Batch(shared, control, name, select=Selection.parse(parameters["Select"]), since=since,
+                             dry_run=dry_run, detail=detail)
     if tagged:
         raise invalid("InvalidParameter", f"Values from tags ({', '.join(tagged)}) need Select: the tags are read with the instances.")
     if since != "ScheduledTime":
@@ -157,13 +151,13 @@ def _batch(parameters: dict[str, Any]) -> tuple[dict[str, Any], tuple[Any, ...] 
         raise invalid("InvalidParameter", f"{name} must be a non-empty list.")
     if len(listed) > MAX_TARGETS:
         raise invalid("Batch.TooManyTargets", f"At most {MAX_TARGETS} targets an invocation; fan larger fleets out in chunks (see the README).")
-    batch = Batch(shared, tuple(listed), name, None, since, dry_run, detail)
     if name == "InstanceIds":
         if "InstanceId" in shared:
             raise invalid("InvalidParameter", "With InstanceIds, give no InstanceId.")
-        return shared, tuple({**shared, "InstanceId": i} for i in listed), control, batch
-    # a target that is not an object stays as it is, and fails on its own
-    return shared, tuple({**shared, **t} if isinstance(t, dict) else t for t in listed), control, batch
+        targets = tuple({**shared, "InstanceId": i} for i in listed)
+    else:  # a target that is not an object stays as it is, and fails on its own
+        targets = tuple({**shared, **t} if isinstance(t, dict) else t for t in listed)
+    return shared, Batch(shared, control, name, tuple(listed), targets, dry_run=dry_run, detail=detail)
 
 
 def _next_of_result(result: Mapping[str, Any]) -> dict[str, Any]:

@@ -24,11 +24,11 @@ class FleetRun:
     """One batch: plan every target, write the ones that need it, account for each."""
 
     def __init__(self, runner: Runner, invocation: Invocation, deadline: float | None) -> None:
-        assert invocation.batch is not None and invocation.rate_control is not None
+        assert invocation.batch is not None
         self.runner = runner
         self.invocation = invocation
         self.batch = invocation.batch
-        self.rate_control = invocation.rate_control
+        self.rate_control = invocation.batch.rate_control
         self.deadline = deadline
 
     def run(self, request_size: int, synchronous: bool) -> Outcome:
@@ -53,7 +53,7 @@ class FleetRun:
                 self.runner.observer.call_failed(error)
                 return self._report([], [], inventory, skipped, request_size, synchronous, error), error
         else:
-            targets = planner.explicit(self.invocation.targets or (), batch.originals)
+            targets = planner.explicit(batch.targets, batch.originals)
         lines = self._write(targets)
         result = self._report(targets, lines, inventory, skipped, request_size, synchronous)
         self.runner.observer.batch_finished(lines, result, self.invocation.hop)
