@@ -62,16 +62,16 @@ class Observer:
 
     def batch_finished(self, lines: Sequence[dict[str, Any]], result: dict[str, Any], hop: int) -> None:
         """Totals once per batch, from this thread, and failures per code."""
-        self.count("Calls", value=sum(line["Outcome"] in ("Succeeded", "Failed") for line in lines))
-        self.count("Successes", value=sum(line["Outcome"] == "Succeeded" for line in lines))
-        self.count("NotAttempted", value=sum(line["Outcome"] == "NotAttempted" for line in lines))
-        self.count("Unchanged", value=sum(line["Outcome"] == "Unchanged" for line in lines))
+        counts = result["Summary"]
+        self.count("Calls", value=counts["Succeeded"] + counts["Failed"])
+        for name, outcome in (("Successes", "Succeeded"), ("NotAttempted", "NotAttempted"), ("Unchanged", "Unchanged")):
+            self.count(name, value=counts[outcome])
         codes = Counter(line["ErrorCode"] for line in lines if line["Outcome"] == "Failed")
-        self.count("Failures", value=sum(codes.values()))
+        self.count("Failures", value=counts["Failed"])
         for code, count in codes.items():
             self.count_by_code("Failures", code, count)
         log = self.logger.info if result["Outcome"] == "Succeeded" else self.logger.warning
-        log("Batch finished", extra={"action": self.action_name, "summary": result["Summary"], "hop": hop})
+        log("Batch finished", extra={"action": self.action_name, "summary": counts, "hop": hop})
 
     def delivered(self, outcomes: Sequence[dict[str, Any]]) -> None:
         for outcome in outcomes:
