@@ -120,15 +120,3 @@ def test_settings_defaults_and_repr_hide_the_webhook_secret():
     assert settings.endpoint == "http://127.0.0.1:1"
     assert (settings.connect_timeout, settings.read_timeout) == (5.0, 10.0)
     assert WEBHOOK_SECRET not in repr(settings)
-
-
-@pytest.mark.parametrize(("network", "region", "product", "url"), [
-    ("public", "cn-hangzhou", "ECS", "https://ecs.cn-hangzhou.aliyuncs.com"),
-    ("vpc", "cn-hangzhou", "ECS", "https://ecs-vpc.cn-hangzhou.aliyuncs.com"),
-    ("public", "ap-southeast-1", "R_KVSTORE", "https://r-kvstore.ap-southeast-1.aliyuncs.com"),
-    ("vpc", "cn-hongkong", "R_KVSTORE", "https://r-kvstore.cn-hongkong.aliyuncs.com"),
-])
-def test_endpoints_are_regional(network, region, product, url):
-    from alibaba_cloud.rpc import endpoints
-    settings = Settings.from_env({"ALIBABA_CLOUD_NETWORK": network})
-    assert getattr(endpoints, product).base_url(region, settings) == url
