@@ -7,6 +7,7 @@ at ``make lock``, with the region named.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from importlib import resources
 
 import pytest
@@ -14,8 +15,11 @@ from alibabacloud_ecs20140526.client import Client as EcsClient
 from alibabacloud_r_kvstore20150101.client import Client as KvClient
 from alibabacloud_tea_openapi.models import Config
 
-from alibaba_cloud.actions.validation import REGION_ID
+from alibaba_cloud.actions.ecs import MODIFY_INSTANCE_AUTO_RELEASE_TIME
+from alibaba_cloud.actions.r_kvstore import MODIFY_INSTANCE_MAINTAIN_TIME
+from alibaba_cloud.actions.validation import REGION_ID, ValidationContext
 from alibaba_cloud.config import Settings
+from alibaba_cloud.errors import AlibabaCloudError
 from alibaba_cloud.rpc.endpoints import ECS, R_KVSTORE
 
 # Alibaba's public regions today (the regions page of both products), then finance and gov regions.
@@ -87,3 +91,22 @@ def test_every_official_region_passes_the_region_check():
 def test_the_endpoint_setting_overrides_every_host():
     settings = Settings.from_env({"ALIBABA_CLOUD_ENDPOINT": "http://127.0.0.1:9/", "ALIBABA_CLOUD_NETWORK": "vpc"})
     assert ECS.base_url("cn-hangzhou", settings) == R_KVSTORE.base_url("eu-central-1", settings) == "http://127.0.0.1:9"
+
+
+@pytest.mark.parametrize("action", [MODIFY_INSTANCE_MAINTAIN_TIME, MODIFY_INSTANCE_AUTO_RELEASE_TIME], ids=lambda a: a.name)
+def test_an_events_region_picks_the_host_and_is_sent(action):
+    given = {"InstanceId": "r-bp1zxszhcgatnx1test" if action.product is R_KVSTORE else "i-bp1env7nl3mijm2test",
+             "RegionId": "cn-beijing"}
+    if action is MODIFY_INSTANCE_MAINTAIN_TIME:
+        given |= {"MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
+    request = action.request(given, ValidationContext(now=datetime.now(timezone.utc)), Settings(region_id="cn-hangzhou"))
+    assert request.params["RegionId"] == request.region_id == "cn-beijing"
+    assert action.product.base_url(request.region_id, Settings()) == f"https://{action.product.endpoint_code}.cn-beijing.aliyuncs.com"
+
+
+def test_without_a_region_the_error_says_where_to_give_one():
+    given = {"InstanceId": "r-bp1zxszhcgatnx1test", "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
+    with pytest.raises(AlibabaCloudError) as raised:
+        MODIFY_INSTANCE_MAINTAIN_TIME.request(given, ValidationContext(now=datetime.now(timezone.utc)), Settings())
+    assert raised.value.code == "MissingParameter"
+    assert "pass RegionId in the event or set ALIBABA_CLOUD_REGION_ID" in raised.value.message

@@ -128,3 +128,17 @@ def test_every_declared_parameter_is_in_the_official_model(action, request_model
     given = {name: [{"Key": "k", "Value": "v"}] if name == "Tag" else "x" for name in names}
     filled = request_model().from_map(given).to_map()
     assert names - set(filled) == only_core_sdk
+
+
+@pytest.mark.parametrize(("action", "request_model"), [
+    (ecs.MODIFY_INSTANCE_AUTO_RELEASE_TIME, ecs_models.ModifyInstanceAutoReleaseTimeRequest),
+    (r_kvstore.MODIFY_INSTANCE_MAINTAIN_TIME, kv_models.ModifyInstanceMaintainTimeRequest),
+])
+def test_modify_actions_take_every_parameter_of_the_official_model(action, request_model):
+    import inspect
+    fields = {name: 1 if p.annotation == "int" else "x"
+              for name, p in inspect.signature(request_model.__init__).parameters.items() if name != "self"}
+    official = set(request_model(**fields).to_map())
+    # SecurityToken is a credential: the signature carries it, an event never does
+    assert official - {"SecurityToken"} <= set(action.parameter_names)
+    assert {"OwnerId", "OwnerAccount", "ResourceOwnerAccount", "ResourceOwnerId"} <= official

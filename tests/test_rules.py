@@ -76,6 +76,11 @@ RULES = [
     ("release without instance", RELEASE, lambda now: {"AutoReleaseTime": later(now, hours=2)}, "MissingParameter"),
     ("release DryRun is not a parameter", RELEASE, lambda now: release(DryRun="true"), "UnsupportedParameter"),
     ("release ClientToken is not a parameter", RELEASE, lambda now: release(ClientToken="abc"), "UnsupportedParameter"),
+    ("release for an owner", RELEASE, lambda now: release(later(now, days=1), OwnerId="1234567890", OwnerAccount="ops",
+                                                            ResourceOwnerAccount="prod", ResourceOwnerId="987"), None),
+    ("release OwnerId not a number", RELEASE, lambda now: release(later(now, days=1), OwnerId="ops"), "InvalidParameter"),
+    ("window for an owner", MAINTAIN, lambda now: window("02:00Z", "03:00Z", OwnerAccount="ops", ResourceOwnerId="987"), None),
+    ("window ResourceOwnerId negative", MAINTAIN, lambda now: window("02:00Z", "03:00Z", ResourceOwnerId="-1"), "InvalidParameter"),
 ]
 STATUS = {None: 200}
 

@@ -204,6 +204,15 @@ def test_selection_names_its_region(emulator, release, context):
     assert {r.Parameters.get("RegionId") for r in emulator.state.received} == {"cn-beijing"}
 
 
+def test_a_selection_reads_for_the_owner_it_writes_for(emulator, release, context):
+    emulator.add_instance("i-owned", "Ecs", Tags=dict(DEV))
+    owner = {"OwnerId": "1234567890", "ResourceOwnerAccount": "prod@example.com"}
+    result = release.lambda_handler({"Select": {"Tags": DEV}, "AutoReleaseAfter": "P1D", **owner}, context)
+    assert result["Summary"]["Succeeded"] == 1
+    assert [(r.Action, owner.items() <= r.Parameters.items()) for r in emulator.state.received] == [
+        ("DescribeInstances", True), ("ModifyInstanceAutoReleaseTime", True)]
+
+
 # Select: Redis windows by tag
 
 

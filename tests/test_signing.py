@@ -176,6 +176,8 @@ def test_sign_v3_signs_its_own_headers_and_sends_the_parameters_in_the_query():
     assert signed.query == "InstanceId=r-1&MaintainStartTime=02%3A00Z" and signed.body == b""
     headers = {k: v for k, v in signed.headers.items() if k != "Authorization"}
     assert headers["x-acs-security-token"] == "tok" and headers["x-acs-content-sha256"] == EMPTY_SHA256
+    assert headers["x-acs-accesskey-id"] == "STS.key"  # beside the token, as the official client sends it
     expected = oracle_v3("POST", {"InstanceId": "r-1", "MaintainStartTime": "02:00Z"}, headers, EMPTY_SHA256, "STS.key", "s3cret")
     assert signed.headers["Authorization"] == expected
-    assert "SignedHeaders=host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-security-token;" in expected
+    assert ("SignedHeaders=host;x-acs-accesskey-id;x-acs-action;x-acs-content-sha256;x-acs-date;"
+            "x-acs-security-token;x-acs-signature-nonce;x-acs-version,") in expected

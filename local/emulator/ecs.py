@@ -12,7 +12,6 @@ from datetime import datetime, timedelta, timezone
 from .state import TAG_PARAMETER, ApiError, EmulatorState, require_instance, selected, tag_filter
 
 VERSION = "2014-05-26"
-OWNER = {"OwnerId", "OwnerAccount", "ResourceOwnerAccount", "ResourceOwnerId"}  # in the official model of both actions
 RELEASE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 MAX_TAGS = 20
 
@@ -92,7 +91,7 @@ def _offset(token: str | None) -> int:
 
 ACTIONS = {
     (VERSION, "ModifyInstanceAutoReleaseTime"): (
-        lambda name: name in {"InstanceId", "AutoReleaseTime"} | OWNER, modify_instance_auto_release_time),
+        lambda name: name in {"InstanceId", "AutoReleaseTime"}, modify_instance_auto_release_time),
     (VERSION, "DescribeInstances"): (
-        lambda name: name in {"MaxResults", "NextToken"} | OWNER or bool(TAG_PARAMETER.fullmatch(name)), describe_instances),
+        lambda name: name in {"MaxResults", "NextToken"} or bool(TAG_PARAMETER.fullmatch(name)), describe_instances),
 }

@@ -37,9 +37,13 @@ COMMON = {
     "Action", "Version", "Format", "AccessKeyId", "Signature", "SignatureMethod", "SignatureVersion",
     "SignatureNonce", "SignatureType", "Timestamp", "SecurityToken",
 }
-TAKEN_BY_EVERY_ACTION = {"RegionId"}  # aliyun-python-sdk-core sends it with every action; the gateway takes it
+# RegionId: aliyun-python-sdk-core sends it with every action. The owner parameters: every action of
+# both products' official models lists them.
+TAKEN_BY_EVERY_ACTION = {"RegionId", "OwnerId", "OwnerAccount", "ResourceOwnerAccount", "ResourceOwnerId"}
+LONG_PARAMETERS = ("OwnerId", "ResourceOwnerId")
 TIMESTAMP_TOLERANCE = timedelta(minutes=15)
 V3_ALGORITHM = "ACS3-HMAC-SHA256"
+RECORDED_HEADERS = ("user-agent", "accept")
 ACTIONS = {**ecs.ACTIONS, **r_kvstore.ACTIONS}  # (version, action) -> (takes(name), run(state, params))
 
 
@@ -99,6 +103,9 @@ class Gateway:
         extra = sorted(name for name in set(request.params) - COMMON - TAKEN_BY_EVERY_ACTION if not takes(name))
         if extra:
             raise ApiError(400, "UnsupportedParameter", f"The parameters is unsupported: {', '.join(extra)}.")
+        for name in LONG_PARAMETERS:
+            if name in request.params and not request.params[name].isdigit():
+                raise ApiError(400, "InvalidParameter", f"The specified parameter {name} is not valid.")
         with self.state.lock:
             return run(self.state, request.params) or {}
 
@@ -144,8 +151,11 @@ class Gateway:
         if not fields.get("Credential") or not fields.get("Signature") or any(
                 name not in signed_names or name not in headers for name in required):
             raise ApiError(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards.")
-        if "x-acs-security-token" in headers and "x-acs-security-token" not in signed_names:
-            raise ApiError(400, "IncompleteSignature", "x-acs-security-token must be signed.")
+        for name in ("x-acs-security-token", "x-acs-accesskey-id"):
+            if name in headers and name not in signed_names:
+                raise ApiError(400, "IncompleteSignature", f"{name} must be signed.")
+        if headers.get("x-acs-accesskey-id", fields["Credential"]) != fields["Credential"]:
+            raise ApiError(400, "IncompleteSignature", "x-acs-accesskey-id is not the key of the Credential.")
         if hashlib.sha256(request.body).hexdigest() != headers["x-acs-content-sha256"]:
             raise ApiError(400, "SignatureDoesNotMatch", "x-acs-content-sha256 does not match the body.")
         secret = self._credentials(fields["Credential"], headers.get("x-acs-security-token"), headers["x-acs-date"])
@@ -193,7 +203,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(400, "InvalidParameter", "The request is not valid UTF-8 form data.", request_id)
         request = Request(method, params, pairs, {k.lower(): v for k, v in self.headers.items()}, body)
         record = Received(request.action, {k: v for k, v in params.items() if k not in COMMON}, Nonce=request.nonce,
-                          RequestId=request_id, Arrived=time.monotonic(), ClientPort=self.client_address[1])
+                          RequestId=request_id, Arrived=time.monotonic(), ClientPort=self.client_address[1],
+                          Signature="V3" if request.headers.get("authorization", "").startswith(V3_ALGORITHM) else "V2",
+                          Headers={k: request.headers[k] for k in RECORDED_HEADERS if k in request.headers})
         with state.lock:
             state.received.append(record)
             state.in_flight += 1

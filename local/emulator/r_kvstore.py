@@ -10,7 +10,6 @@ import re
 from .state import TAG_PARAMETER, ApiError, EmulatorState, require_instance, selected, tag_filter
 
 VERSION = "2015-01-01"
-OWNER = {"OwnerId", "OwnerAccount", "ResourceOwnerAccount", "ResourceOwnerId"}  # in the official model of both actions
 HH_MM_Z = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\dZ")
 MAX_TAGS = 5
 PAGE_SIZES = ("30", "50", "100")
@@ -66,7 +65,7 @@ def describe_instances(state: EmulatorState, params: dict[str, str]) -> dict:
 
 ACTIONS = {
     (VERSION, "ModifyInstanceMaintainTime"): (
-        lambda name: name in {"InstanceId", "MaintainStartTime", "MaintainEndTime"} | OWNER, modify_instance_maintain_time),
+        lambda name: name in {"InstanceId", "MaintainStartTime", "MaintainEndTime"}, modify_instance_maintain_time),
     (VERSION, "DescribeInstances"): (
-        lambda name: name in {"PageNumber", "PageSize"} | OWNER or bool(TAG_PARAMETER.fullmatch(name)), describe_instances),
+        lambda name: name in {"PageNumber", "PageSize"} or bool(TAG_PARAMETER.fullmatch(name)), describe_instances),
 }

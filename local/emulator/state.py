@@ -58,6 +58,8 @@ class Received:
     RequestId: str | None = None
     Arrived: float = 0.0  # time.monotonic() when the request came in
     ClientPort: int = 0  # the client's source port: one per pooled connection
+    Signature: str = ""  # "V2" or "V3"
+    Headers: dict[str, str] = field(default_factory=dict)  # the ones that say who called: User-Agent, Accept
 
 
 @dataclass

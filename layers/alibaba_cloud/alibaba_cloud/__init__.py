@@ -6,3 +6,5 @@ turns Lambda events into calls and results (:mod:`alibaba_cloud.handler`).
 
 Nothing is imported here so that a function pays only for the modules its path needs.
 """
+
+__version__ = "0.1.0"  # pyproject.toml's; sent in every request's User-Agent

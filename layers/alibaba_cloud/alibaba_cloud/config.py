@@ -58,7 +58,7 @@ class Settings:
     notify_urls: tuple[str, ...] = ()
     notify_allow_http: bool = False
     notify_allowed_hosts: frozenset[str] = frozenset()
-    signature_version: str = "v2"  # "v2" (HMAC-SHA1) or "v3" (ACS3-HMAC-SHA256)
+    signature_version: str = "v3"  # "v3" (ACS3-HMAC-SHA256, the official SDKs' default) or "v2" (HMAC-SHA1)
     max_attempts: int = 4
     retry_base_delay: float = 0.2
     retry_max_delay: float = 5.0
@@ -94,7 +94,7 @@ class Settings:
             notify_urls=tuple(env.get("NOTIFY_URLS", "").split()),
             notify_allow_http=_choice(env, "NOTIFY_ALLOW_HTTP", "false", ("true", "false")) == "true",
             notify_allowed_hosts=frozenset(env.get("NOTIFY_ALLOWED_HOSTS", "").split()),
-            signature_version=_choice(env, "ALIBABA_CLOUD_SIGNATURE_VERSION", "v2", ("v2", "v3")),
+            signature_version=_choice(env, "ALIBABA_CLOUD_SIGNATURE_VERSION", "v3", ("v3", "v2")),
             max_attempts=int(_number(env, "ALIBABA_CLOUD_MAX_ATTEMPTS", 4)),
             retry_base_delay=_number(env, "ALIBABA_CLOUD_RETRY_BASE_DELAY", 0.2),
             retry_max_delay=_number(env, "ALIBABA_CLOUD_RETRY_MAX_DELAY", 5.0),

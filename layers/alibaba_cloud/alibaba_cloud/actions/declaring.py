@@ -144,9 +144,26 @@ class Action:
         elif not settings.endpoint:
             raise AlibabaCloudError(
                 "MissingParameter",
-                "RegionId should not be null: pass RegionId or set ALIBABA_CLOUD_REGION_ID.",
+                f"RegionId should not be null: {self.name} needs a region to pick its host; "
+                "pass RegionId in the event or set ALIBABA_CLOUD_REGION_ID.",
             )
         return RpcRequest(self.product, self.name, params, region, self.method)
+
+
+# Every action of both products' official models takes these four: the account a call acts for,
+# when one account's key acts on another's resources (resellers, resource directories).
+OWNER_PARAMETERS = (
+    Parameter("OwnerId", check=v.whole_number(range(1, 2**63))),
+    Parameter("OwnerAccount"),
+    Parameter("ResourceOwnerAccount"),
+    Parameter("ResourceOwnerId", check=v.whole_number(range(1, 2**63))),
+)
+OWNER_NAMES = frozenset(p.name for p in OWNER_PARAMETERS)
+
+
+def owner_of(given: Mapping[str, Any]) -> dict[str, Any]:
+    """The owner parameters among ``given``: a fleet's read acts for the same account as its writes."""
+    return {name: value for name, value in given.items() if name in OWNER_NAMES}
 
 
 def tag_parameters(count: int) -> tuple[Parameter, ...]:

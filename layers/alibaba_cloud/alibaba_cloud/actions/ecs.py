@@ -8,7 +8,7 @@ from typing import Any
 
 from ..rpc.endpoints import ECS
 from . import validation as v
-from .declaring import Action, Convenience, Fleet, Listing, Parameter, Record, item_tags, tag_parameters, tags_convenience
+from .declaring import OWNER_PARAMETERS, Action, Convenience, Fleet, Listing, Parameter, Record, item_tags, tag_parameters, tags_convenience
 
 MAX_TAGS = 20  # Tag.N, N from 1 to 20
 PAGE_SIZE = 100  # MaxResults: at most 100
@@ -50,6 +50,7 @@ DESCRIBE_INSTANCES = Action(
         Parameter("NextToken", check=v.page_token),
         Parameter("MaxResults", check=v.whole_number(range(1, PAGE_SIZE + 1))),
         *tag_parameters(MAX_TAGS),
+        *OWNER_PARAMETERS,
     ),
     conveniences=(tags_convenience(MAX_TAGS),),
     listing=Listing(("Instances", "Instance"), "token", "MaxResults", PAGE_SIZE, instance_record),
@@ -62,6 +63,7 @@ MODIFY_INSTANCE_AUTO_RELEASE_TIME = Action(
         Parameter("InstanceId", required=True, check=v.instance_id),
         Parameter("RegionId", check=v.region_id),
         Parameter("AutoReleaseTime", check=v.auto_release_time),
+        *OWNER_PARAMETERS,
     ),
     conveniences=(Convenience(("AutoReleaseAfter",), v.release_after),),
     fleet=Fleet(DESCRIBE_INSTANCES, skip=not_pay_as_you_go, unchanged=release_time_unchanged),

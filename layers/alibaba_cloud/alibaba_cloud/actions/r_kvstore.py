@@ -7,7 +7,7 @@ from typing import Any
 
 from ..rpc.endpoints import R_KVSTORE
 from . import validation as v
-from .declaring import Action, Convenience, Fleet, Listing, Parameter, Record, item_tags, tag_parameters, tags_convenience
+from .declaring import OWNER_PARAMETERS, Action, Convenience, Fleet, Listing, Parameter, Record, item_tags, tag_parameters, tags_convenience
 
 MAX_TAGS = 5  # the model: up to 5 tag pairs a request
 # The API document lists 30, 50 or 100; the official model says at most 50. 50 is valid under both.
@@ -33,6 +33,7 @@ DESCRIBE_INSTANCES = Action(
         Parameter("PageNumber", check=v.whole_number(range(1, 1_000_000))),
         Parameter("PageSize", check=v.whole_number((30, 50, 100))),
         *tag_parameters(MAX_TAGS),
+        *OWNER_PARAMETERS,
     ),
     conveniences=(tags_convenience(MAX_TAGS),),
     listing=Listing(("Instances", "KVStoreInstance"), "number", "PageSize", PAGE_SIZE, instance_record),
@@ -54,6 +55,7 @@ MODIFY_INSTANCE_MAINTAIN_TIME = Action(
             required=True,
             check=v.hh_mm_z("InvalidEndTime.Format", "Specified end time is not valid."),
         ),
+        *OWNER_PARAMETERS,
     ),
     rules=(v.one_hour_window,),
     conveniences=(Convenience(("TimeZone",), v.local_window),),

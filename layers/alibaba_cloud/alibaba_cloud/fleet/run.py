@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from ..actions.declaring import owner_of
 from ..chain.events import MAX_TARGETS, Invocation, invalid, result_event, with_next
 from ..errors import AlibabaCloudError
 from . import report
@@ -43,7 +44,7 @@ class FleetRun:
                 raise invalid("InvalidParameter", f"{action.name} cannot act on a Select.")
             try:
                 inventory = InventoryReader(self.runner.client, self.runner.settings).read(
-                    action.fleet.describe, batch.select.describe_parameters(), planner.ctx, self.deadline)
+                    action.fleet.describe, batch.select.describe_parameters() | owner_of(batch.shared), planner.ctx, self.deadline)
                 targets, skipped = planner.selected(batch.select, inventory, batch.shared, batch.since)
                 to_act = sum(t.line is None or t.line["Outcome"] != "Unchanged" for t in targets)
                 if to_act > MAX_TARGETS:

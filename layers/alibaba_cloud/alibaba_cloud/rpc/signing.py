@@ -165,7 +165,8 @@ def sign_v3(
         "x-acs-signature-nonce": nonce or new_nonce(),
         "x-acs-content-sha256": hashlib.sha256(body).hexdigest(),
     }
-    if security_token:
+    if security_token:  # as the official client does: the key beside its token, both signed
+        headers["x-acs-accesskey-id"] = access_key_id
         headers["x-acs-security-token"] = security_token
     headers["Authorization"] = v3_authorization(
         method, params, headers, headers["x-acs-content-sha256"], access_key_id, access_key_secret

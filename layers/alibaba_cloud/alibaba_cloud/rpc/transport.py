@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import platform
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
 
+from .. import __version__
 from ..errors import AlibabaCloudError
 from .signing import SignedRequest
 
@@ -17,6 +19,12 @@ ADVICE = {
     "the clock of the machine that signed it is wrong.",
     "SignatureDoesNotMatch": "Check the AccessKey secret configured for this function.",
     "InvalidAccessKeyId.NotFound": "The AccessKeyId configured for this function does not exist.",
+}
+# Sent with every request, as the official clients send theirs: who is calling, and in what format
+# answers (errors included) are wanted. Gateways that would answer XML answer JSON.
+HEADERS = {
+    "User-Agent": f"alibaba-cloud-lifecycle/{__version__} Python/{platform.python_version()} requests/{requests.__version__}",
+    "Accept": "application/json",
 }
 # Codes worth another, freshly signed attempt: throttling, server faults, and a nonce the
 # gateway saw already (a new signature carries a new nonce). Every other 4xx is final.
@@ -55,7 +63,7 @@ class Transport:
         if request.query:
             url = f"{url}?{request.query}"
         try:
-            response = self.session.post(url, data=request.body, headers=request.headers, timeout=timeout)
+            response = self.session.post(url, data=request.body, headers={**HEADERS, **request.headers}, timeout=timeout)
             return Answer(response.status_code, dict(response.headers), response.content)
         except requests.ConnectTimeout:
             raise AlibabaCloudError(
