@@ -170,6 +170,21 @@ class Gateway:
         return headers["x-acs-action"], headers["x-acs-version"]
 
 
+def access_denied_detail(request: Request) -> dict[str, str]:
+    """What Alibaba's RAM answers beside Forbidden.RAM: which policy type denied which action, for whom."""
+    action = request.action or ""
+    product = "ecs" if (request.params.get("Version") or request.headers.get("x-acs-version")) == ecs.VERSION else "kvstore"
+    return {
+        "PolicyType": "AccountLevelIdentityBasedPolicy",
+        "NoPermissionType": "ImplicitDeny",
+        "AuthAction": f"{product}:{action}",
+        "AuthPrincipalType": "SubUser",
+        "AuthPrincipalDisplayName": "lifecycle-functions",
+        "AuthPrincipalOwnerId": "1234567890123456",
+        "EncodedDiagnosticMessage": base64.b64encode(f"deny {product}:{action}".encode()).decode(),
+    }
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: EmulatorServer
     protocol_version = "HTTP/1.1"
@@ -223,7 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fault.Seconds)
             fault = None
         if fault:
-            record.Status, record.Code = self._misbehave(fault, request_id)
+            record.Status, record.Code = self._misbehave(fault, request_id, request)
             return
         try:
             answer = Gateway(state).handle(request)
@@ -233,7 +248,7 @@ class _Handler(BaseHTTPRequestHandler):
         record.Status = 200
         self._send(200, {"RequestId": request_id, **answer})
 
-    def _misbehave(self, fault: Fault, request_id: str) -> tuple[int, str | None]:
+    def _misbehave(self, fault: Fault, request_id: str, request: Request) -> tuple[int, str | None]:
         if fault.Kind == "throttle":
             self._error(400, "Throttling.User", "Request was denied due to user flow control.", request_id,
                         {"x-acs-retry-after": str(fault.RetryAfterMs)})
@@ -265,6 +280,17 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.Kind == "text":
             self._raw(200, "text/plain", b"OK")
             return 200, None
+        if fault.Kind == "denied":
+            self._error(403, "Forbidden.RAM", "User not authorized to operate on the specified resource, or this API "
+                        "doesn't support RAM.", request_id, detail=access_denied_detail(request))
+            return 403, "Forbidden.RAM"
+        if fault.Kind == "xml":
+            body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><RequestId>{request_id}</RequestId>'
+                    f'<HostId>{self.headers.get("Host", "")}</HostId><Code>InternalError</Code>'
+                    "<Message>The request processing has failed due to some unknown error.</Message>"
+                    "<Recommend>https://api.aliyun.com/troubleshoot?q=InternalError</Recommend></Error>")
+            self._raw(500, "text/xml;charset=utf-8", body.encode())
+            return 500, "InternalError"
         raise ValueError(f"unknown fault kind {fault.Kind!r}")
 
     def _control(self, method: str, path: str, body: bytes) -> None:
@@ -287,7 +313,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(400, {"Code": "InvalidParameter", "Message": str(exc)})
         self._send(404, {"Code": "NotFound", "Message": path})
 
-    def _error(self, status: int, code: str, message: str, request_id: str, headers: dict[str, str] | None = None) -> None:
+    def _error(self, status: int, code: str, message: str, request_id: str, headers: dict[str, str] | None = None,
+               detail: dict[str, str] | None = None) -> None:
         host = self.headers.get("Host", "127.0.0.1")
         self._send(status, {
             "RequestId": request_id,
@@ -295,6 +322,7 @@ class _Handler(BaseHTTPRequestHandler):
             "Code": code,
             "Message": message,
             "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}",
+            **({"AccessDeniedDetail": detail} if detail else {}),
         }, headers)
 
     def _send(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:

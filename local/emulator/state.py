@@ -38,7 +38,8 @@ class Fault:
     InternalError), ``unavailable`` (503 ServiceUnavailable), ``nonce_used`` (400
     SignatureNonceUsed), ``latency`` (sleep ``Seconds`` then answer normally), ``drop`` (close the
     connection without an answer), ``reset`` (abort it with a TCP reset), ``html`` (a 502 HTML
-    page), ``truncated`` (half a JSON body), ``text`` (200 with a text/plain body).
+    page), ``truncated`` (half a JSON body), ``text`` (200 with a text/plain body), ``denied`` (403
+    Forbidden.RAM with an ``AccessDeniedDetail``), ``xml`` (500 InternalError as a text/xml body).
     """
 
     Kind: str

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
 from urllib.parse import quote
 
 
@@ -22,6 +24,7 @@ class AlibabaCloudError(Exception):
         request_id: str | None = None,
         host_id: str | None = None,
         recommend: str | None = None,
+        access_denied_detail: dict[str, Any] | None = None,
         retryable: bool = False,
         retry_after: float | None = None,
     ) -> None:
@@ -30,7 +33,8 @@ class AlibabaCloudError(Exception):
         self.http_status = http_status
         self.request_id = request_id
         self.host_id = host_id
-        self.recommend = recommend
+        self.recommend = recommend  # Alibaba's diagnosis link for this very request
+        self.access_denied_detail = access_denied_detail  # for RAM denials: which policy denied which action
         self.retryable = retryable  # a later attempt, freshly signed, may succeed
         self.retry_after = retry_after  # seconds the gateway asked us to wait (x-acs-retry-after)
         self.attempts = 1
@@ -48,11 +52,20 @@ class AlibabaCloudError(Exception):
         if self.attempts > 1:
             ids = f"; RequestIds: {', '.join(self.request_ids)}" if self.request_ids else ""
             text += f" [after {self.attempts} attempts{ids}]"
+        if self.access_denied_detail:
+            text += f" AccessDeniedDetail: {json.dumps(self.access_denied_detail, ensure_ascii=False, sort_keys=True)}"
+        if self.recommend:
+            text += f" Recommend: {self.recommend}"
         return text
 
-    def to_dict(self) -> dict[str, str | None]:
-        """The body a webhook caller receives: Alibaba's error shape, minus the gateway's host."""
-        return {"Code": self.code, "Message": self.message, "RequestId": self.request_id}
+    def details(self) -> dict[str, Any]:
+        """The diagnosis Alibaba gave beside the code, where it gave any: ``HostId``, ``Recommend``, ``AccessDeniedDetail``."""
+        fields = (("HostId", self.host_id), ("Recommend", self.recommend), ("AccessDeniedDetail", self.access_denied_detail))
+        return {name: value for name, value in fields if value}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The body a webhook caller receives: Alibaba's error shape, diagnosis included."""
+        return {"Code": self.code, "Message": self.message, "RequestId": self.request_id, **self.details()}
 
 
 def redact(text: str, secrets: tuple[str | None, ...]) -> str:

@@ -13,6 +13,11 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from .errors import AlibabaCloudError
 
 
+def _snake(name: str) -> str:
+    """``AccessDeniedDetail`` as ``access_denied_detail``: log keys are snake case."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
 class Observer:
     """EMF metrics (flushed by the function's ``log_metrics``) and structured log lines for one action."""
 
@@ -58,6 +63,7 @@ class Observer:
             "request_ids": error.request_ids,
             "attempts": error.attempts,
             "http_status": error.http_status,
+            **{_snake(name): value for name, value in error.details().items()},
         })
 
     def batch_finished(self, lines: Sequence[dict[str, Any]], result: dict[str, Any], hop: int) -> None:

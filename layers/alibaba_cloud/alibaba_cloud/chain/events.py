@@ -225,6 +225,7 @@ def result_event(
     }
     if error is not None:
         event["ErrorCode"], event["ErrorMessage"] = error.code, error.message
+        event.update(error.details())
     return with_next(event, invocation)
 
 

@@ -37,7 +37,8 @@ def line(target: Target, outcome: str, **fields: Any) -> dict[str, Any]:
 
 def failed(target: Target, error: AlibabaCloudError, parameters: Any = None) -> dict[str, Any]:
     fields = {"Parameters": parameters} if parameters is not None else {}
-    return line(target, "Failed", **fields, ErrorCode=error.code, ErrorMessage=error.message, RequestId=error.request_id)
+    return line(target, "Failed", **fields, ErrorCode=error.code, ErrorMessage=error.message, RequestId=error.request_id,
+                **error.details())
 
 
 def not_attempted(target: Target, reason: str) -> dict[str, Any]:

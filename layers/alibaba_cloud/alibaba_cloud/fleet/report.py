@@ -19,6 +19,7 @@ SYNC_LIMIT = 6 * 1024 * 1024  # a synchronous (webhook) answer
 ENVELOPE = 4096  # a destination record's and an EventBridge event's own fields
 OUTCOMES = ("Succeeded", "Failed", "NotAttempted", "Unchanged", "WouldChange")
 NOT_SUCCEEDED = ("Failed", "NotAttempted")
+DIAGNOSIS = ("Recommend", "AccessDeniedDetail")  # kept with each group of failures: the fix is in them
 
 
 def size(value: object) -> int:
@@ -59,6 +60,7 @@ def not_succeeded(lines: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             group = {"Outcome": outcome}
             if outcome == "Failed":
                 group.update(ErrorCode=line.get("ErrorCode"), ErrorMessage=line.get("ErrorMessage"))
+                group.update((k, line[k]) for k in DIAGNOSIS if k in line)  # a RAM denial is fixed from this alone
             else:
                 group["Reason"] = line.get("Reason")
             group["InstanceIds"] = []

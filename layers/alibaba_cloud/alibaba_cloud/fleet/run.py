@@ -86,7 +86,7 @@ class FleetRun:
         result: dict[str, Any] = {"Action": action.name, "Product": action.product.code,
                                   "Outcome": "Succeeded" if succeeded else "Failed"}
         if error is not None:
-            result.update(ErrorCode=error.code, ErrorMessage=error.message, RequestId=error.request_id)
+            result.update(ErrorCode=error.code, ErrorMessage=error.message, RequestId=error.request_id, **error.details())
         if batch.dry_run:
             result["DryRun"] = True
         result["Summary"] = counts

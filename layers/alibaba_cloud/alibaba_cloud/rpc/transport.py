@@ -6,8 +6,10 @@ import json
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from .. import __version__
 from ..errors import AlibabaCloudError
@@ -80,29 +82,60 @@ class Transport:
                 retryable=True,  # both actions set a value: repeating one is harmless
             ) from None
         except requests.RequestException as exc:
-            raise AlibabaCloudError(
-                "NetworkError.ConnectionFailed",
-                f"The connection to the endpoint failed ({type(exc).__name__}); "
-                "the request may have been applied.",
-                http_status=502,
-                retryable=True,
-            ) from None
+            raise connection_failed(exc, url) from None
+
+
+def connection_failed(exc: requests.RequestException, url: str) -> AlibabaCloudError:
+    """A failure before any answer, said as precisely as the exception allows.
+
+    A host that does not resolve is final at once (another attempt resolves the same name); a
+    connection never made cannot have carried the request; only one that broke after it was made
+    may have been applied.
+    """
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    host = urlsplit(url).hostname or url
+    if isinstance(reason, NameResolutionError):
+        return AlibabaCloudError(
+            "NetworkError.NameResolution",
+            f"The host {host} does not resolve: check RegionId, ALIBABA_CLOUD_NETWORK (a VPC host resolves "
+            "only inside Alibaba Cloud) and ALIBABA_CLOUD_ENDPOINT; nothing was sent.",
+            http_status=502,
+        )
+    if isinstance(reason, NewConnectionError):  # refused, unreachable: the request never left
+        return AlibabaCloudError(
+            "NetworkError.ConnectionFailed",
+            f"No connection to {host} could be made ({_cause(reason)}); nothing was sent.",
+            http_status=502,
+            retryable=True,
+        )
+    return AlibabaCloudError(
+        "NetworkError.ConnectionFailed",
+        f"The connection to {host} failed ({type(exc).__name__}); the request may have been applied.",
+        http_status=502,
+        retryable=True,
+    )
+
+
+def _cause(reason: Exception) -> str:
+    """The OS's words for why a connection failed (``[Errno 111] Connection refused``), without the URL."""
+    text = str(reason)
+    return text.rsplit(": ", 1)[-1] if ": " in text else type(reason).__name__
 
 
 def parse_answer(answer: Answer, scrub: Callable[[str], str] = str) -> dict:
     """The JSON body of a success, or the error it carries, its text passed through ``scrub``.
 
-    A 5xx, a retryable code or an ``x-acs-retry-after`` header (milliseconds) make the error
-    retryable; an unreadable 2xx does not (the request went through, only its answer is lost).
+    Error bodies are read as JSON, or as XML where a gateway answers ``text/xml``. A 5xx, a
+    retryable code or an ``x-acs-retry-after`` header (milliseconds) make the error retryable; an
+    unreadable 2xx does not (the request went through, only its answer is lost).
     """
     headers = {k.lower(): v for k, v in answer.headers.items()}
     retry_after = _retry_after(headers.get("x-acs-retry-after"))
-    try:
-        data = json.loads(answer.content)
-    except ValueError:  # includes UnicodeDecodeError
-        data = None
-    if not isinstance(data, dict):
-        content_type = headers.get("content-type") or "no content type"
+    content_type = headers.get("content-type") or "no content type"
+    data = _json_object(answer.content)
+    if data is None and answer.status >= 400 and ("xml" in content_type or answer.content.lstrip()[:1] == b"<"):
+        data = _xml_error(answer.content)
+    if data is None:
         snippet = answer.content[:120].decode("utf-8", "replace")
         raise AlibabaCloudError(
             "InvalidResponse",
@@ -116,22 +149,74 @@ def parse_answer(answer: Answer, scrub: Callable[[str], str] = str) -> dict:
         )
     if 200 <= answer.status < 300:
         return data
-    def field(name: str) -> str | None:
-        value = data.get(name)
-        return scrub(str(value)) if value is not None else None
 
-    code = field("Code") or f"HTTP{answer.status}"
+    def field(name: str, limit: int = 4096) -> str | None:
+        value = data.get(name)
+        return scrub(str(value)[:limit]) if value is not None and value != "" else None
+
+    code = field("Code", 256) or f"HTTP{answer.status}"
     message = field("Message") or "The endpoint gave no message."
     raise AlibabaCloudError(
         code,
         f"{ADVICE[code]} {message}" if code in ADVICE else message,
         http_status=answer.status,
-        request_id=field("RequestId"),
-        host_id=field("HostId"),
-        recommend=field("Recommend"),
+        request_id=field("RequestId", 256),
+        host_id=field("HostId", 256),
+        recommend=field("Recommend", 1024),
+        access_denied_detail=_access_denied_detail(data.get("AccessDeniedDetail"), scrub),
         retryable=answer.status >= 500 or code in RETRYABLE_CODES or retry_after is not None,
         retry_after=retry_after,
     )
+
+
+def _json_object(content: bytes) -> dict | None:
+    try:
+        data = json.loads(content)
+    except ValueError:  # includes UnicodeDecodeError
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _xml_error(content: bytes) -> dict | None:
+    """``<Error><Code>…</Code>…</Error>`` as the dict a JSON error body would be (nested elements as dicts).
+
+    Imported only here: XML error bodies are rare, and the import costs cold starts nothing otherwise.
+    A document type is refused outright, as defusedxml does: Alibaba's errors have none, and it is
+    where entity expansion and external entities live.
+    """
+    if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
+        return None
+    from xml.etree import ElementTree
+
+    try:
+        root = ElementTree.fromstring(content)
+    except (ElementTree.ParseError, ValueError):
+        return None
+    error = root if root.tag == "Error" else root.find("Error")
+    if error is None:
+        return None
+
+    def read(element: ElementTree.Element) -> object:
+        children = list(element)
+        return {child.tag: read(child) for child in children} if children else (element.text or "").strip()
+
+    data = read(error)
+    return data if isinstance(data, dict) else None
+
+
+MAX_DETAIL_FIELDS = 16
+
+
+def _access_denied_detail(value: object, scrub: Callable[[str], str]) -> dict[str, str] | None:
+    """Alibaba's ``AccessDeniedDetail`` (``PolicyType``, ``AuthAction``, ``NoPermissionType``, …), flat
+    text only and bounded: it goes into logs, results and webhook answers."""
+    if not isinstance(value, dict) or not value:
+        return None
+    detail = {}
+    for key, item in list(value.items())[:MAX_DETAIL_FIELDS]:
+        if isinstance(item, (str, int, float)) and not isinstance(item, bool):
+            detail[scrub(str(key)[:64])] = scrub(str(item)[:2048])
+    return detail or None
 
 
 def _retry_after(value: str | None) -> float | None:
