@@ -160,7 +160,7 @@ def test_logs_have_a_retention_period(resources):
 
 def test_settings_are_parameters_with_safe_defaults(template):
     params = template["Parameters"]
-    assert params["SignatureVersion"]["AllowedValues"] == ["v2", "v3"]
+    assert params["SignatureVersion"]["AllowedValues"] == ["v3", "v2"] and params["SignatureVersion"]["Default"] == "v3"
     assert params["MaintainWindowRule"]["Default"] == "exactly-one-hour"
     assert params["LogLevel"]["Default"] == "INFO"
     assert all(params[name]["Default"] == "DISABLED" for name in params if name.endswith("ScheduleState"))
