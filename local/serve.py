@@ -66,6 +66,8 @@ class LocalCloud:
             "ALIBABA_CLOUD_ENDPOINT": emulator_url, "ALIBABA_CLOUD_ACCESS_KEY_ID": credentials[0],
             "ALIBABA_CLOUD_ACCESS_KEY_SECRET": credentials[1], "WEBHOOK_SECRET": webhook_secret,
             "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID": None, "WEBHOOK_SECRET_ID": None, "NOTIFY_ALLOW_HTTP": "true",
+            # a laptop's receivers and functions listen on loopback, which events may not reach in AWS
+            "NOTIFY_ALLOWED_NETWORKS": "127.0.0.0/8",
         }
         for logical_id, spec in self.specs.items():
             with environment({**spec.environment, **local_env}):

@@ -147,7 +147,9 @@ def test_webhook_chain_to_a_ci_receiver_and_another_function(emulator, local_clo
     answer = post_signed(local_cloud.url + "/ecs/auto-release-time", body)
     assert answer.status_code == 200
     (webhook_id, delivered), = receiver.received
-    assert delivered == answer.json()  # the CI pipeline gets the outcome, verified as a Standard Webhook
+    result = answer.json()  # the caller also learns how each delivery went
+    assert [d["Delivered"] for d in result.pop("Deliveries")] == [True, True]
+    assert delivered == result  # the CI pipeline gets the outcome, verified as a Standard Webhook
     assert delivered["Next"]["Hop"] == 1 and webhook_id.startswith("msg_")
     assert ACCESS_KEY_SECRET not in json.dumps(delivered) and ACCESS_KEY_ID not in json.dumps(delivered)
     assert emulator.state.instances[REDIS_ID].MaintainStartTime == "10:00Z"  # the next function ran the Next hop

@@ -34,6 +34,28 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     return value
 
 
+MAX_NOTIFY_URLS = 10
+
+
+def _notify_urls(env: Mapping[str, str]) -> tuple[str, ...]:
+    urls = tuple(env.get("NOTIFY_URLS", "").split())
+    if len(urls) > MAX_NOTIFY_URLS:
+        raise ConfigurationError(f"NOTIFY_URLS lists {len(urls)} URLs; at most {MAX_NOTIFY_URLS}")
+    return urls
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    import ipaddress
+
+    networks = tuple(env.get(name, "").split())
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigurationError(f"{name} must list networks in CIDR form (127.0.0.0/8), not {network!r}") from None
+    return networks
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the layer needs to know about its deployment.
@@ -58,6 +80,7 @@ class Settings:
     notify_urls: tuple[str, ...] = ()
     notify_allow_http: bool = False
     notify_allowed_hosts: frozenset[str] = frozenset()
+    notify_allowed_networks: tuple[str, ...] = ()
     signature_version: str = "v3"  # "v3" (ACS3-HMAC-SHA256, the official SDKs' default) or "v2" (HMAC-SHA1)
     max_attempts: int = 4
     retry_base_delay: float = 0.2
@@ -91,9 +114,10 @@ class Settings:
             secrets_cache_seconds=_number(env, "SECRETS_CACHE_SECONDS", 300.0),
             secrets_extension_port=int(_number(env, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", 2773)),
             max_hops=int(_number(env, "CHAIN_MAX_HOPS", 8)),
-            notify_urls=tuple(env.get("NOTIFY_URLS", "").split()),
+            notify_urls=_notify_urls(env),
             notify_allow_http=_choice(env, "NOTIFY_ALLOW_HTTP", "false", ("true", "false")) == "true",
-            notify_allowed_hosts=frozenset(env.get("NOTIFY_ALLOWED_HOSTS", "").split()),
+            notify_allowed_hosts=frozenset(h.lower() for h in env.get("NOTIFY_ALLOWED_HOSTS", "").split()),
+            notify_allowed_networks=_networks(env, "NOTIFY_ALLOWED_NETWORKS"),
             signature_version=_choice(env, "ALIBABA_CLOUD_SIGNATURE_VERSION", "v3", ("v3", "v2")),
             max_attempts=int(_number(env, "ALIBABA_CLOUD_MAX_ATTEMPTS", 4)),
             retry_base_delay=_number(env, "ALIBABA_CLOUD_RETRY_BASE_DELAY", 0.2),

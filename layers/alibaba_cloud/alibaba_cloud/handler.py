@@ -48,7 +48,7 @@ class ActionHandler:
         self.settings = settings or Settings.from_env()
         self.client = client or RpcClient.from_settings(self.settings)
         keys = WebhookKeys(self.settings.webhook_secret, self.settings.webhook_secret_id, self.client.credentials.extension.get)
-        deliveries = Deliveries(self.settings, self.client.transport.session, keys)
+        deliveries = Deliveries(self.settings, keys)
         self.runner = Runner(action, self.settings, self.client, Observer(action.name, logger, metrics), deliveries)
         self.webhook = WebhookTrigger(self.runner, self.settings, keys)
         self.queue = QueueTrigger(self.runner)

@@ -104,6 +104,7 @@ class Runner:
             return
         if outcomes:
             self.observer.delivered(outcomes)
+            result["Deliveries"] = outcomes  # the caller and the destination learn what was refused, and why
 
 
 __all__ = ["Outcome", "Runner", "deadline_of"]

@@ -3,9 +3,9 @@
 A CI pipeline can receive the outcome, and another function's webhook route can be a next hop
 (it runs the result's ``Next``). Deliveries are retried a bounded number of times, within the
 invocation's deadline; each carries one ``webhook-id`` across its retries so receivers can drop
-duplicates. URLs carried in an event (rather than configured) must be https, and must name an
-allowed host when ``NOTIFY_ALLOWED_HOSTS`` is set: a signed caller should not be able to make the
-function post anywhere it likes.
+duplicates. URLs carried in an event (rather than configured) must be https, must name an
+allowed host when ``NOTIFY_ALLOWED_HOSTS`` is set, and reach only public addresses (see
+:mod:`alibaba_cloud.fetch`): a signed caller cannot make the function post into its own network.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
 from ..config import Settings
+from ..fetch import AddressRefused, DeadlineReached, Fetcher, TooLarge, UrlRefused, checked_url
 from ..standard_webhooks import WebhookKeys, sign_headers
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -35,32 +35,47 @@ class NotifyPolicy:
     read_timeout: float = 5.0
     allow_http: bool = False
     allowed_hosts: frozenset[str] = frozenset()
+    allowed_networks: tuple[str, ...] = ()  # non-public networks event URLs may reach anyway (local runs)
 
 
 def shown(url: str) -> str:
-    """A URL fit for logs: scheme, host and path; no credentials, no query."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    """A URL fit for logs and results: scheme, host, port and path as urllib3 reads them; no user-info, no query."""
+    from urllib3.util import parse_url
+
+    try:
+        parts = parse_url(url)
+    except ValueError:
+        return "(not a URL)"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.host or ''}{port}{parts.path or ''}"[:256]
 
 
 class Notifier:
-    def __init__(self, session: requests.Session, policy: NotifyPolicy, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.session = session
+    """Posts results: to configured URLs as given (trusted), to an event's URLs only at public addresses.
+
+    Each kind has its own :class:`Fetcher` (its own connection pool), so a connection made for a
+    trusted URL never serves an event's. A receiver's body is never read: its status is the answer.
+    """
+
+    def __init__(self, policy: NotifyPolicy, sleep: Callable[[float], None] = time.sleep) -> None:
         self.policy = policy
         self.sleep = sleep
+        self.trusted = Fetcher(policy.connect_timeout, policy.read_timeout, max_bytes=0)
+        self.untrusted = Fetcher(policy.connect_timeout, policy.read_timeout, max_bytes=0, public_only=True,
+                                 allowed_networks=policy.allowed_networks)
 
     def refusal(self, url: str, from_event: bool) -> str | None:
-        """Why this URL may not be posted to, or ``None``."""
+        """Why this URL may not be posted to, or ``None`` (the addresses are checked when connecting)."""
         try:
-            parts = urlsplit(url)
-            host = parts.hostname
-        except ValueError:
-            return "not a URL"
-        if parts.scheme not in ("https", "http") or not host:
-            return "not an http(s) URL"
+            url = checked_url(url)
+        except UrlRefused as refused:
+            return f"the URL {refused}"
+        from urllib3.util import parse_url
+
+        parts = parse_url(url)
         if parts.scheme == "http" and not self.policy.allow_http:
             return "http is not allowed (NOTIFY_ALLOW_HTTP)"
-        if from_event and self.policy.allowed_hosts and host not in self.policy.allowed_hosts:
+        if from_event and self.policy.allowed_hosts and (parts.host or "").lower() not in self.policy.allowed_hosts:
             return "host not in NOTIFY_ALLOWED_HOSTS"
         return None
 
@@ -68,7 +83,7 @@ class Notifier:
         self, result: dict[str, Any], targets: Sequence[tuple[str, bool]], key: bytes, deadline: float | None
     ) -> list[dict[str, Any]]:
         """Post the result to each ``(url, from_event)`` target; one outcome per target, none dropped."""
-        body = json.dumps(result, ensure_ascii=False).encode()
+        body = json.dumps(result, ensure_ascii=False, allow_nan=False).encode()
         webhook_id = f"msg_{uuid.uuid4().hex}"
         outcomes = []
         for url, from_event in targets:
@@ -76,31 +91,39 @@ class Notifier:
             if refused:
                 outcomes.append({"Url": shown(url), "Delivered": False, "Attempts": 0, "Error": refused})
                 continue
-            outcomes.append(self._post(url, body, key, webhook_id, deadline))
+            fetcher = self.untrusted if from_event else self.trusted
+            outcomes.append(self._post(fetcher, checked_url(url), body, key, webhook_id, deadline))
         return outcomes
 
-    def _post(self, url: str, body: bytes, key: bytes, webhook_id: str, deadline: float | None) -> dict[str, Any]:
+    def _post(self, fetcher: Fetcher, url: str, body: bytes, key: bytes, webhook_id: str, deadline: float | None) -> dict[str, Any]:
         outcome: dict[str, Any] = {"Url": shown(url), "Delivered": False, "Attempts": 0}
         for attempt in range(1, self.policy.attempts + 1):
-            time_left = None if deadline is None else deadline - time.monotonic()
-            if time_left is not None and time_left < 0.2:
+            if deadline is not None and deadline - time.monotonic() < 0.2:
                 outcome["Error"] = "no time left in the invocation"
                 break
-            read_timeout = min(self.policy.read_timeout, time_left or self.policy.read_timeout)
             headers = {"Content-Type": "application/json", **sign_headers(key, webhook_id, body)}
             outcome["Attempts"] = attempt
             try:
-                answer = self.session.post(url, data=body, headers=headers,
-                                           timeout=(self.policy.connect_timeout, read_timeout), allow_redirects=False)
-                outcome["Status"] = answer.status_code
-                if 200 <= answer.status_code < 300:
+                answer = fetcher.post(url, body, headers, deadline)
+                outcome["Status"] = answer.status
+                if 200 <= answer.status < 300:
                     outcome["Delivered"] = True
                     outcome.pop("Error", None)
                     break
-                outcome["Error"] = f"HTTP {answer.status_code}"
-                if answer.status_code not in RETRYABLE_STATUSES:
+                outcome["Error"] = f"HTTP {answer.status}"
+                if answer.status not in RETRYABLE_STATUSES:
                     break
+            except DeadlineReached:
+                outcome["Error"] = "the invocation's deadline came before the receiver answered"
+                break
+            except TooLarge:  # a receiver's body is not read; only a declared length gets here
+                outcome["Error"] = "the receiver's answer declares a body; it was not read"
+                break
             except requests.RequestException as exc:
+                reason = getattr(exc.args[0], "reason", None) if exc.args else None
+                if isinstance(reason, AddressRefused):
+                    outcome["Error"] = f"refused: {reason.reason_text}"[:300]
+                    break
                 outcome["Error"] = type(exc).__name__
             pause = random.uniform(0, self.policy.base_delay * 2 ** (attempt - 1))
             if attempt < self.policy.attempts and (deadline is None or time.monotonic() + pause + 0.2 < deadline):
@@ -113,9 +136,8 @@ class Deliveries:
     ``NotifyUrls`` (checked), signed with the first webhook key. The notifier is made on first use:
     most invocations deliver nothing."""
 
-    def __init__(self, settings: Settings, session: requests.Session, keys: WebhookKeys) -> None:
+    def __init__(self, settings: Settings, keys: WebhookKeys) -> None:
         self.settings = settings
-        self.session = session
         self.keys = keys
         self._notifier: Notifier | None = None
 
@@ -130,6 +152,7 @@ class Deliveries:
 
     def notifier(self) -> Notifier:
         if self._notifier is None:
-            policy = NotifyPolicy(allow_http=self.settings.notify_allow_http, allowed_hosts=self.settings.notify_allowed_hosts)
-            self._notifier = Notifier(self.session, policy)
+            policy = NotifyPolicy(allow_http=self.settings.notify_allow_http, allowed_hosts=self.settings.notify_allowed_hosts,
+                                  allowed_networks=self.settings.notify_allowed_networks)
+            self._notifier = Notifier(policy)
         return self._notifier

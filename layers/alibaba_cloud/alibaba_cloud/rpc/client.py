@@ -105,7 +105,7 @@ class RpcClient:
                 security_token=credentials.security_token,
             )
             try:
-                answer = self.transport.post(url, signed, read_timeout=time_left)
+                answer = self.transport.post(url, signed, None if deadline is None else deadline - self.retry.margin)
                 body = parse_answer(answer, credentials.scrub)
                 return CallResult(request.action, request.params, body.get("RequestId"), body, attempt)
             except AlibabaCloudError as error:

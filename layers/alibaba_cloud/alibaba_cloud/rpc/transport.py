@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import platform
 from collections.abc import Callable
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
@@ -13,6 +12,7 @@ from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from .. import __version__
 from ..errors import AlibabaCloudError
+from ..fetch import Answer, DeadlineReached, Fetcher, TooLarge
 from .signing import SignedRequest
 
 # What an operator should do, said plainly, for codes whose message does not.
@@ -35,49 +35,53 @@ RETRYABLE_CODES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: dict[str, str]
-    content: bytes
+# Alibaba's answers for these actions are small (a page of 100 instances with their tags is well
+# under 1 MiB); anything larger is not one of them, and is not read into memory.
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
 
 
 class Transport:
-    """Sends signed requests over a ``requests.Session`` kept for the container's life.
+    """Sends signed requests through a :class:`Fetcher` kept for the container's life.
 
-    Warm invocations reuse its pooled TLS connections, which saves a handshake per call.
-    Every network failure becomes an :class:`AlibabaCloudError`, never a raw exception.
+    Warm invocations reuse its pooled TLS connections, which saves a handshake per call. Every
+    request ends by its deadline, reads at most ``MAX_ANSWER_BYTES`` and follows no redirect (a 307
+    would re-send the signed request elsewhere). Every failure becomes an :class:`AlibabaCloudError`.
     """
 
-    def __init__(self, connect_timeout: float, read_timeout: float, session: requests.Session | None = None) -> None:
-        if session is None:
-            session = requests.Session()
-            # enough pooled connections for a batch's concurrency (64 at most), reused across calls
-            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-        self.session = session
+    def __init__(self, connect_timeout: float, read_timeout: float) -> None:
+        self.fetcher = Fetcher(connect_timeout, read_timeout, max_bytes=MAX_ANSWER_BYTES)
+        self.session = self.fetcher.session  # also the Secrets extension's, on localhost
         self.timeout = (connect_timeout, read_timeout)
 
-    def post(self, url: str, request: SignedRequest, read_timeout: float | None = None) -> Answer:
-        """One POST. ``read_timeout`` shortens the configured one, e.g. to fit the invocation's deadline."""
-        timeout = (self.timeout[0], min(self.timeout[1], read_timeout or self.timeout[1]))
+    def post(self, url: str, request: SignedRequest, deadline: float | None = None) -> Answer:
+        """One POST, over by ``deadline`` (a ``time.monotonic()`` value) whatever the endpoint does."""
         if request.query:
             url = f"{url}?{request.query}"
         try:
-            response = self.session.post(url, data=request.body, headers={**HEADERS, **request.headers}, timeout=timeout)
-            return Answer(response.status_code, dict(response.headers), response.content)
+            return self.fetcher.post(url, request.body, {**HEADERS, **request.headers}, deadline)
+        except DeadlineReached as cut:
+            raise AlibabaCloudError(
+                "DeadlineExceeded",
+                "The invocation's deadline came before the endpoint answered"
+                + ("; the request may have been applied." if cut.sent else "; nothing was sent."),
+                http_status=504,
+            ) from None
+        except TooLarge as large:
+            raise AlibabaCloudError(
+                "InvalidResponse", f"The endpoint's answer is larger than {large.limit} bytes; it was not read.",
+                http_status=502,
+            ) from None
         except requests.ConnectTimeout:
             raise AlibabaCloudError(
                 "NetworkError.ConnectTimeout",
-                f"No connection to the endpoint within {timeout[0]:g} s; nothing was sent.",
+                f"No connection to the endpoint within {self.timeout[0]:g} s; nothing was sent.",
                 http_status=504,
                 retryable=True,
             ) from None
         except requests.ReadTimeout:
             raise AlibabaCloudError(
                 "NetworkError.ReadTimeout",
-                f"No answer within {timeout[1]:g} s; the request may have been applied.",
+                "No answer in time; the request may have been applied.",
                 http_status=504,
                 retryable=True,  # both actions set a value: repeating one is harmless
             ) from None
