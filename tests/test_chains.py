@@ -18,6 +18,7 @@ from local.runtime import environment
 from local.serve import GatewayServer, LocalCloud, input_path, matches
 from standardwebhooks import Webhook
 
+from alibaba_cloud.errors import AlibabaCloudError
 from alibaba_cloud.standard_webhooks import decode_secret, sign_headers
 
 RELEASE_FN = "ModifyInstanceAutoReleaseTimeFunction"
@@ -133,12 +134,70 @@ def test_failed_scheduled_invocation_goes_once_to_the_dead_letters(emulator):
 
 def test_hop_limit_ends_a_runaway_chain(emulator):
     chain = hop()
-    for _ in range(6):  # a chain deeper than the limit: maintain -> maintain -> ...
+    for _ in range(1):  # maintain -> maintain: within the limit, runs hop by hop
         chain = hop(Next=chain)
     invocations, dead = fire_release_schedule(emulator, {"InstanceId": ECS_ID, "Next": chain}, {"CHAIN_MAX_HOPS": "3"})
-    assert [i["Outcome"].get("Hop") for i in invocations[:4]] == [0, 1, 2, 3]
-    assert len(invocations) == 5
-    assert dead[-1]["responsePayload"]["errorMessage"].startswith("Chain.HopLimitExceeded: Hop 4 is over the limit of 3")
+    assert [i["Outcome"].get("Hop") for i in invocations] == [0, 1, 2] and dead == []
+    assert [i["Outcome"]["Next"]["Hop"] for i in invocations[:2]] == [1, 2]
+
+
+def test_a_fanning_chain_spends_one_budget_across_all_its_branches(emulator, maintain, context):
+    """Fan-out 4 at each of 4 levels would be 341 runs; one budget of 32 bounds the whole tree.
+
+    Each result is handed to as many runs as it has places to go (its caller, and each URL), as
+    deliveries to function routes would; each receiving run gets its own copy (distinct webhook ids).
+    """
+    urls = [f"https://hooks{n}.invalid/redis" for n in range(4)]  # refused at once: this test counts runs, not deliveries
+    chain = hop(NotifyUrls=urls)
+    for _ in range(3):
+        chain = hop(NotifyUrls=urls, Next=chain)
+    pending, runs, refusals = [{**chain["Parameters"], "NotifyUrls": urls, "Next": chain}], 0, []
+    for _ in range(1000):  # bounded: the tree is at most 341
+        if not pending:
+            break
+        event = pending.pop()
+        try:
+            result = maintain.lambda_handler(event, context)
+        except AlibabaCloudError as error:
+            refusals.append(error.code)
+            continue
+        runs += 1
+        if "Next" in result:
+            pending += [result] * (1 + len(result["Deliveries"]))
+    assert pending == [] and 1 < runs <= 32 and len(emulator.state.received) == runs
+    assert refusals and set(refusals) == {"Chain.BudgetExhausted"}
+
+
+def test_a_result_shaped_next_cannot_restart_the_hop_count(emulator, maintain, context):
+    sneaky = {**hop(), "Outcome": "Succeeded", "Next": {**hop(), "Hop": 0}}
+    with pytest.raises(AlibabaCloudError) as raised:
+        maintain.lambda_handler({**hop(), "Next": sneaky}, context)
+    assert raised.value.code == "UnsupportedParameter" and "Outcome" in raised.value.message
+    # a delivered result's Next is one hop deeper than the result, whatever the Next says
+    with environment({"CHAIN_MAX_HOPS": "2"}):
+        from local.runtime import load_function
+        bounded = load_function("modify_instance_maintain_time")
+    with pytest.raises(AlibabaCloudError) as raised:
+        bounded.lambda_handler({"Outcome": "Succeeded", "Action": "ModifyInstanceAutoReleaseTime", "Hop": 2,
+                                "Next": {**hop(), "Hop": 0}}, context)
+    assert raised.value.code == "Chain.HopLimitExceeded" and emulator.state.received == []
+
+
+def test_a_budget_cannot_be_raised_by_the_event(emulator, maintain, context):
+    result = maintain.lambda_handler({**hop(), "Budget": 10**9, "Next": hop()}, context)
+    assert result["Next"]["Budget"] == 31
+    with pytest.raises(AlibabaCloudError) as raised:
+        maintain.lambda_handler({**hop(), "Budget": 0}, context)
+    assert raised.value.code == "Chain.BudgetExhausted" and len(emulator.state.received) == 1
+
+
+def test_a_chain_deeper_than_the_limit_is_refused_before_its_first_call(emulator):
+    chain = hop()
+    for _ in range(6):  # maintain -> maintain -> ... seven hops, with three allowed
+        chain = hop(Next=chain)
+    invocations, dead = fire_release_schedule(emulator, {"InstanceId": ECS_ID, "Next": chain}, {"CHAIN_MAX_HOPS": "3"})
+    assert len(invocations) == 1 and emulator.state.received == []
+    assert dead[-1]["responsePayload"]["errorMessage"].startswith("Chain.HopLimitExceeded: The chain's Next hops go deeper")
 
 
 def test_webhook_chain_to_a_ci_receiver_and_another_function(emulator, local_cloud, receiver):
@@ -227,7 +286,7 @@ def test_hop_envelope_and_correlation_id_are_honoured(emulator, maintain, contex
         "Action": "ModifyInstanceAutoReleaseTime", "Parameters": {"InstanceId": ECS_ID}}}, context)
     assert (result["Hop"], result["CorrelationId"]) == (2, "change-1234")
     assert result["Next"] == {"Action": "ModifyInstanceAutoReleaseTime", "Parameters": {"InstanceId": ECS_ID},
-                              "Hop": 3, "CorrelationId": "change-1234"}
+                              "Hop": 3, "Budget": 31, "CorrelationId": "change-1234"}  # 32, less this one
 
 
 def test_event_pattern_matching_and_input_path():

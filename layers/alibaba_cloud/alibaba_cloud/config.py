@@ -77,6 +77,7 @@ class Settings:
     secrets_cache_seconds: float = 300.0
     secrets_extension_port: int = 2773
     max_hops: int = 8
+    max_invocations: int = 32  # a whole chain's, every branch together
     notify_urls: tuple[str, ...] = ()
     notify_allow_http: bool = False
     notify_allowed_hosts: frozenset[str] = frozenset()
@@ -114,6 +115,7 @@ class Settings:
             secrets_cache_seconds=_number(env, "SECRETS_CACHE_SECONDS", 300.0),
             secrets_extension_port=int(_number(env, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", 2773)),
             max_hops=int(_number(env, "CHAIN_MAX_HOPS", 8)),
+            max_invocations=int(_number(env, "CHAIN_MAX_INVOCATIONS", 32)),
             notify_urls=_notify_urls(env),
             notify_allow_http=_choice(env, "NOTIFY_ALLOW_HTTP", "false", ("true", "false")) == "true",
             notify_allowed_hosts=frozenset(h.lower() for h in env.get("NOTIFY_ALLOWED_HOSTS", "").split()),

@@ -71,7 +71,8 @@ class Runner:
     def invocation(self, event: Any, correlation_id: str | None) -> Invocation:
         """The invocation an event asks for; a refusal is counted and logged here, for every trigger."""
         try:
-            return read_invocation(event, self.action.name, correlation_id, self.settings.max_hops)
+            return read_invocation(event, self.action.name, correlation_id, self.settings.max_hops,
+                                   self.settings.max_invocations, len(self.settings.notify_urls))
         except AlibabaCloudError as error:
             self.observer.rejected(error)
             raise

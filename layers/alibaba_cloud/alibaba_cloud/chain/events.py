@@ -7,8 +7,13 @@ webhook body:
 * a **hop** ``{"Action": ..., "Parameters": {...}}``, which is how one action names the next;
 * a previous function's **result** (delivered by a webhook chain), whose ``Next`` hop is run.
 
-Beside the parameters, any of them may carry the chain keys ``CorrelationId``, ``Hop``, ``Next``,
-``NotifyUrls`` and ``ScheduledTime`` (a schedule's ``<aws.scheduler.scheduled-time>``).
+Beside the parameters, any of them may carry the chain keys ``CorrelationId``, ``Hop``, ``Budget``,
+``Next``, ``NotifyUrls`` and ``ScheduledTime`` (a schedule's ``<aws.scheduler.scheduled-time>``).
+
+A chain is bounded twice: ``Hop`` counts its depth (only ever up) and ``Budget`` the invocations
+its whole tree may still make, this one included. A result splits what is left of its budget
+among the places it goes (its caller or destination, and each notify URL), so however a chain
+fans out, it makes at most ``CHAIN_MAX_INVOCATIONS`` invocations.
 
 A parameter object may also name many targets: ``Targets`` (parameter objects), ``InstanceIds``
 or ``Select`` (instances by tags), the other parameters shared by all, with an optional
@@ -38,7 +43,8 @@ if TYPE_CHECKING:  # the fleet modules (and the thread pool) are imported only b
     from ..fleet.batch import RateControl
     from ..fleet.select import Selection
 
-CHAIN_KEYS = ("CorrelationId", "Hop", "Next", "NotifyUrls", "ScheduledTime")
+CHAIN_KEYS = ("CorrelationId", "Hop", "Budget", "Next", "NotifyUrls", "ScheduledTime")
+HOP_KEYS = frozenset(("Action", "Parameters", *CHAIN_KEYS))
 BATCH_KEYS = ("Targets", "InstanceIds", "Select", "RateControl", "DryRun", "Since", "Detail")
 DETAIL = ("Summary", "Full")
 MAX_NOTIFY_URLS = 10
@@ -60,6 +66,13 @@ class Invocation:
     notify_urls: tuple[str, ...] = ()
     scheduled_time: datetime | None = field(default=None)
     batch: Batch | None = None  # many targets
+    budget: int = 1  # invocations the chain may still make, this one included
+    branches: int = 1  # where the result goes: the caller or destination, and each notify URL
+
+    @property
+    def next_budget(self) -> int:
+        """What each branch's next hop may spend: this invocation's budget less itself, shared."""
+        return max(0, self.budget - 1) // self.branches
 
 
 @dataclass(frozen=True)
@@ -77,11 +90,20 @@ class Batch:
     detail: str = "Summary"
 
 
-def read_invocation(event: object, action_name: str, correlation_id: str | None, max_hops: int) -> Invocation:
-    """The invocation an event asks for, or the error that says why it asks for none."""
+def read_invocation(
+    event: object, action_name: str, correlation_id: str | None, max_hops: int,
+    max_invocations: int = 32, configured_urls: int = 0,
+) -> Invocation:
+    """The invocation an event asks for, or the error that says why it asks for none.
+
+    ``max_invocations`` caps any ``Budget`` an event claims; ``configured_urls`` is how many
+    ``NOTIFY_URLS`` every result goes to, beside the event's own.
+    """
     if not isinstance(event, dict):
         raise invalid("InvalidParameter", f"The event must be a JSON object of {action_name} parameters.")
+    floor = 0  # a result's Next is one hop deeper than the result, whatever it says
     if "Outcome" in event:
+        floor = _whole(event.get("Hop", 0), "Hop") + 1
         event = _next_of_result(event)
     if "Action" in event or "Parameters" in event:
         if event.get("Action") != action_name:
@@ -97,20 +119,47 @@ def read_invocation(event: object, action_name: str, correlation_id: str | None,
         parameters = {k: v for k, v in event.items() if k not in CHAIN_KEYS}
         controls = {k: v for k, v in event.items() if k in CHAIN_KEYS}
     parameters, batch = _batch(parameters)
-    hop = controls.get("Hop", 0)
-    if not isinstance(hop, int) or isinstance(hop, bool) or hop < 0:
-        raise invalid("InvalidParameter", "Hop must be a whole number from 0.")
+    hop = max(_whole(controls.get("Hop", 0), "Hop"), floor)
     if hop > max_hops:
         raise invalid("Chain.HopLimitExceeded", f"Hop {hop} is over the limit of {max_hops}: the chain may be looping.")
+    budget = min(_whole(controls.get("Budget", max_invocations), "Budget"), max_invocations)
+    if budget < 1:
+        raise invalid("Chain.BudgetExhausted", "The chain has made all the invocations its Budget allowed "
+                      f"(at most {max_invocations}, shared among its branches): this hop is not run.")
+    _check_next(controls.get("Next"), max_hops - hop)
+    urls = _urls(controls.get("NotifyUrls"))
     return Invocation(
         parameters=parameters,
         correlation_id=_correlation_id(controls.get("CorrelationId"), correlation_id),
         hop=hop,
         next=_hop(controls.get("Next")),
-        notify_urls=_urls(controls.get("NotifyUrls")),
+        notify_urls=urls,
         scheduled_time=_scheduled_time(controls.get("ScheduledTime")),
         batch=batch,
+        budget=budget,
+        branches=1 + configured_urls + len(urls),
     )
+
+
+def _whole(value: object, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise invalid("InvalidParameter", f"{name} must be a whole number from 0.")
+    return value
+
+
+def _check_next(value: object, hops_left: int) -> None:
+    """Every nested ``Next`` a hop and nothing else (a result-shaped one would restart the count), no
+    deeper than the hops left: a chain that cannot finish is refused before its first call."""
+    depth = 0
+    while value is not None:
+        hop = _hop(value)
+        unknown = sorted(set(hop) - HOP_KEYS)
+        if unknown:
+            raise invalid("UnsupportedParameter", f"A Next hop takes Action, Parameters and {', '.join(CHAIN_KEYS)}; not {', '.join(unknown)}.")
+        depth += 1
+        if depth > hops_left:
+            raise invalid("Chain.HopLimitExceeded", f"The chain's Next hops go deeper than the {hops_left} hops left.")
+        value = hop.get("Next")
 
 
 def _batch(parameters: dict[str, Any]) -> tuple[dict[str, Any], Batch | None]:
@@ -233,5 +282,6 @@ def with_next(event: dict[str, Any], invocation: Invocation) -> dict[str, Any]:
     """The chain's fields on a result; ``Next`` only on success, its ``Hop`` one more than this one's."""
     event["CorrelationId"], event["Hop"] = invocation.correlation_id, invocation.hop
     if event["Outcome"] == "Succeeded" and invocation.next is not None:
-        event["Next"] = {**invocation.next, "Hop": invocation.hop + 1, "CorrelationId": invocation.correlation_id}
+        event["Next"] = {**invocation.next, "Hop": invocation.hop + 1, "Budget": invocation.next_budget,
+                         "CorrelationId": invocation.correlation_id}
     return event
