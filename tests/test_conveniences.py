@@ -5,7 +5,7 @@ Across month and year ends, leap days, and daylight-saving changes in both direc
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from conftest import ECS_ID, REDIS_ID
@@ -114,7 +114,8 @@ def test_scheduler_input_end_to_end(emulator, maintain, release, context):
     scheduled = datetime.now(timezone.utc).replace(microsecond=0)
     stamp = scheduled.strftime("%Y-%m-%dT%H:%M:%SZ")
     result = release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseAfter": "PT4H", "ScheduledTime": stamp}, context)
-    expected = (scheduled.replace(second=0) + (at("2000-01-01T04:00:00Z") - at("2000-01-01T00:00:00Z"))).strftime("%Y-%m-%dT%H:%M:%SZ")
+    whole_minute = scheduled.replace(second=0) + timedelta(minutes=1 if scheduled.second else 0)  # rounded up
+    expected = (whole_minute + (at("2000-01-01T04:00:00Z") - at("2000-01-01T00:00:00Z"))).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert result["Parameters"]["AutoReleaseTime"] == expected == emulator.state.instances[ECS_ID].AutoReleaseTime
     maintain.lambda_handler({"InstanceId": REDIS_ID, "MaintainStartTime": "10:00", "MaintainEndTime": "11:00",
                              "TimeZone": "Asia/Shanghai", "ScheduledTime": stamp}, context)

@@ -166,8 +166,13 @@ def test_layer_refuses_values_that_are_not_well_formed_text(given, code):
     assert raised.value.code == code
 
 
-def test_null_release_time_cancels():
-    assert RELEASE.validate({"InstanceId": ECS_ID, "AutoReleaseTime": None}, ValidationContext(now=datetime.now(timezone.utc))) == {"InstanceId": ECS_ID}
+@pytest.mark.parametrize("name", ["AutoReleaseTime", "AutoReleaseAfter"])
+def test_a_null_release_time_is_refused_not_taken_for_a_cancel(name):
+    # leaving the key out cancels the release; a null is more likely a template's empty value
+    with pytest.raises(AlibabaCloudError) as raised:
+        RELEASE.validate({"InstanceId": ECS_ID, name: None}, ValidationContext(now=datetime.now(timezone.utc)))
+    assert raised.value.code == "InvalidParameter" and f"{name} is null" in raised.value.message
+    assert RELEASE.validate({"InstanceId": ECS_ID}, ValidationContext(now=datetime.now(timezone.utc))) == {"InstanceId": ECS_ID}
 
 
 def test_emulator_answers_alibaba_error_shape(emulator):

@@ -46,7 +46,7 @@ def test_no_secret_anywhere_at_debug(emulator, function_env, context, capsys, ca
             seen.append(json.dumps(maintain.lambda_handler(GOOD, context)))
             seen.append(json.dumps(release.lambda_handler(webhook_event(RELEASE, {"InstanceId": "i-bp1env7nl3mijm2test",
                                                                                   "AutoReleaseTime": in_future(hours=2)}), context)))
-            seen.append(json.dumps(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD, secret="whsec_d3Jvbmc="), context)))
+            seen.append(json.dumps(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD, secret="whsec_d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXkhISE="), context)))
             emulator.inject("internal", 2)
             seen.append(json.dumps(maintain.lambda_handler(GOOD, context)))
             for event in ({**GOOD, "InstanceId": "r-unknown"}, {**GOOD, "MaintainEndTime": "09:00Z"}):

@@ -93,7 +93,7 @@ def test_webhook_secret_comes_from_the_secret(emulator, extension, context):
     with environment({"ALIBABA_CLOUD_CREDENTIALS_SECRET_ID": "creds", "WEBHOOK_SECRET_ID": "hook"}):
         maintain = load_function(MAINTAIN)
         assert answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD), context))[0] == 200
-        assert answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD, secret="whsec_d3Jvbmc="), context))[0] == 401
+        assert answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD, secret="whsec_d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXkhISE="), context))[0] == 401
     assert extension.requests.count("hook") == 1
 
 

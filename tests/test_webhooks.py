@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import time
+
+import pytest
 from datetime import datetime, timezone
 
 from conftest import MAINTAIN, REDIS_ID, WEBHOOK_SECRET, answer_of, webhook_event
@@ -72,11 +74,23 @@ def test_verification_agrees_with_the_reference_library(key, other_key, webhook_
     assert ours == (variant in ("valid", "near-edge", "several", "upper-case") or (variant == "other-key" and other_key == key))
 
 
-def test_secret_without_prefix_or_padding_is_the_same_key():
-    key = b"sixteen byte key"
+def test_secret_without_padding_is_the_same_key():
+    key = b"a thirty-two byte key, not less"
     padded = base64.b64encode(key).decode()
     assert padded.endswith("=")
-    assert decode_secret("whsec_" + padded) == decode_secret(padded) == decode_secret(padded.rstrip("=")) == key
+    assert decode_secret("whsec_" + padded) == decode_secret("whsec_" + padded.rstrip("=")) == key
+
+
+@pytest.mark.parametrize("secret", [
+    base64.b64encode(b"a thirty-two byte key, not less").decode(),  # no whsec_: perhaps a secret's name or a password
+    "whsec_" + base64.b64encode(b"only twenty-three bytes").decode(),
+    "whsec_",
+    "whsec_not base64!",
+])
+def test_a_weak_or_malformed_webhook_secret_stops_the_cold_start(function_env, secret):
+    from alibaba_cloud.config import ConfigurationError
+    with environment({"WEBHOOK_SECRET": secret}), pytest.raises(ConfigurationError):
+        load_function(MAINTAIN)
 
 
 # Redeliveries
@@ -84,19 +98,21 @@ def test_secret_without_prefix_or_padding_is_the_same_key():
 GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 
 
-def test_redelivery_is_answered_from_the_first_without_calling_again(emulator, maintain, context):
+def test_redelivery_is_refused_with_the_first_answer_inside(emulator, maintain, context):
     event = webhook_event(MAINTAIN, GOOD)
     first = maintain.lambda_handler(event, context)
-    again = maintain.lambda_handler(json.loads(json.dumps(event)), context)
-    assert answer_of(first)[0] == 200 and again == first
+    status, again = answer_of(maintain.lambda_handler(json.loads(json.dumps(event)), context))
+    assert answer_of(first)[0] == 200 and (status, again["Code"]) == (409, "Webhook.Replayed")
+    assert again["FirstAnswer"] == {"StatusCode": 200, "Body": answer_of(first)[1]}
     assert len(emulator.state.received) == 1
 
 
-def test_final_failure_is_answered_again_without_calling(emulator, maintain, context):
+def test_final_failure_is_not_run_again(emulator, maintain, context):
     event = webhook_event(MAINTAIN, {**GOOD, "InstanceId": "r-unknown"})
     first = maintain.lambda_handler(event, context)
     assert answer_of(first)[0] == 404
-    assert maintain.lambda_handler(event, context) == first
+    status, again = answer_of(maintain.lambda_handler(event, context))
+    assert status == 409 and again["FirstAnswer"]["StatusCode"] == 404
     assert len(emulator.state.received) == 1
 
 

@@ -74,6 +74,8 @@ class Settings:
     webhook_secret: str | None = None
     webhook_secret_id: str | None = None
     webhook_tolerance_seconds: float = 300.0
+    webhook_replay_table: str | None = None  # DynamoDB table of webhook ids seen, shared by all containers
+    targets_dead_letter_queue_url: str | None = None  # where a queued event that can never succeed goes at once
     secrets_cache_seconds: float = 300.0
     secrets_extension_port: int = 2773
     max_hops: int = 8
@@ -112,6 +114,8 @@ class Settings:
             webhook_secret=env.get("WEBHOOK_SECRET") or None,
             webhook_secret_id=env.get("WEBHOOK_SECRET_ID") or None,
             webhook_tolerance_seconds=_number(env, "WEBHOOK_TOLERANCE_SECONDS", 300.0),
+            webhook_replay_table=env.get("WEBHOOK_REPLAY_TABLE") or None,
+            targets_dead_letter_queue_url=env.get("TARGETS_DEAD_LETTER_QUEUE_URL") or None,
             secrets_cache_seconds=_number(env, "SECRETS_CACHE_SECONDS", 300.0),
             secrets_extension_port=int(_number(env, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", 2773)),
             max_hops=int(_number(env, "CHAIN_MAX_HOPS", 8)),

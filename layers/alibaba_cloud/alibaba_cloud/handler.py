@@ -25,9 +25,9 @@ from .errors import AlibabaCloudError
 from .observe import Observer
 from .rpc.client import RpcClient
 from .run import Runner, deadline_of
-from .standard_webhooks import WebhookKeys
+from .standard_webhooks import WebhookKeys, parse_secrets
 from .triggers.queue import QueueTrigger, is_sqs_event
-from .triggers.webhook import MAX_BODY_BYTES, WebhookTrigger, is_http_api_event
+from .triggers.webhook import MAX_BODY_BYTES, WebhookTrigger, bad_request, is_http_api_event
 
 MAX_EVENT_BYTES = MAX_BODY_BYTES  # a direct event is held to a webhook body's limit: its result must fit beside it
 
@@ -48,10 +48,12 @@ class ActionHandler:
         self.settings = settings or Settings.from_env()
         self.client = client or RpcClient.from_settings(self.settings)
         keys = WebhookKeys(self.settings.webhook_secret, self.settings.webhook_secret_id, self.client.credentials.extension.get)
+        if self.settings.webhook_secret:
+            parse_secrets(self.settings.webhook_secret)  # an unusable inline secret stops the cold start, loudly
         deliveries = Deliveries(self.settings, keys)
         self.runner = Runner(action, self.settings, self.client, Observer(action.name, logger, metrics), deliveries)
         self.webhook = WebhookTrigger(self.runner, self.settings, keys)
-        self.queue = QueueTrigger(self.runner)
+        self.queue = QueueTrigger(self.runner, self.settings.targets_dead_letter_queue_url)
 
     def __call__(self, event: Any, context: Any) -> dict[str, Any]:
         if is_http_api_event(event):
@@ -66,7 +68,10 @@ class ActionHandler:
         correlation_id = getattr(context, "aws_request_id", None)
         runner.observer.logger.set_correlation_id(correlation_id)
         try:
-            size = len(json.dumps(event, ensure_ascii=False).encode())
+            try:
+                size = len(json.dumps(event, ensure_ascii=False, allow_nan=False).encode())
+            except (ValueError, RecursionError):
+                raise bad_request("The event must be strict JSON (no NaN or Infinity), nested at most 32 deep.") from None
             if size > MAX_EVENT_BYTES:
                 error = AlibabaCloudError("PayloadTooLarge", f"The event exceeds {MAX_EVENT_BYTES} bytes; fan large fleets "
                                           "out through the targets queue or name them with Select.")

@@ -18,17 +18,24 @@ from .config import ConfigurationError
 from .errors import AlibabaCloudError
 
 SECRET_PREFIX = "whsec_"
+MIN_KEY_BYTES = 24  # Standard Webhooks' secrets are 24 to 64 random bytes
 
 
 def decode_secret(secret: str) -> bytes:
-    """The key bytes of a ``whsec_...`` secret (prefix and padding optional, as in the reference libraries)."""
+    """The key bytes of a ``whsec_...`` secret: the prefix, Base64 text, at least 24 bytes of key.
+
+    A shorter or unprefixed secret is refused: it is guessable, or it is not what the operator meant
+    to configure (a password, a secret's name).
+    """
+    if not secret.startswith(SECRET_PREFIX):
+        raise ConfigurationError("A webhook secret must be whsec_ followed by Base64 text")
     text = secret.removeprefix(SECRET_PREFIX)
     try:
         key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise ConfigurationError("A webhook secret must be whsec_ followed by Base64 text") from None
-    if not key:
-        raise ConfigurationError("A webhook secret must not be empty")
+    if len(key) < MIN_KEY_BYTES:
+        raise ConfigurationError(f"A webhook secret must hold at least {MIN_KEY_BYTES} random bytes, not {len(key)}")
     return key
 
 

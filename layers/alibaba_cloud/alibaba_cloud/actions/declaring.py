@@ -107,8 +107,15 @@ class Action:
                 f"The parameters {', '.join(map(repr, sorted(map(str, unknown))))} are unsupported "
                 f"by {self.name}; it takes {', '.join(accepted)}.",
             )
-        for convenience in self.conveniences:
-            given = convenience.resolve(given, ctx)
+        required = {p.name for p in self.parameters if p.required}  # a null one is missing, as Alibaba says
+        nulls = sorted(name for name, value in given.items() if value is None and name not in required)
+        if nulls:  # a null AutoReleaseTime must not pass for a left-out one: that cancels the release
+            raise v.invalid("InvalidParameter", f"The parameter {nulls[0]} is null: give it a value, or leave it out.")
+        try:
+            for convenience in self.conveniences:
+                given = convenience.resolve(given, ctx)
+        except OverflowError:
+            raise v.invalid("InvalidParameter", "The ScheduledTime and the parameters reach beyond any valid date.") from None
         for parameter in self.parameters:
             if parameter.required and given.get(parameter.name) in (None, ""):
                 raise v.invalid("MissingParameter", f"{parameter.name} should not be null.")

@@ -226,7 +226,10 @@ def release_after(given: Mapping[str, object], ctx: ValidationContext) -> dict[s
             "e.g. PT4H or P1DT12H (years and months have no fixed length).",
         ) from None
     try:
-        resolved["AutoReleaseTime"] = _iso(ctx.reference_time + delta)
+        moment = ctx.reference_time + delta
+        if moment.second or moment.microsecond:  # up to the next whole minute: the API drops seconds, which
+            moment = moment.replace(second=0, microsecond=0) + timedelta(minutes=1)  # would make PT30M too early
+        resolved["AutoReleaseTime"] = _iso(moment)
     except OverflowError:
         raise invalid("InvalidAutoReleaseTime.TooLate", "AutoReleaseAfter reaches beyond any valid date.") from None
     return resolved

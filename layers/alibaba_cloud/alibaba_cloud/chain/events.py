@@ -101,6 +101,7 @@ def read_invocation(
     """
     if not isinstance(event, dict):
         raise invalid("InvalidParameter", f"The event must be a JSON object of {action_name} parameters.")
+    check_json(event)
     floor = 0  # a result's Next is one hop deeper than the result, whatever it says
     if "Outcome" in event:
         floor = _whole(event.get("Hop", 0), "Hop") + 1
@@ -139,6 +140,23 @@ def read_invocation(
         budget=budget,
         branches=1 + configured_urls + len(urls),
     )
+
+
+MAX_DEPTH = 32
+
+
+def check_json(value: object) -> None:
+    """Strict JSON, nested at most ``MAX_DEPTH`` deep: no NaN or Infinity (Python reads them; a result
+    echoing them would not be JSON). Walked without recursion, so no depth can exhaust the stack."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, float) and (item != item or item in (float("inf"), float("-inf"))):
+            raise invalid("InvalidParameter", "The event must be strict JSON: NaN and Infinity are not numbers it can carry.")
+        if isinstance(item, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise invalid("InvalidParameter", f"The event is nested more than {MAX_DEPTH} deep.")
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
 
 
 def _whole(value: object, name: str) -> int:

@@ -129,9 +129,10 @@ def _cause(reason: Exception) -> str:
 def parse_answer(answer: Answer, scrub: Callable[[str], str] = str) -> dict:
     """The JSON body of a success, or the error it carries, its text passed through ``scrub``.
 
-    Error bodies are read as JSON, or as XML where a gateway answers ``text/xml``. A 5xx, a
-    retryable code or an ``x-acs-retry-after`` header (milliseconds) make the error retryable; an
-    unreadable 2xx does not (the request went through, only its answer is lost).
+    Error bodies are read as JSON, or as XML where a gateway answers ``text/xml``, and scrubbed of
+    secrets before any of it is cut. A 5xx, a 429 or a retryable code make the error retryable, its
+    ``x-acs-retry-after`` (milliseconds) the pause; an unreadable 2xx is not retried (the request
+    went through, only its answer is lost), nor is a plain 4xx, whatever header it carries.
     """
     headers = {k.lower(): v for k, v in answer.headers.items()}
     retry_after = _retry_after(headers.get("x-acs-retry-after"))
@@ -140,15 +141,14 @@ def parse_answer(answer: Answer, scrub: Callable[[str], str] = str) -> dict:
     if data is None and answer.status >= 400 and ("xml" in content_type or answer.content.lstrip()[:1] == b"<"):
         data = _xml_error(answer.content)
     if data is None:
-        snippet = answer.content[:120].decode("utf-8", "replace")
+        # scrubbed whole, then cut: a cut first could keep the start of a token no scrub would recognise
+        snippet = scrub(answer.content[:65536].decode("utf-8", "replace"))[:120]
         raise AlibabaCloudError(
             "InvalidResponse",
-            scrub(
-                f"The endpoint answered HTTP {answer.status} ({content_type}) with a body that is "
-                f"not a JSON object: {snippet!r}"
-            ),
+            f"The endpoint answered HTTP {answer.status} ({scrub(content_type)[:100]}) with a body that is "
+            f"not a JSON object: {snippet!r}",
             http_status=answer.status if answer.status >= 400 else 502,
-            retryable=answer.status >= 500 or retry_after is not None,
+            retryable=answer.status >= 500,  # an unreadable 2xx went through; a plain 4xx is final
             retry_after=retry_after,
         )
     if 200 <= answer.status < 300:
@@ -156,7 +156,7 @@ def parse_answer(answer: Answer, scrub: Callable[[str], str] = str) -> dict:
 
     def field(name: str, limit: int = 4096) -> str | None:
         value = data.get(name)
-        return scrub(str(value)[:limit]) if value is not None and value != "" else None
+        return scrub(str(value))[:limit] if value is not None and value != "" else None
 
     code = field("Code", 256) or f"HTTP{answer.status}"
     message = field("Message") or "The endpoint gave no message."
@@ -168,7 +168,8 @@ def parse_answer(answer: Answer, scrub: Callable[[str], str] = str) -> dict:
         host_id=field("HostId", 256),
         recommend=field("Recommend", 1024),
         access_denied_detail=_access_denied_detail(data.get("AccessDeniedDetail"), scrub),
-        retryable=answer.status >= 500 or code in RETRYABLE_CODES or retry_after is not None,
+        # x-acs-retry-after paces a retry; it does not make a final answer worth one
+        retryable=answer.status >= 500 or answer.status == 429 or code in RETRYABLE_CODES,
         retry_after=retry_after,
     )
 
@@ -219,7 +220,7 @@ def _access_denied_detail(value: object, scrub: Callable[[str], str]) -> dict[st
     detail = {}
     for key, item in list(value.items())[:MAX_DETAIL_FIELDS]:
         if isinstance(item, (str, int, float)) and not isinstance(item, bool):
-            detail[scrub(str(key)[:64])] = scrub(str(item)[:2048])
+            detail[scrub(str(key))[:64]] = scrub(str(item))[:2048]
     return detail or None
 
 

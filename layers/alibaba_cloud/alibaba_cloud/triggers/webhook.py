@@ -1,5 +1,6 @@
 """API Gateway HTTP API (payload 2.0) webhooks: method, body limits, the Standard Webhooks check,
-redeliveries answered once, and every outcome an HTTP answer with a JSON body, never a traceback."""
+each webhook-id run once (:mod:`.replay`), and every outcome an HTTP answer with a JSON body, never
+a traceback."""
 
 from __future__ import annotations
 
@@ -7,15 +8,13 @@ import base64
 import binascii
 import hashlib
 import json
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any
 
 from ..config import Settings
 from ..errors import AlibabaCloudError
 from ..run import Runner, deadline_of
 from ..standard_webhooks import WebhookKeys, WebhookVerifier
+from .replay import DynamoDeliveries, MemoryDeliveries, Prior, SeenDeliveries
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -28,42 +27,40 @@ def http_answer(status: int, body: dict[str, Any]) -> dict[str, Any]:
     return {
         "statusCode": status,
         "headers": {"Content-Type": "application/json"},
-        "body": json.dumps(body, ensure_ascii=False),
+        "body": json.dumps(body, ensure_ascii=False, allow_nan=False),
     }
+
+
+def replayed(prior: Prior) -> dict[str, Any]:
+    """409 for a webhook-id seen before; the first answer inside, so a sender whose answer was lost learns it."""
+    if prior.answer is None:
+        error = AlibabaCloudError("Webhook.InProgress", "This webhook-id is being run by an earlier delivery; it is not "
+                                  "run again.", http_status=409)
+        return http_answer(409, error.to_dict())
+    error = AlibabaCloudError("Webhook.Replayed", "This webhook-id was delivered before; it is not run again. Its "
+                              "first answer is in FirstAnswer.", http_status=409)
+    body = prior.answer.get("body")
+    first = {"StatusCode": prior.answer["statusCode"], "Body": json.loads(body) if body else None}
+    return http_answer(409, {**error.to_dict(), "FirstAnswer": first})
+
+
+def seen_deliveries(settings: Settings) -> SeenDeliveries:
+    max_age = 3 * settings.webhook_tolerance_seconds
+    if not settings.webhook_replay_table:
+        return MemoryDeliveries(max_age)
+    from ..aws.client import AwsJsonClient, aws_fetcher
+
+    client = AwsJsonClient.from_env("dynamodb", "DynamoDB_20120810", aws_fetcher())
+    return DynamoDeliveries(client, settings.webhook_replay_table, max_age)
+
+
+def refuse_constant(name: str) -> None:
+    """``NaN``, ``Infinity``: Python's json reads them, JSON does not, and a result echoing them would not be JSON."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def bad_request(message: str) -> AlibabaCloudError:
     return AlibabaCloudError("InvalidParameter", message, http_status=400)
-
-
-class DeliveryCache:
-    """Answers already given, by ``webhook-id``, so a redelivery does not call Alibaba twice.
-
-    Senders retry a delivery with the same id, so only final answers are kept (a success, or an
-    error that retrying cannot change); a transient failure is not, and its retry runs again.
-    Bounded in size and age: older deliveries are refused by their timestamp anyway.
-    """
-
-    def __init__(self, max_entries: int = 1024, max_age_seconds: float = 900.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self._entries: OrderedDict[str, tuple[float, str, dict]] = OrderedDict()
-        self._max_entries = max_entries
-        self._max_age = max_age_seconds
-        self._clock = clock
-
-    def get(self, webhook_id: str, body: bytes) -> dict | None:
-        """The answer first given to this delivery, or ``None``; a reused id with another body is an error."""
-        entry = self._entries.get(webhook_id)
-        if entry is None or self._clock() - entry[0] > self._max_age:
-            return None
-        if entry[1] != hashlib.sha256(body).hexdigest():
-            raise AlibabaCloudError("Webhook.IdReused", "This webhook-id was already delivered with another body.", http_status=409)
-        return entry[2]
-
-    def put(self, webhook_id: str, body: bytes, answer: dict) -> None:
-        self._entries[webhook_id] = (self._clock(), hashlib.sha256(body).hexdigest(), answer)
-        self._entries.move_to_end(webhook_id)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
 
 
 class WebhookTrigger:
@@ -73,31 +70,38 @@ class WebhookTrigger:
         self.runner = runner
         self.settings = settings
         self.keys = keys
-        self.answered = DeliveryCache(max_age_seconds=3 * settings.webhook_tolerance_seconds)
+        self.seen = seen_deliveries(settings)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         observer = self.runner.observer
         correlation_id = event["requestContext"].get("requestId") or getattr(context, "aws_request_id", None)
         observer.logger.set_correlation_id(correlation_id)
+        deadline = deadline_of(context)
+        store_deadline = None if deadline is None else deadline - self.settings.deadline_margin
         try:
             try:
                 webhook_id, body, payload = self._authenticated(event)
-                answered = self.answered.get(webhook_id, body)
+                digest = hashlib.sha256(body).hexdigest()
+                prior = self.seen.claim(webhook_id, digest, store_deadline)
             except AlibabaCloudError as error:
                 observer.rejected(error)
                 raise
-            if answered is not None:
+            if prior is not None:
                 observer.count("Replayed")
-                observer.logger.info("Redelivered webhook answered from the first delivery", extra={"webhook_id": webhook_id})
-                return answered
-            invocation = self.runner.invocation(payload, correlation_id)
-            result, error = self.runner.run(invocation, deadline_of(context), len(body), synchronous=True)
-            if error is not None:
-                answer = http_answer(error.http_status, error.to_dict())
-            else:  # a batch with failed or skipped targets is a multi-status answer
-                answer = http_answer(207 if result["Outcome"] != "Succeeded" else 200, result)
-            if error is None or not error.retryable:
-                self.answered.put(webhook_id, body, answer)
+                observer.logger.warning("Webhook delivered again: refused", extra={"webhook_id": webhook_id})
+                return replayed(prior)
+            try:
+                answer, retryable = self._run(payload, correlation_id, deadline, len(body))
+            except Exception:
+                self.seen.release(webhook_id, store_deadline)  # nothing was answered: a retry may run it
+                raise
+            try:  # a transient failure is forgotten, so the sender's retry runs again; any other answer is kept
+                if retryable:
+                    self.seen.release(webhook_id, store_deadline)
+                else:
+                    self.seen.settle(webhook_id, digest, answer, store_deadline)
+            except AlibabaCloudError as error:
+                observer.logger.error("The delivery's answer could not be kept", extra={"reason": error.message})
             return answer
         except AlibabaCloudError as error:
             return http_answer(error.http_status, error.to_dict())
@@ -106,9 +110,24 @@ class WebhookTrigger:
             error = AlibabaCloudError("InternalError", "The function failed unexpectedly; see its log.", http_status=500)
             return http_answer(500, error.to_dict())
 
+    def _run(self, payload: Any, correlation_id: str | None, deadline: float | None, size: int) -> tuple[dict[str, Any], bool]:
+        """The delivery's answer, and whether it was a transient failure."""
+        try:
+            invocation = self.runner.invocation(payload, correlation_id)
+            result, error = self.runner.run(invocation, deadline, size, synchronous=True)
+        except AlibabaCloudError as refused:
+            return http_answer(refused.http_status, refused.to_dict()), refused.retryable
+        if error is not None:
+            return http_answer(error.http_status, error.to_dict()), error.retryable
+        # a batch with failed or skipped targets is a multi-status answer
+        return http_answer(207 if result["Outcome"] != "Succeeded" else 200, result), False
+
     def _authenticated(self, event: dict[str, Any]) -> tuple[str, bytes, Any]:
         """``(webhook-id, raw body, parsed body)`` once the delivery is a signed POST within the limits."""
-        method = (event["requestContext"].get("http") or {}).get("method")
+        http = event["requestContext"].get("http")
+        if not isinstance(http, dict):
+            raise bad_request("The request's requestContext.http is malformed.")
+        method = http.get("method")
         if method != "POST":
             raise AlibabaCloudError("MethodNotAllowed", "Webhooks are delivered with POST.", http_status=405)
         body = self._raw_body(event)
@@ -123,9 +142,9 @@ class WebhookTrigger:
         webhook_id = WebhookVerifier(keys, self.settings.webhook_tolerance_seconds).verify(headers, body)
         self.runner.observer.logger.append_keys(webhook_id=webhook_id)
         try:
-            payload = json.loads(body)
-        except ValueError:
-            raise bad_request("The body must be a JSON object.") from None
+            payload = json.loads(body, parse_constant=refuse_constant)
+        except (ValueError, RecursionError):
+            raise bad_request("The body must be a strict JSON object (no NaN or Infinity).") from None
         return webhook_id, body, payload
 
     @staticmethod

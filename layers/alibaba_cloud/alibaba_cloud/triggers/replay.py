@@ -1,0 +1,130 @@
+"""Webhook ids already seen, so a delivery runs once however often, and wherever, it is sent again.
+
+Standard Webhooks asks receivers to refuse a ``webhook-id`` they have seen. A cache in one warm
+container does not: two cold starts both run the same delivery, and an old "cancel" replayed in
+another container undoes a later "set". So the ids live in a DynamoDB table shared by every
+container (``WEBHOOK_REPLAY_TABLE``), each with its body's digest and, once there is one, its
+first answer; an in-memory store stands in when no table is configured (local runs). An id is
+kept for three tolerance windows: older deliveries are refused by their timestamp anyway.
+
+A store that cannot be reached fails closed: the delivery is not run, and the sender is told to
+retry (503).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..aws.client import AwsError, AwsJsonClient
+from ..errors import AlibabaCloudError
+
+MAX_KEPT_ANSWER = 350 * 1024  # a DynamoDB item holds 400 KB; larger first answers are not kept, only their status
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A delivery seen before: its first answer, or ``None`` while that first delivery still runs."""
+
+    answer: dict[str, Any] | None
+    first_seen: float
+
+
+def id_reused() -> AlibabaCloudError:
+    return AlibabaCloudError("Webhook.IdReused", "This webhook-id was already delivered with another body.", http_status=409)
+
+
+def unavailable(reason: str) -> AlibabaCloudError:
+    return AlibabaCloudError(
+        "Webhook.ReplayStoreUnavailable",
+        f"The store of delivered webhook ids cannot be reached ({reason}); the delivery was not run: send it again.",
+        http_status=503, retryable=True,
+    )
+
+
+def kept(answer: dict[str, Any]) -> dict[str, Any]:
+    """The answer as kept: whole when small, else its status alone."""
+    if len(answer.get("body") or "") <= MAX_KEPT_ANSWER:
+        return answer
+    return {"statusCode": answer["statusCode"], "headers": answer.get("headers", {}), "body": None}
+
+
+class SeenDeliveries(Protocol):
+    def claim(self, webhook_id: str, digest: str, deadline: float | None) -> Prior | None: ...
+    def settle(self, webhook_id: str, digest: str, answer: dict[str, Any], deadline: float | None) -> None: ...
+    def release(self, webhook_id: str, deadline: float | None) -> None: ...
+
+
+class MemoryDeliveries:
+    """One container's ids: bounded in number and age."""
+
+    def __init__(self, max_age_seconds: float, max_entries: int = 1024, clock: Callable[[], float] = time.time) -> None:
+        self._entries: OrderedDict[str, tuple[float, str, dict | None]] = OrderedDict()
+        self._max_age, self._max_entries, self._clock = max_age_seconds, max_entries, clock
+
+    def claim(self, webhook_id: str, digest: str, deadline: float | None) -> Prior | None:
+        now = self._clock()
+        entry = self._entries.get(webhook_id)
+        if entry is not None and now - entry[0] <= self._max_age:
+            if entry[1] != digest:
+                raise id_reused()
+            return Prior(entry[2], entry[0])
+        self._entries[webhook_id] = (now, digest, None)
+        self._entries.move_to_end(webhook_id)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+        return None
+
+    def settle(self, webhook_id: str, digest: str, answer: dict[str, Any], deadline: float | None) -> None:
+        first = self._entries.get(webhook_id, (self._clock(), digest, None))[0]
+        self._entries[webhook_id] = (first, digest, kept(answer))
+
+    def release(self, webhook_id: str, deadline: float | None) -> None:
+        self._entries.pop(webhook_id, None)
+
+
+class DynamoDeliveries:
+    """The ids in a DynamoDB table (key ``WebhookId``, TTL attribute ``ExpiresAt``), shared by every container."""
+
+    def __init__(self, client: AwsJsonClient, table: str, max_age_seconds: float, clock: Callable[[], float] = time.time) -> None:
+        self.client, self.table, self.max_age, self.clock = client, table, max_age_seconds, clock
+
+    def _call(self, operation: str, payload: dict[str, Any], deadline: float | None) -> dict[str, Any]:
+        try:
+            return self.client.call(operation, {"TableName": self.table, **payload}, deadline)
+        except AwsError as error:
+            if error.code == "ConditionalCheckFailedException":
+                raise
+            raise unavailable(error.code) from None
+
+    def claim(self, webhook_id: str, digest: str, deadline: float | None) -> Prior | None:
+        now = self.clock()
+        item = {"WebhookId": {"S": webhook_id}, "BodySha256": {"S": digest}, "FirstSeen": {"N": f"{now:.3f}"},
+                "ExpiresAt": {"N": str(int(now + self.max_age))}}
+        try:  # an expired item may linger until DynamoDB's TTL sweep removes it: it counts as absent
+            self._call("PutItem", {"Item": item, "ConditionExpression": "attribute_not_exists(WebhookId) OR ExpiresAt < :now",
+                                   "ExpressionAttributeValues": {":now": {"N": str(int(now))}}}, deadline)
+            return None
+        except AwsError:
+            pass
+        prior = self._call("GetItem", {"Key": {"WebhookId": {"S": webhook_id}}, "ConsistentRead": True}, deadline).get("Item")
+        if not prior:  # released in between: the sender's retry of a transient failure, racing; let it wait
+            return Prior(None, now)
+        if prior.get("BodySha256", {}).get("S") != digest:
+            raise id_reused()
+        answer = json.loads(prior["Answer"]["S"]) if "Answer" in prior else None
+        return Prior(answer, float(prior.get("FirstSeen", {}).get("N", now)))
+
+    def settle(self, webhook_id: str, digest: str, answer: dict[str, Any], deadline: float | None) -> None:
+        self._call("UpdateItem", {
+            "Key": {"WebhookId": {"S": webhook_id}},
+            "UpdateExpression": "SET Answer = :answer",
+            "ExpressionAttributeValues": {":answer": {"S": json.dumps(kept(answer), ensure_ascii=False)}},
+        }, deadline)
+
+    def release(self, webhook_id: str, deadline: float | None) -> None:
+        self._call("DeleteItem", {"Key": {"WebhookId": {"S": webhook_id}}}, deadline)
