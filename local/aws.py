@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 
+import local.runtime  # noqa: F401  (puts the layer on the path)
 from alibaba_cloud.aws.client import AwsJsonClient, aws_fetcher
 
 REPLAY_TABLE = "lifecycle-webhook-ids"

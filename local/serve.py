@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from local import template as app_template
+from local.aws import REPLAY_TABLE, AwsStandIn
 from local.cron import Schedule
 from local.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, EmulatorServer, seed_demo
 from local.runtime import LambdaContext, environment, load_function
@@ -58,7 +59,9 @@ class LocalCloud:
         webhook_secret: str,
         overrides: dict[str, Any] | None = None,
         credentials: tuple[str, str] = (DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET),
+        aws_environment: dict[str, str] | None = None,
     ) -> None:
+        """``aws_environment``: where the AWS services the template creates stand in (a :class:`local.aws.AwsStandIn`)."""
         self.specs = app_template.functions(app_template.load(), overrides)
         self.webhook_secret = webhook_secret
         self.functions = {}
@@ -68,6 +71,7 @@ class LocalCloud:
             "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID": None, "WEBHOOK_SECRET_ID": None, "NOTIFY_ALLOW_HTTP": "true",
             # a laptop's receivers and functions listen on loopback, which events may not reach in AWS
             "NOTIFY_ALLOWED_NETWORKS": "127.0.0.0/8",
+            **(aws_environment or {}),
         }
         for logical_id, spec in self.specs.items():
             with environment({**spec.environment, **local_env}):
@@ -259,13 +263,15 @@ def main() -> None:
     webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     emulator = EmulatorServer(args.emulator_port).start()
     seed_demo(emulator)
-    cloud = LocalCloud(emulator.url, webhook_secret)
+    aws = AwsStandIn().start()  # the webhook-id table and the dead-letter queue, as DynamoDB and SQS
+    cloud = LocalCloud(emulator.url, webhook_secret, aws_environment=aws.environment())
     gateway = GatewayServer(cloud, args.port).start()
     stop = threading.Event()
     if args.cron:
         threading.Thread(target=cloud.run_cron, args=(stop, args.all_schedules), daemon=True).start()
     print(f"Alibaba Cloud emulator: {emulator.url}   (state: {emulator.url}/_emulator/instances)")
     print(f"Webhook secret:         {webhook_secret}")
+    print(f"DynamoDB and SQS:       {aws.url}   (webhook ids: table {REPLAY_TABLE}; dead letters: {aws.queue_url})")
     for (method, path), logical_id in cloud.routes.items():
         print(f"Route:    {method} {gateway.url}{path} -> {logical_id}")
     for logical_id, name, schedule in cloud.schedules(include_disabled=True):
@@ -281,6 +287,7 @@ def main() -> None:
     finally:
         stop.set()
         gateway.stop()
+        aws.stop()
         emulator.stop()
 
 

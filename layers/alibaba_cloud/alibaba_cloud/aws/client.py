@@ -37,7 +37,7 @@ class AwsJsonClient:
         self.url = endpoint.rstrip("/") + "/"
         self.host = parts.netloc or ""
         self.fetcher = fetcher
-        self.env = os.environ if env is None else env
+        self.env = dict(os.environ if env is None else env)  # at cold start, as Lambda sets it for the container
 
     @classmethod
     def from_env(cls, service: str, target_prefix: str, fetcher: Fetcher, env: Mapping[str, str] | None = None) -> AwsJsonClient:
@@ -48,7 +48,7 @@ class AwsJsonClient:
         return cls(service, target_prefix, region, endpoint, fetcher, env)
 
     def credentials(self) -> AwsCredentials:
-        """Read at each call: Lambda's role credentials are in the environment and are renewed with it."""
+        """The function role's credentials, from the environment Lambda gave the container."""
         key, secret = self.env.get("AWS_ACCESS_KEY_ID"), self.env.get("AWS_SECRET_ACCESS_KEY")
         if not key or not secret:
             raise AwsError("MissingCredentials", "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
