@@ -10,7 +10,7 @@ PYTHON ?= $(or $(PYTHON312),python3)
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test fuzz build serve bench lock clean
+.PHONY: demo test fuzz build serve bench lock lock-checkov clean
 
 $(VENV)/.installed: tests/requirements.txt layers/alibaba_cloud/requirements.txt
 	@[ -n "$(PYTHON312)" ] || echo "warning: no Python 3.12 found (Lambda's runtime); using $(PYTHON)" >&2
@@ -18,10 +18,16 @@ $(VENV)/.installed: tests/requirements.txt layers/alibaba_cloud/requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	touch $@
 
+# checkov pins versions the test tools cannot share a virtual environment with: it gets its own.
+$(VENV)/checkov/.installed: tests/checkov-requirements.txt
+	$(PYTHON) -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install --quiet --disable-pip-version-check -r tests/checkov-requirements.txt
+	touch $@
+
 demo: $(VENV)/.installed
 	$(PY) -m local.demo
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(VENV)/checkov/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # template.yaml's routes and schedules on 127.0.0.1 against the emulator (see local/serve.py).
@@ -44,6 +50,10 @@ lock:
 	rm -rf /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-venv && /tmp/lock-venv/bin/pip install --quiet -r tests/requirements.in
 	{ echo "# Pinned from requirements.in with 'make lock' (Python 3.12). Test-only: the layer ships layers/alibaba_cloud/requirements.txt."; \
 	  /tmp/lock-venv/bin/pip freeze; } > tests/requirements.txt
+
+lock-checkov:
+	rm -rf /tmp/lock-checkov && $(PYTHON) -m venv /tmp/lock-checkov && /tmp/lock-checkov/bin/pip install --quiet "checkov==$$(grep -o 'checkov==[0-9.]*' tests/checkov-requirements.txt | cut -d= -f3)"
+	{ head -1 tests/checkov-requirements.txt; /tmp/lock-checkov/bin/pip freeze; } > tests/checkov-requirements.txt.new && mv tests/checkov-requirements.txt.new tests/checkov-requirements.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
