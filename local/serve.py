@@ -186,14 +186,16 @@ class _Gateway(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if url.path.startswith("/_local/"):
             return self._control(method, url.path)
-        logical_id = cloud.routes.get((method, url.path))
+        route = (method, url.path) if (method, url.path) in cloud.routes else ("ANY", url.path)
+        logical_id = cloud.routes.get(route)
         if logical_id is None:
             return self._send(404, "application/json", json.dumps({"message": "Not Found"}).encode())
-        answer = cloud.invoke_http(logical_id, self._event(method, url, body))
+        answer = cloud.invoke_http(logical_id, self._event(method, url, body, f"{route[0]} {url.path}"))
         data = base64.b64decode(answer["body"]) if answer.get("isBase64Encoded") else str(answer.get("body", "")).encode()
-        self._send(answer.get("statusCode", 200), answer.get("headers", {}).get("Content-Type", "application/json"), data)
+        self._send(answer.get("statusCode", 200), answer.get("headers", {}).get("Content-Type", "application/json"), data,
+                   {k: v for k, v in answer.get("headers", {}).items() if k != "Content-Type"})
 
-    def _event(self, method: str, url, body: bytes) -> dict[str, Any]:
+    def _event(self, method: str, url, body: bytes, route_key: str) -> dict[str, Any]:
         """What API Gateway's HTTP API (payload 2.0) gives the function for this request."""
         try:
             text, encoded = body.decode("utf-8"), False
@@ -201,12 +203,12 @@ class _Gateway(BaseHTTPRequestHandler):
             text, encoded = base64.b64encode(body).decode(), True
         now = datetime.now(timezone.utc)
         return {
-            "version": "2.0", "routeKey": f"{method} {url.path}", "rawPath": url.path, "rawQueryString": url.query,
+            "version": "2.0", "routeKey": route_key, "rawPath": url.path, "rawQueryString": url.query,
             "headers": {k.lower(): v for k, v in self.headers.items()},
             "requestContext": {"accountId": ACCOUNT, "apiId": "local", "domainName": self.headers.get("Host", ""),
                                "http": {"method": method, "path": url.path, "protocol": self.request_version,
                                         "sourceIp": self.client_address[0], "userAgent": self.headers.get("User-Agent", "")},
-                               "requestId": uuid.uuid4().hex[:16], "routeKey": f"{method} {url.path}", "stage": "$default",
+                               "requestId": uuid.uuid4().hex[:16], "routeKey": route_key, "stage": "$default",
                                "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"), "timeEpoch": int(now.timestamp() * 1000)},
             "body": text, "isBase64Encoded": encoded,
         }
@@ -225,10 +227,12 @@ class _Gateway(BaseHTTPRequestHandler):
             return self._send(200, "application/json", json.dumps(cloud.invocations, default=str).encode())
         self._send(404, "application/json", json.dumps({"message": "Not Found"}).encode())
 
-    def _send(self, status: int, content_type: str, data: bytes) -> None:
+    def _send(self, status: int, content_type: str, data: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 

@@ -30,8 +30,10 @@ def hop(start="04:00Z", end="05:00Z", **extra):
             "Parameters": {"InstanceId": REDIS_ID, "MaintainStartTime": start, "MaintainEndTime": end}, **extra}
 
 
-def cloud_for(emulator, schedule_input=None, env=None):
+def cloud_for(emulator, schedule_input=None, env=None, parameters=None):
+    """The template's functions, with these Parameter values (the template's settings win over the environment)."""
     overrides = {"AutoReleaseTimeInput": json.dumps(schedule_input)} if schedule_input else {}
+    overrides |= parameters or {}
     with environment({"ALIBABA_CLOUD_RETRY_BASE_DELAY": "0.01", **(env or {})}):
         return LocalCloud(emulator.url, WEBHOOK_SECRET, overrides, (ACCESS_KEY_ID, ACCESS_KEY_SECRET))
 
@@ -88,13 +90,19 @@ def post_signed(url, body):
     return requests.post(url, data=raw, headers=headers, timeout=30)
 
 
+def test_other_methods_reach_the_function_and_get_405(emulator, local_cloud):
+    answer = requests.get(local_cloud.url + "/redis/maintain-time", timeout=10)
+    assert (answer.status_code, answer.json()["Code"], answer.headers["Allow"]) == (405, "MethodNotAllowed", "POST")
+    assert requests.get(local_cloud.url + "/nowhere", timeout=10).status_code == 404
+
+
 def test_routes_are_served_over_http(emulator, local_cloud):
     answer = post_signed(local_cloud.url + "/redis/maintain-time",
                          {"InstanceId": REDIS_ID, "MaintainStartTime": "08:00Z", "MaintainEndTime": "09:00Z"})
     assert answer.status_code == 200 and answer.json()["Outcome"] == "Succeeded"
     assert emulator.state.instances[REDIS_ID].MaintainStartTime == "08:00Z"
     assert requests.post(local_cloud.url + "/elsewhere", data=b"{}", timeout=5).status_code == 404
-    assert requests.get(local_cloud.url + "/redis/maintain-time", timeout=5).status_code == 404
+    assert requests.get(local_cloud.url + "/redis/maintain-time", timeout=5).status_code == 405
     assert post_signed(local_cloud.url + "/ecs/auto-release-time", {"InstanceId": PREPAID_ID}).status_code == 403
 
 
@@ -112,9 +120,9 @@ def test_cron_chain_through_destination_bus_and_rule(emulator):
     assert emulator.state.instances[REDIS_ID].MaintainStartTime == "06:00Z"
 
 
-def fire_release_schedule(emulator, schedule_input, env=None):
+def fire_release_schedule(emulator, schedule_input, parameters=None):
     """Fire the ECS schedule with this Input; what ran, and what reached the dead letters."""
-    gateway = GatewayServer(cloud_for(emulator, schedule_input, env)).start()
+    gateway = GatewayServer(cloud_for(emulator, schedule_input, parameters=parameters)).start()
     try:
         assert requests.post(f"{gateway.url}/_local/schedules/{RELEASE_FN}/Schedule", timeout=30).status_code == 200
         invocations = requests.get(gateway.url + "/_local/invocations", timeout=5).json()
@@ -136,7 +144,7 @@ def test_hop_limit_ends_a_runaway_chain(emulator):
     chain = hop()
     for _ in range(1):  # maintain -> maintain: within the limit, runs hop by hop
         chain = hop(Next=chain)
-    invocations, dead = fire_release_schedule(emulator, {"InstanceId": ECS_ID, "Next": chain}, {"CHAIN_MAX_HOPS": "3"})
+    invocations, dead = fire_release_schedule(emulator, {"InstanceId": ECS_ID, "Next": chain}, {"ChainMaxHops": "3"})
     assert [i["Outcome"].get("Hop") for i in invocations] == [0, 1, 2] and dead == []
     assert [i["Outcome"]["Next"]["Hop"] for i in invocations[:2]] == [1, 2]
 
@@ -195,7 +203,7 @@ def test_a_chain_deeper_than_the_limit_is_refused_before_its_first_call(emulator
     chain = hop()
     for _ in range(6):  # maintain -> maintain -> ... seven hops, with three allowed
         chain = hop(Next=chain)
-    invocations, dead = fire_release_schedule(emulator, {"InstanceId": ECS_ID, "Next": chain}, {"CHAIN_MAX_HOPS": "3"})
+    invocations, dead = fire_release_schedule(emulator, {"InstanceId": ECS_ID, "Next": chain}, {"ChainMaxHops": "3"})
     assert len(invocations) == 1 and emulator.state.received == []
     assert dead[-1]["responsePayload"]["errorMessage"].startswith("Chain.HopLimitExceeded: The chain's Next hops go deeper")
 

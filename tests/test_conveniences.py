@@ -127,3 +127,13 @@ def test_unfilled_placeholder_is_a_clear_error(emulator, release, context):
         release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseAfter": "PT4H",
                                 "ScheduledTime": "<aws.scheduler.scheduled-time>"}, context)
     assert emulator.state.received == []
+
+
+def test_window_errors_with_a_time_zone_quote_the_local_times_sent(emulator, maintain, context):
+    with pytest.raises(AlibabaCloudError) as raised:
+        maintain.lambda_handler({"InstanceId": REDIS_ID, "MaintainStartTime": "10:00", "MaintainEndTime": "12:00",
+                                 "TimeZone": "Asia/Shanghai"}, context)
+    message = raised.value.message
+    assert raised.value.code == "InvalidEndTime.Format"
+    assert "10:00-12:00 (Asia/Shanghai)" in message and "the end is 11:00." in message and "Z" not in message.split("window")[1]
+    assert emulator.state.received == []

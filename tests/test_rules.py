@@ -181,3 +181,16 @@ def test_emulator_answers_alibaba_error_shape(emulator):
     body = requests.post(emulator.url + "/", data=signed, timeout=5).json()
     assert set(body) == {"RequestId", "HostId", "Code", "Message", "Recommend"}
     assert body["Message"] == "Specified end time is not valid."
+
+
+def test_unsupported_parameters_are_named_in_a_sentence_that_lists_every_key_an_event_may_carry():
+    ctx = ValidationContext(now=datetime.now(timezone.utc))
+    with pytest.raises(AlibabaCloudError) as one:
+        MAINTAIN.validate(window("02:00Z", "03:00Z", Maintain="x"), ctx)
+    with pytest.raises(AlibabaCloudError) as several:
+        MAINTAIN.validate(window("02:00Z", "03:00Z", Maintain="x", Zone="y"), ctx)
+    assert one.value.message.startswith("The parameter 'Maintain' is unsupported: ModifyInstanceMaintainTime takes InstanceId, ")
+    assert several.value.message.startswith("The parameters 'Maintain', 'Zone' are unsupported: ")
+    for key in ("TimeZone", "OwnerId", "ScheduledTime", "CorrelationId", "Hop", "Budget", "Next", "NotifyUrls",
+                "Targets", "InstanceIds", "Select", "RateControl", "DryRun"):
+        assert key in several.value.message

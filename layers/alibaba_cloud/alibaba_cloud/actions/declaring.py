@@ -93,6 +93,16 @@ class Action:
         """Whether ``RegionId`` is one of the action's parameters (else it only picks the host)."""
         return "RegionId" in self.parameter_names
 
+    def unsupported(self, names: list[str]) -> str:
+        """Which names are not taken, and every key an event for this action may carry, in one sentence."""
+        from ..chain.events import BATCH_KEYS, CHAIN_KEYS  # the error path alone pays for it
+
+        shown = ", ".join(map(repr, names))
+        subject = f"The parameter {shown} is" if len(names) == 1 else f"The parameters {shown} are"
+        batch = () if self.listing else tuple(k for k in BATCH_KEYS if k != "Select" or self.fleet)
+        takes = f"{self.name} takes {', '.join(self.accepted_names)}; beside them, an event may carry {', '.join(CHAIN_KEYS)}"
+        return f"{subject} unsupported: {takes}" + (f", and for many targets {', '.join(batch)}." if batch else ".")
+
     def validate(self, given: Mapping[str, object], ctx: v.ValidationContext) -> dict[str, str]:
         """The parameters to send, or the first error Alibaba would answer for ``given``.
 
@@ -102,11 +112,7 @@ class Action:
         accepted = self.accepted_names
         unknown = [name for name in given if name not in accepted]
         if unknown:
-            raise v.invalid(
-                "UnsupportedParameter",
-                f"The parameters {', '.join(map(repr, sorted(map(str, unknown))))} are unsupported "
-                f"by {self.name}; it takes {', '.join(accepted)}.",
-            )
+            raise v.invalid("UnsupportedParameter", self.unsupported(sorted(map(str, unknown))))
         required = {p.name for p in self.parameters if p.required}  # a null one is missing, as Alibaba says
         nulls = sorted(name for name, value in given.items() if value is None and name not in required)
         if nulls:  # a null AutoReleaseTime must not pass for a left-out one: that cancels the release

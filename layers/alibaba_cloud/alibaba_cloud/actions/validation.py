@@ -7,7 +7,7 @@ answer, so a bad schedule or webhook fails the same way whether we or the gatewa
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -175,19 +175,22 @@ def _minutes(hh_mm: str) -> int:
 
 def one_hour_window(params: Mapping[str, str], ctx: ValidationContext) -> None:
     """The maintenance window lasts one hour (or at least one hour, by setting), across midnight too."""
-    start, end = params["MaintainStartTime"], params["MaintainEndTime"]
-    length = (_minutes(end) - _minutes(start)) % (24 * 60)
-    if ctx.maintain_window == AT_LEAST_ONE_HOUR:
+    _window_length(_minutes(params["MaintainStartTime"]), _minutes(params["MaintainEndTime"]), ctx.maintain_window,
+                   lambda minutes: f"{minutes // 60:02d}:{minutes % 60:02d}Z")
+
+
+def _window_length(start: int, end: int, rule: str, shown: Callable[[int], str], zone: str = "") -> None:
+    """The window rule on minutes of the day, its message in the caller's own notation (UTC, or local with its zone)."""
+    length = (end - start) % (24 * 60)
+    window = f"{shown(start)}-{shown(end)}{zone}"
+    if rule == AT_LEAST_ONE_HOUR:
         if length < 60:
-            raise invalid(
-                "InvalidEndTime.Format",
-                f"Specified end time is not valid. The window {start}-{end} must last at least one hour.",
-            )
+            raise invalid("InvalidEndTime.Format", f"Specified end time is not valid. The window {window} must last at least one hour.")
     elif length != 60:
         raise invalid(
             "InvalidEndTime.Format",
-            f"Specified end time is not valid. The window {start}-{end} must last one hour: "
-            f"for a start of {start} the end is {(_minutes(start) + 60) % 1440 // 60:02d}:{_minutes(start) % 60:02d}Z.",
+            f"Specified end time is not valid. The window {window} must last one hour: "
+            f"for a start of {shown(start)} the end is {shown((start + 60) % 1440)}.",
         )
 
 
@@ -281,6 +284,9 @@ def local_window(given: Mapping[str, object], ctx: ValidationContext) -> dict[st
         if not match:
             raise invalid(code, f"With TimeZone, {name} is a local time in the HH:mm format, e.g. 02:00.")
         local[name] = int(match[1]) * 60 + int(match[2])
+    if len(local) == 2:  # checked here, where the caller's local times can be quoted (the offset keeps the length)
+        _window_length(local["MaintainStartTime"], local["MaintainEndTime"], ctx.maintain_window,
+                       lambda minutes: f"{minutes // 60:02d}:{minutes % 60:02d}", f" ({zone_name})")
     if "MaintainStartTime" in local:
         day = ctx.reference_time.astimezone(zone).date()
         start = datetime(day.year, day.month, day.day, local["MaintainStartTime"] // 60, local["MaintainStartTime"] % 60, tzinfo=zone)

@@ -24,11 +24,10 @@ def is_http_api_event(event: object) -> bool:
 
 
 def http_answer(status: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps(body, ensure_ascii=False, allow_nan=False),
-    }
+    headers = {"Content-Type": "application/json"}
+    if status == 405:
+        headers["Allow"] = "POST"
+    return {"statusCode": status, "headers": headers, "body": json.dumps(body, ensure_ascii=False, allow_nan=False)}
 
 
 def replayed(prior: Prior) -> dict[str, Any]:
