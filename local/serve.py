@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import errno
 import json
+import os
 import secrets
 import threading
 import time
@@ -30,6 +32,9 @@ from local.aws import REPLAY_TABLE, AwsStandIn
 from local.cron import Schedule
 from local.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, EmulatorServer, seed_demo
 from local.runtime import LambdaContext, environment, load_function
+
+from alibaba_cloud.config import ConfigurationError
+from alibaba_cloud.standard_webhooks import parse_secrets
 
 ACCOUNT = "123456789012"
 
@@ -257,6 +262,13 @@ class GatewayServer(ThreadingHTTPServer):
         self.server_close()
 
 
+def taken(error: Exception, option: str, port: int) -> str:
+    """One line for a port in use (the common case), else the error itself."""
+    if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
+        return f"Port {port} is taken: pick another with SERVE_ARGS='{option} {port + 1}'."
+    return f"make serve cannot start: {error}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve template.yaml's routes and schedules locally, against the emulator.")
     parser.add_argument("--port", type=int, default=3000)
@@ -264,22 +276,35 @@ def main() -> None:
     parser.add_argument("--cron", action="store_true", help="fire enabled schedules on their expressions")
     parser.add_argument("--all-schedules", action="store_true", help="with --cron, disabled schedules too")
     args = parser.parse_args()
-    webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-    emulator = EmulatorServer(args.emulator_port).start()
+    # $WEBHOOK_SECRET, when it is set, is kept: callers signing with it need not change after a restart
+    webhook_secret = os.environ.get("WEBHOOK_SECRET") or "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    try:
+        parse_secrets(webhook_secret)
+        emulator = EmulatorServer(args.emulator_port).start()
+    except (ConfigurationError, OSError) as error:
+        raise SystemExit(taken(error, "--emulator-port", args.emulator_port)) from None
     seed_demo(emulator)
     aws = AwsStandIn().start()  # the webhook-id table and the dead-letter queue, as DynamoDB and SQS
     cloud = LocalCloud(emulator.url, webhook_secret, aws_environment=aws.environment())
-    gateway = GatewayServer(cloud, args.port).start()
+    try:
+        gateway = GatewayServer(cloud, args.port).start()
+    except OSError as error:
+        aws.stop()
+        emulator.stop()
+        raise SystemExit(taken(error, "--port", args.port)) from None
     stop = threading.Event()
     if args.cron:
         threading.Thread(target=cloud.run_cron, args=(stop, args.all_schedules), daemon=True).start()
     print(f"Alibaba Cloud emulator: {emulator.url}   (state: {emulator.url}/_emulator/instances)")
-    print(f"Webhook secret:         {webhook_secret}")
+    print(f"Webhook secret:         {webhook_secret}   (keep it across restarts: export WEBHOOK_SECRET=... first)")
     print(f"DynamoDB and SQS:       {aws.url}   (webhook ids: table {REPLAY_TABLE}; dead letters: {aws.queue_url})")
     for (method, path), logical_id in cloud.routes.items():
         print(f"Route:    {method} {gateway.url}{path} -> {logical_id}")
     for logical_id, name, schedule in cloud.schedules(include_disabled=True):
-        print(f"Schedule: {schedule.expression} -> {logical_id}  (fire now: curl -X POST {gateway.url}/_local/schedules/{logical_id}/{name})")
+        state = cloud.specs[logical_id].schedules[name].get("State", "ENABLED")
+        fired = "fired by --cron" if state == "ENABLED" else "fired by --cron --all-schedules"
+        print(f"Schedule: {state:8} {schedule.expression} -> {logical_id}/{name}  ({fired}; now: "
+              f"curl -X POST {gateway.url}/_local/schedules/{logical_id}/{name})")
     print(f"\nTry:\n  export WEBHOOK_SECRET={webhook_secret}\n  eval \"$(python -m local.sign --body "
           f"'{{\"InstanceId\": \"r-bp1zxszhcgatnx2demo\", \"MaintainStartTime\": \"04:00Z\", \"MaintainEndTime\": \"05:00Z\"}}' "
           f"--curl {gateway.url}/redis/maintain-time)\"\n\nCtrl-C stops.", flush=True)

@@ -303,3 +303,22 @@ def test_event_pattern_matching_and_input_path():
     assert not matches({"detail": {"responsePayload": {"Next": {"Action": ["C"]}}}}, envelope)
     assert not matches({"detail": {"missing": ["x"]}}, envelope)
     assert input_path(envelope, "$.detail.responsePayload.Next") == {"Action": "A", "Parameters": {}}
+
+
+def test_make_serve_says_in_one_line_when_its_port_is_taken():
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            emulator_port = probe.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "local.serve", "--port", str(port), "--emulator-port", str(emulator_port)],
+                                cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == f"Port {port} is taken: pick another with SERVE_ARGS='--port {port + 1}'."

@@ -135,3 +135,12 @@ def test_v3_unsigned_required_header_is_incomplete(emulator):
         headers["Authorization"] = headers["Authorization"].replace("SignedHeaders=host;", "SignedHeaders=")
         return query
     assert post_v3(emulator, unsign_host).json()["Code"] == "IncompleteSignature"
+
+
+def test_the_fault_endpoint_refuses_unknown_kinds(emulator):
+    import requests as http
+
+    answer = http.post(emulator.url + "/_emulator/faults", json=[{"Kind": "thottle"}], timeout=5)
+    assert answer.status_code == 400 and "thottle" in answer.json()["Message"] and "throttle" in answer.json()["Message"]
+    assert http.post(emulator.url + "/_emulator/faults", json=[{"Kind": "throttle", "Times": 0}], timeout=5).status_code == 400
+    assert emulator.state.faults == []

@@ -48,6 +48,15 @@ class Fault:
     Action: str | None = None
     RetryAfterMs: int = 100
 
+    KINDS = ("throttle", "internal", "unavailable", "nonce_used", "latency", "drop", "reset", "html", "truncated",
+             "text", "denied", "xml")
+
+    def __post_init__(self) -> None:  # a misspelt kind is refused when queued, not when a request meets it
+        if self.Kind not in self.KINDS:
+            raise ValueError(f"unknown fault kind {self.Kind!r}; the kinds are {', '.join(self.KINDS)}")
+        if not isinstance(self.Times, int) or self.Times < 1:
+            raise ValueError("Times must be a whole number from 1")
+
 
 @dataclass
 class Received:
