@@ -4,8 +4,10 @@ not make final answers retryable, null values, PT30M, and queued events that can
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -13,10 +15,13 @@ from conftest import ECS_ID, MAINTAIN, RELEASE, REDIS_ID, answer_of, in_future, 
 from local.aws import AwsStandIn
 from local.runtime import environment, load_function
 
+from alibaba_cloud.config import Settings
 from alibaba_cloud.errors import AlibabaCloudError
 from alibaba_cloud.fetch import Answer
 from alibaba_cloud.rpc.credentials import Credentials
 from alibaba_cloud.rpc.transport import parse_answer
+from alibaba_cloud.triggers.replay import DynamoDeliveries
+from alibaba_cloud.triggers.webhook import seen_deliveries
 
 GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 
@@ -202,3 +207,17 @@ def test_a_queued_transient_failure_is_still_delivered_again(emulator, shared_st
     answer = maintain.lambda_handler(sqs_event(GOOD, GOOD), context)
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}  # SQS delivers it again, later
     assert shared_store.dead_letters() == []
+
+
+def test_a_first_run_killed_at_its_deadline_does_not_hold_its_id(emulator, shared_store, context):
+    """Lambda kills an invocation at its timeout, before it can answer; the sender's retry after that runs."""
+    event = webhook_event(MAINTAIN, GOOD)
+    store = seen_deliveries(Settings.from_env())
+    assert isinstance(store, DynamoDeliveries)
+    digest = hashlib.sha256(event["body"].encode()).hexdigest()
+    assert store.claim(event["headers"]["webhook-id"], digest, time.monotonic() + 0.2) is None  # a run never to answer
+    status, body = answer_of(cold_start(MAINTAIN).lambda_handler(json.loads(json.dumps(event)), context))
+    assert (status, body["Code"]) == (409, "Webhook.InProgress")  # while it might still answer
+    time.sleep(1.5)  # its invocation's deadline, and the second of grace, are past
+    assert answer_of(cold_start(MAINTAIN).lambda_handler(json.loads(json.dumps(event)), context))[0] == 200
+    assert len(emulator.state.received) == 1

@@ -8,7 +8,8 @@ first answer; an in-memory store stands in when no table is configured (local ru
 kept for three tolerance windows: older deliveries are refused by their timestamp anyway.
 
 A store that cannot be reached fails closed: the delivery is not run, and the sender is told to
-retry (503).
+retry (503). A first run that never answered (its invocation was killed at Lambda's timeout) holds
+its id only until that invocation's deadline: a retry after it runs the delivery.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ def kept(answer: dict[str, Any]) -> dict[str, Any]:
     return {"statusCode": answer["statusCode"], "headers": answer.get("headers", {}), "body": None}
 
 
+def running_until(deadline: float | None, now: float, max_age: float) -> float:
+    """Wall-clock time by which a run that claimed an id has answered, or died with its invocation."""
+    return now + (max_age if deadline is None else max(0.0, deadline - time.monotonic()) + 1.0)
+
+
 class SeenDeliveries(Protocol):
     def claim(self, webhook_id: str, digest: str, deadline: float | None) -> Prior | None: ...
     def settle(self, webhook_id: str, digest: str, answer: dict[str, Any], deadline: float | None) -> None: ...
@@ -63,7 +69,7 @@ class MemoryDeliveries:
     """One container's ids: bounded in number and age."""
 
     def __init__(self, max_age_seconds: float, max_entries: int = 1024, clock: Callable[[], float] = time.time) -> None:
-        self._entries: OrderedDict[str, tuple[float, str, dict | None]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, str, dict | None, float]] = OrderedDict()
         self._max_age, self._max_entries, self._clock = max_age_seconds, max_entries, clock
 
     def claim(self, webhook_id: str, digest: str, deadline: float | None) -> Prior | None:
@@ -72,16 +78,17 @@ class MemoryDeliveries:
         if entry is not None and now - entry[0] <= self._max_age:
             if entry[1] != digest:
                 raise id_reused()
-            return Prior(entry[2], entry[0])
-        self._entries[webhook_id] = (now, digest, None)
+            if entry[2] is not None or now <= entry[3]:  # answered, or its run may still answer
+                return Prior(entry[2], entry[0])
+        self._entries[webhook_id] = (now, digest, None, running_until(deadline, now, self._max_age))
         self._entries.move_to_end(webhook_id)
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
         return None
 
     def settle(self, webhook_id: str, digest: str, answer: dict[str, Any], deadline: float | None) -> None:
-        first = self._entries.get(webhook_id, (self._clock(), digest, None))[0]
-        self._entries[webhook_id] = (first, digest, kept(answer))
+        first = self._entries.get(webhook_id, (self._clock(), digest, None, 0.0))[0]
+        self._entries[webhook_id] = (first, digest, kept(answer), 0.0)
 
     def release(self, webhook_id: str, deadline: float | None) -> None:
         self._entries.pop(webhook_id, None)
@@ -104,10 +111,15 @@ class DynamoDeliveries:
     def claim(self, webhook_id: str, digest: str, deadline: float | None) -> Prior | None:
         now = self.clock()
         item = {"WebhookId": {"S": webhook_id}, "BodySha256": {"S": digest}, "FirstSeen": {"N": f"{now:.3f}"},
-                "ExpiresAt": {"N": str(int(now + self.max_age))}}
-        try:  # an expired item may linger until DynamoDB's TTL sweep removes it: it counts as absent
-            self._call("PutItem", {"Item": item, "ConditionExpression": "attribute_not_exists(WebhookId) OR ExpiresAt < :now",
-                                   "ExpressionAttributeValues": {":now": {"N": str(int(now))}}}, deadline)
+                "ExpiresAt": {"N": str(int(now + self.max_age))},
+                "RunningUntil": {"N": f"{running_until(deadline, now, self.max_age):.3f}"}}
+        # an expired item may linger until DynamoDB's TTL sweep removes it: it counts as absent; so does
+        # an unanswered claim of the same body whose invocation's deadline has passed (it was killed)
+        condition = ("attribute_not_exists(WebhookId) OR ExpiresAt < :now OR "
+                     "(attribute_not_exists(Answer) AND RunningUntil < :now AND BodySha256 = :digest)")
+        try:
+            self._call("PutItem", {"Item": item, "ConditionExpression": condition, "ExpressionAttributeValues": {
+                ":now": {"N": f"{now:.3f}"}, ":digest": {"S": digest}}}, deadline)
             return None
         except AwsError:
             pass
