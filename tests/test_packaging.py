@@ -46,3 +46,16 @@ print(json.dumps({{"code": code, "loaded": sorted(m for m in {HEAVY!r} if m in s
 def test_runtime_code_never_imports_boto3():
     for path in [*ROOT.glob("layers/**/*.py"), *ROOT.glob("functions/**/*.py")]:
         assert not re.search(r"^\s*(import|from)\s+(boto3|botocore)\b", path.read_text(), re.M), path
+
+
+def test_what_the_layers_dependencies_bring_is_pinned_as_the_tests_run_it():
+    """The layer's build takes constraints.txt; each pin is the version the suite runs with."""
+    constraints = [line for line in (ROOT / "layers/alibaba_cloud/constraints.txt").read_text().splitlines()
+                   if line.strip() and not line.startswith("#")]
+    tested = {re.split("==", line)[0].lower().replace("_", "-"): line.split("==")[1]
+              for line in (ROOT / "tests/requirements.txt").read_text().splitlines() if "==" in line}
+    assert {"urllib3", "idna", "certifi"} <= {c.split("==")[0] for c in constraints}
+    for pin in constraints:
+        name, version = pin.split("==")
+        assert tested[name] == version, pin
+    assert "-c constraints.txt" in (ROOT / "layers/alibaba_cloud/Makefile").read_text()
