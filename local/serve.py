@@ -23,13 +23,14 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 from local import template as app_template
 from local.aws import REPLAY_TABLE, AwsStandIn
 from local.cron import Schedule
+from local.responder import Responder
 from local.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, EmulatorServer, seed_demo
 from local.runtime import LambdaContext, environment, load_function
 
@@ -166,7 +167,7 @@ class LocalCloud:
             self.invocations.append({"Function": logical_id, "InvocationType": kind, "Event": event, "Outcome": outcome})
 
 
-class _Gateway(BaseHTTPRequestHandler):
+class _Gateway(Responder):
     server: GatewayServer
     protocol_version = "HTTP/1.1"
 
@@ -194,10 +195,10 @@ class _Gateway(BaseHTTPRequestHandler):
         route = (method, url.path) if (method, url.path) in cloud.routes else ("ANY", url.path)
         logical_id = cloud.routes.get(route)
         if logical_id is None:
-            return self._send(404, "application/json", json.dumps({"message": "Not Found"}).encode())
+            return self.send_body(404, "application/json", json.dumps({"message": "Not Found"}).encode())
         answer = cloud.invoke_http(logical_id, self._event(method, url, body, f"{route[0]} {url.path}"))
         data = base64.b64decode(answer["body"]) if answer.get("isBase64Encoded") else str(answer.get("body", "")).encode()
-        self._send(answer.get("statusCode", 200), answer.get("headers", {}).get("Content-Type", "application/json"), data,
+        self.send_body(answer.get("statusCode", 200), answer.get("headers", {}).get("Content-Type", "application/json"), data,
                    {k: v for k, v in answer.get("headers", {}).items() if k != "Content-Type"})
 
     def _event(self, method: str, url, body: bytes, route_key: str) -> dict[str, Any]:
@@ -223,23 +224,15 @@ class _Gateway(BaseHTTPRequestHandler):
         parts = path.strip("/").split("/")
         if method == "POST" and len(parts) == 4 and parts[1] == "schedules":
             if parts[3] not in cloud.specs.get(parts[2], app_template.FunctionSpec("", app_template.ROOT)).schedules:
-                return self._send(404, "application/json", json.dumps({"message": "no such schedule"}).encode())
+                return self.send_body(404, "application/json", json.dumps({"message": "no such schedule"}).encode())
             cloud.fire(parts[2], parts[3])
-            return self._send(200, "application/json", json.dumps({"Fired": f"{parts[2]}/{parts[3]}"}).encode())
+            return self.send_body(200, "application/json", json.dumps({"Fired": f"{parts[2]}/{parts[3]}"}).encode())
         if method == "GET" and parts[1:] == ["dead-letters"]:
-            return self._send(200, "application/json", json.dumps(cloud.dead_letters, default=str).encode())
+            return self.send_body(200, "application/json", json.dumps(cloud.dead_letters, default=str).encode())
         if method == "GET" and parts[1:] == ["invocations"]:
-            return self._send(200, "application/json", json.dumps(cloud.invocations, default=str).encode())
-        self._send(404, "application/json", json.dumps({"message": "Not Found"}).encode())
+            return self.send_body(200, "application/json", json.dumps(cloud.invocations, default=str).encode())
+        self.send_body(404, "application/json", json.dumps({"message": "Not Found"}).encode())
 
-    def _send(self, status: int, content_type: str, data: bytes, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
 
 
 class GatewayServer(ThreadingHTTPServer):

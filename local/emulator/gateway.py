@@ -26,9 +26,10 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from ..responder import Responder
 from . import ecs, r_kvstore
 from .state import ApiError, EmulatorState, Fault, Instance, Received
 
@@ -185,7 +186,7 @@ def access_denied_detail(request: Request) -> dict[str, str]:
     }
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(Responder):
     server: EmulatorServer
     protocol_version = "HTTP/1.1"
 
@@ -272,13 +273,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return 0, None
         if fault.Kind == "html":
-            self._raw(502, "text/html", b"<html><body><h1>502 Bad Gateway</h1></body></html>")
+            self.send_body(502, "text/html", b"<html><body><h1>502 Bad Gateway</h1></body></html>")
             return 502, None
         if fault.Kind == "truncated":
-            self._raw(200, "application/json", json.dumps({"RequestId": request_id}).encode()[:12])
+            self.send_body(200, "application/json", json.dumps({"RequestId": request_id}).encode()[:12])
             return 200, None
         if fault.Kind == "text":
-            self._raw(200, "text/plain", b"OK")
+            self.send_body(200, "text/plain", b"OK")
             return 200, None
         if fault.Kind == "denied":
             self._error(403, "Forbidden.RAM", "User not authorized to operate on the specified resource, or this API "
@@ -289,7 +290,7 @@ class _Handler(BaseHTTPRequestHandler):
                     f'<HostId>{self.headers.get("Host", "")}</HostId><Code>InternalError</Code>'
                     "<Message>The request processing has failed due to some unknown error.</Message>"
                     "<Recommend>https://api.aliyun.com/troubleshoot?q=InternalError</Recommend></Error>")
-            self._raw(500, "text/xml;charset=utf-8", body.encode())
+            self.send_body(500, "text/xml;charset=utf-8", body.encode())
             return 500, "InternalError"
         raise ValueError(f"unknown fault kind {fault.Kind!r}")
 
@@ -326,16 +327,8 @@ class _Handler(BaseHTTPRequestHandler):
         }, headers)
 
     def _send(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
-        self._raw(status, "application/json;charset=utf-8", json.dumps(payload).encode(), headers)
+        self.send_body(status, "application/json;charset=utf-8", json.dumps(payload).encode(), headers)
 
-    def _raw(self, status: int, content_type: str, data: bytes, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
 
 
 class EmulatorServer(ThreadingHTTPServer):
