@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from urllib3.util import parse_url
 
 from ..config import Settings
 from ..fetch import AddressRefused, DeadlineReached, Fetcher, TooLarge, UrlRefused, checked_url
@@ -40,8 +41,6 @@ class NotifyPolicy:
 
 def shown(url: str) -> str:
     """A URL fit for logs and results: scheme, host, port and path as urllib3 reads them; no user-info, no query."""
-    from urllib3.util import parse_url
-
     try:
         parts = parse_url(url)
     except ValueError:
@@ -64,20 +63,19 @@ class Notifier:
         self.untrusted = Fetcher(policy.connect_timeout, policy.read_timeout, max_bytes=0, public_only=True,
                                  allowed_networks=policy.allowed_networks)
 
-    def refusal(self, url: str, from_event: bool) -> str | None:
-        """Why this URL may not be posted to, or ``None`` (the addresses are checked when connecting)."""
+    def target(self, url: str, from_event: bool) -> str:
+        """The URL to post to, read once by urllib3; :class:`UrlRefused` says why not (addresses are
+        checked when connecting)."""
         try:
             url = checked_url(url)
         except UrlRefused as refused:
-            return f"the URL {refused}"
-        from urllib3.util import parse_url
-
+            raise UrlRefused(f"the URL {refused}") from None
         parts = parse_url(url)
         if parts.scheme == "http" and not self.policy.allow_http:
-            return "http is not allowed (NOTIFY_ALLOW_HTTP)"
+            raise UrlRefused("http is not allowed (NOTIFY_ALLOW_HTTP)")
         if from_event and self.policy.allowed_hosts and (parts.host or "").lower() not in self.policy.allowed_hosts:
-            return "host not in NOTIFY_ALLOWED_HOSTS"
-        return None
+            raise UrlRefused("host not in NOTIFY_ALLOWED_HOSTS")
+        return url
 
     def deliver(
         self, result: dict[str, Any], targets: Sequence[tuple[str, bool]], key: bytes, deadline: float | None
@@ -87,12 +85,13 @@ class Notifier:
         webhook_id = f"msg_{uuid.uuid4().hex}"
         outcomes = []
         for url, from_event in targets:
-            refused = self.refusal(url, from_event)
-            if refused:
-                outcomes.append({"Url": shown(url), "Delivered": False, "Attempts": 0, "Error": refused})
+            try:
+                target = self.target(url, from_event)
+            except UrlRefused as refused:
+                outcomes.append({"Url": shown(url), "Delivered": False, "Attempts": 0, "Error": str(refused)})
                 continue
             fetcher = self.untrusted if from_event else self.trusted
-            outcomes.append(self._post(fetcher, checked_url(url), body, key, webhook_id, deadline))
+            outcomes.append(self._post(fetcher, target, body, key, webhook_id, deadline))
         return outcomes
 
     def _post(self, fetcher: Fetcher, url: str, body: bytes, key: bytes, webhook_id: str, deadline: float | None) -> dict[str, Any]:
