@@ -20,7 +20,7 @@ import requests
 from local.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, EmulatorServer, seed_demo
 from local.runtime import LambdaContext, environment, load_function, sample_event
 
-from alibaba_cloud.standard_webhooks import decode_secret, sign_headers  # noqa: E402  (the layer, put on the path by local.runtime)
+from alibaba_cloud.delivery.standard_webhooks import decode_secret, sign_headers  # noqa: E402  (the layer, put on the path by local.runtime)
 
 
 def show(title: str, value: object) -> None:

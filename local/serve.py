@@ -35,7 +35,7 @@ from local.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, EmulatorS
 from local.runtime import LambdaContext, environment, load_function
 
 from alibaba_cloud.config import ConfigurationError
-from alibaba_cloud.standard_webhooks import parse_secrets
+from alibaba_cloud.delivery.standard_webhooks import parse_secrets
 
 ACCOUNT = "123456789012"
 

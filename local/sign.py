@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "alibaba_cloud"))
 
-from alibaba_cloud.standard_webhooks import decode_secret, parse_secrets, sign_headers  # noqa: E402
+from alibaba_cloud.delivery.standard_webhooks import decode_secret, parse_secrets, sign_headers  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 from local.emulator import EmulatorServer  # noqa: E402
 from local.runtime import LambdaContext, environment, load_function, sample_event  # noqa: E402  (puts the layer on the path)
 
-from alibaba_cloud.standard_webhooks import decode_secret, sign_headers  # noqa: E402
+from alibaba_cloud.delivery.standard_webhooks import decode_secret, sign_headers  # noqa: E402
 
 ACCESS_KEY_ID = "LTAI5tTestAccessKey01"
 ACCESS_KEY_SECRET = "tEsT-sEcReT/with+odd=chars&%"

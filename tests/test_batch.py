@@ -9,7 +9,8 @@ import pytest
 from conftest import ECS_ID, MAINTAIN, PREPAID_ID, answer_of, in_future, webhook_event
 from local.runtime import LambdaContext
 
-from alibaba_cloud.fleet.batch import RateControl, RateLimiter
+from alibaba_cloud.events.batch import RateControl
+from alibaba_cloud.paths.fleet.pool import RateLimiter
 from alibaba_cloud.errors import AlibabaCloudError
 
 WINDOW = {"MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}

@@ -19,7 +19,7 @@ from local.serve import GatewayServer, LocalCloud, input_path, matches
 from standardwebhooks import Webhook
 
 from alibaba_cloud.errors import AlibabaCloudError
-from alibaba_cloud.standard_webhooks import decode_secret, sign_headers
+from alibaba_cloud.delivery.standard_webhooks import decode_secret, sign_headers
 
 RELEASE_FN = "ModifyInstanceAutoReleaseTimeFunction"
 MAINTAIN_FN = "ModifyInstanceMaintainTimeFunction"

@@ -18,7 +18,7 @@ from local.runtime import LambdaContext, environment, load_function
 from urllib3.util import connection as urllib3_connection
 
 from alibaba_cloud.errors import AlibabaCloudError
-from alibaba_cloud.fetch import address_refusal, checked_url, UrlRefused
+from alibaba_cloud.http.addresses import UrlRefused, address_refusal, checked_url
 
 GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 PUBLIC = "93.184.216.34"  # a global address; tests route it to a local receiver, nothing leaves the machine

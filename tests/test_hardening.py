@@ -17,11 +17,11 @@ from local.runtime import environment, load_function
 
 from alibaba_cloud.config import Settings
 from alibaba_cloud.errors import AlibabaCloudError
-from alibaba_cloud.fetch import Answer
+from alibaba_cloud.http.fetch import Answer
 from alibaba_cloud.rpc.credentials import Credentials
 from alibaba_cloud.rpc.transport import parse_answer
-from alibaba_cloud.triggers.replay import DynamoDeliveries
-from alibaba_cloud.triggers.webhook import seen_deliveries
+from alibaba_cloud.triggers.replay import DynamoReplayStore
+from alibaba_cloud.triggers.webhook import replay_store
 
 GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 
@@ -74,7 +74,7 @@ def test_an_old_cancel_replayed_elsewhere_cannot_undo_a_later_set(emulator, shar
 def test_an_id_reused_with_another_body_in_another_container_is_409(emulator, shared_store, context):
     from conftest import WEBHOOK_SECRET
 
-    from alibaba_cloud.standard_webhooks import decode_secret, sign_headers
+    from alibaba_cloud.delivery.standard_webhooks import decode_secret, sign_headers
 
     def signed(body):
         event = webhook_event(MAINTAIN, body)
@@ -212,8 +212,8 @@ def test_a_queued_transient_failure_is_still_delivered_again(emulator, shared_st
 def test_a_first_run_killed_at_its_deadline_does_not_hold_its_id(emulator, shared_store, context):
     """Lambda kills an invocation at its timeout, before it can answer; the sender's retry after that runs."""
     event = webhook_event(MAINTAIN, GOOD)
-    store = seen_deliveries(Settings.from_env())
-    assert isinstance(store, DynamoDeliveries)
+    store = replay_store(Settings.from_env())
+    assert isinstance(store, DynamoReplayStore)
     digest = hashlib.sha256(event["body"].encode()).hexdigest()
     assert store.claim(event["headers"]["webhook-id"], digest, time.monotonic() + 0.2) is None  # a run never to answer
     status, body = answer_of(cold_start(MAINTAIN).lambda_handler(json.loads(json.dumps(event)), context))

@@ -10,7 +10,7 @@ import pytest
 from conftest import RELEASE, answer_of, webhook_event
 from local.runtime import LambdaContext, load_function
 
-from alibaba_cloud.fleet.report import ASYNC_LIMIT, ENVELOPE
+from alibaba_cloud.events.keys import ASYNC_LIMIT, ENVELOPE
 
 DEV = {"env": "dev"}
 
@@ -253,7 +253,7 @@ def test_malformed_selections_are_refused_before_any_call(emulator, release, con
 
 
 def test_a_selection_too_large_to_act_on_writes_nothing(emulator, release, context, monkeypatch):
-    monkeypatch.setattr("alibaba_cloud.fleet.run.MAX_TARGETS", 5)
+    monkeypatch.setattr("alibaba_cloud.paths.fleet.fleet_run.MAX_TARGETS", 5)
     add_fleet(emulator, 6)
     with pytest.raises(Exception, match="^Select.TooManyTargets:"):
         release.lambda_handler({"Select": {"Tags": DEV}, "AutoReleaseAfter": "PT8H"}, context)

@@ -17,7 +17,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from local.runtime import environment, load_function
 
 from alibaba_cloud.errors import AlibabaCloudError
-from alibaba_cloud.standard_webhooks import WebhookVerifier, decode_secret, sign_headers, signature
+from alibaba_cloud.delivery.standard_webhooks import WebhookVerifier, decode_secret, sign_headers, signature
 
 KEYS = st.binary(min_size=1, max_size=64)
 IDS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40)

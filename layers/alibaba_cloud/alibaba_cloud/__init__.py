@@ -1,8 +1,15 @@
 """Our SDK for Alibaba Cloud RPC actions, packaged as one Lambda layer.
 
-An action is a declaration (:mod:`alibaba_cloud.actions`); the layer validates its parameters,
-signs the request (:mod:`alibaba_cloud.signing`), sends it (:mod:`alibaba_cloud.transport`) and
-turns Lambda events into calls and results (:mod:`alibaba_cloud.handler`).
+Its wings, each importing only the ones below it:
+
+* ``handler`` (the composition root) and ``triggers/`` (direct, webhook, queue): Lambda events in, answers out;
+* ``runner``: reads the event, picks a run path, observes, delivers the result (``delivery/``);
+* ``paths/``: one call, an inventory read, a fleet;
+* ``actions/``: each action as a declaration (product, version, parameters, rules);
+* ``events/``: every key and limit an event may carry, the event reader, the result shape;
+* ``rpc/`` (Alibaba signing, endpoints, credentials, transport) and ``aws/`` (SigV4, DynamoDB, SQS, Secrets);
+* ``http/``: the public-address policy and the fetcher every request goes through;
+* ``config``, ``errors``, ``observe``: the ground floor.
 
 Nothing is imported here so that a function pays only for the modules its path needs.
 """

@@ -1,4 +1,6 @@
-"""The one exception type every failure becomes, shaped like Alibaba's own error answers."""
+"""The one exception type every failure becomes, shaped like Alibaba's own error answers, and the
+factories that make the common kinds of it: every module raises through these, so a code always
+comes with the status Alibaba would give it."""
 
 from __future__ import annotations
 
@@ -81,3 +83,36 @@ def redact(text: str, secrets: tuple[str | None, ...]) -> str:
         for form in {secret, once, quote(once, safe="~")}:
             text = text.replace(form, "***")
     return text
+
+
+def invalid(code: str, message: str) -> AlibabaCloudError:
+    """The caller's mistake (400): a parameter, a key, a shape Alibaba or this product refuses."""
+    return AlibabaCloudError(code, message, http_status=400)
+
+
+def bad_request(message: str) -> AlibabaCloudError:
+    """``InvalidParameter``: the commonest of the caller's mistakes."""
+    return invalid("InvalidParameter", message)
+
+
+def unauthorized(code: str, message: str) -> AlibabaCloudError:
+    """A webhook delivery that does not prove who sent it (401)."""
+    return AlibabaCloudError(code, message, http_status=401)
+
+
+def too_large(message: str) -> AlibabaCloudError:
+    return AlibabaCloudError("PayloadTooLarge", message, http_status=413)
+
+
+def deadline_exceeded(message: str) -> AlibabaCloudError:
+    return AlibabaCloudError("DeadlineExceeded", message, http_status=504)
+
+
+def invalid_response(message: str) -> AlibabaCloudError:
+    """An upstream answer this product cannot read (502)."""
+    return AlibabaCloudError("InvalidResponse", message, http_status=502)
+
+
+def internal_error() -> AlibabaCloudError:
+    """A bug: what a caller is told, the traceback being in the log."""
+    return AlibabaCloudError("InternalError", "The function failed unexpectedly; see its log.", http_status=500)

@@ -1,4 +1,11 @@
-"""Metrics and logs of what a function did, in one place: counts per action, and per error code."""
+"""Metrics and logs of what a function did, in one place: counts per action, and per error code.
+
+Only the runner and the triggers observe; the run paths return what they did and this module
+says it. Metrics are Powertools' EMF, used as documented: the ``Action`` dimension is a default
+dimension of the function's ``Metrics``, and a count per error code (another dimension set) is an
+``EphemeralMetrics`` blob flushed at once, which honours ``POWERTOOLS_METRICS_DISABLED`` as the
+function's own metrics do.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from .errors import AlibabaCloudError
+from .rpc.client import CallResult
 
 
 def _snake(name: str) -> str:
@@ -25,31 +32,32 @@ class Observer:
         self.action_name = action_name
         self.logger = logger
         self.metrics = metrics
+        metrics.set_default_dimensions(Action=action_name)  # kept across flushes, for every metric
 
     def count(self, name: str, error_code: str | None = None, value: int = 1) -> None:
-        if "Action" not in self.metrics.dimension_set:  # cleared by each flush
-            self.metrics.add_dimension("Action", self.action_name)
         self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         if error_code:
             self.count_by_code(name, error_code, value)
 
     def count_by_code(self, name: str, error_code: str, value: int) -> None:
-        if is_metrics_disabled():  # single_metric prints at once, setting or not
-            return
-        with single_metric(
-            name=name,
-            unit=MetricUnit.Count,
-            value=value,
-            namespace=self.metrics.namespace,
-            default_dimensions={"Action": self.action_name, "ErrorCode": error_code},
-        ):
-            pass
+        by_code = EphemeralMetrics(namespace=self.metrics.namespace)
+        by_code.add_dimension(name="Action", value=self.action_name)
+        by_code.add_dimension(name="ErrorCode", value=error_code)
+        by_code.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        by_code.flush_metrics()
 
     def rejected(self, error: AlibabaCloudError) -> None:
         """An event refused before any call: counted per code, and logged for the operator."""
         self.count("Rejected", error.code)
         self.logger.warning("Event rejected", extra={"error_code": error.code, "error_message": error.message,
                                                      "http_status": error.http_status})
+
+    def call_succeeded(self, call: CallResult, hop: int) -> None:
+        self.count("Calls")
+        self.count("Successes")
+        self.logger.info("Call succeeded", extra={
+            "action": self.action_name, "parameters": call.parameters, "request_id": call.request_id,
+            "attempts": call.attempts, "hop": hop})
 
     def call_failed(self, error: AlibabaCloudError, counted: bool = True) -> None:
         if counted:
@@ -67,7 +75,7 @@ class Observer:
         })
 
     def batch_finished(self, lines: Sequence[dict[str, Any]], result: dict[str, Any], hop: int) -> None:
-        """Totals once per batch, from this thread, and failures per code."""
+        """Totals once per batch, and failures per code."""
         counts = result["Summary"]
         self.count("Calls", value=counts["Succeeded"] + counts["Failed"])
         for name, outcome in (("Successes", "Succeeded"), ("NotAttempted", "NotAttempted"), ("Unchanged", "Unchanged")):
@@ -85,3 +93,7 @@ class Observer:
         failed = [o for o in outcomes if not o["Delivered"]]
         log = self.logger.warning if failed else self.logger.info
         log("Result delivered" if not failed else "Result not delivered to every URL", extra={"deliveries": outcomes})
+
+    def dead_lettered(self, error: AlibabaCloudError) -> None:
+        self.count("DeadLettered", error.code)
+        self.logger.warning("Sent to the dead-letter queue at once: it can never succeed", extra={"error_code": error.code})

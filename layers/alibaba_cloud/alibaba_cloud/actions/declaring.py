@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from ..config import Settings
-from ..errors import AlibabaCloudError
+from ..errors import invalid
+from ..events.keys import BATCH_KEYS, CHAIN_KEYS
 from ..rpc.client import RpcRequest
 from ..rpc.endpoints import Product
 from . import validation as v
@@ -95,8 +96,6 @@ class Action:
 
     def unsupported(self, names: list[str]) -> str:
         """Which names are not taken, and every key an event for this action may carry, in one sentence."""
-        from ..chain.events import BATCH_KEYS, CHAIN_KEYS  # the error path alone pays for it
-
         shown = ", ".join(map(repr, names))
         subject = f"The parameter {shown} is" if len(names) == 1 else f"The parameters {shown} are"
         batch = () if self.listing else tuple(k for k in BATCH_KEYS if k != "Select" or self.fleet)
@@ -112,31 +111,31 @@ class Action:
         accepted = self.accepted_names
         unknown = [name for name in given if name not in accepted]
         if unknown:
-            raise v.invalid("UnsupportedParameter", self.unsupported(sorted(map(str, unknown))))
+            raise invalid("UnsupportedParameter", self.unsupported(sorted(map(str, unknown))))
         required = {p.name for p in self.parameters if p.required}  # a null one is missing, as Alibaba says
         nulls = sorted(name for name, value in given.items() if value is None and name not in required)
         if nulls:  # a null AutoReleaseTime must not pass for a left-out one: that cancels the release
-            raise v.invalid("InvalidParameter", f"The parameter {nulls[0]} is null: give it a value, or leave it out.")
+            raise invalid("InvalidParameter", f"The parameter {nulls[0]} is null: give it a value, or leave it out.")
         try:
             for convenience in self.conveniences:
                 given = convenience.resolve(given, ctx)
         except OverflowError:
-            raise v.invalid("InvalidParameter", "The ScheduledTime and the parameters reach beyond any valid date.") from None
+            raise invalid("InvalidParameter", "The ScheduledTime and the parameters reach beyond any valid date.") from None
         for parameter in self.parameters:
             if parameter.required and given.get(parameter.name) in (None, ""):
-                raise v.invalid("MissingParameter", f"{parameter.name} should not be null.")
+                raise invalid("MissingParameter", f"{parameter.name} should not be null.")
         params: dict[str, str] = {}
         for parameter in self.parameters:
             value = given.get(parameter.name)
             if value is None:
                 continue
             if not isinstance(value, str):
-                raise v.invalid(
+                raise invalid(
                     "InvalidParameter",
                     f"The parameter {parameter.name} must be a string, not {type(value).__name__}.",
                 )
             if len(value) > v.MAX_VALUE_LENGTH:
-                raise v.invalid(
+                raise invalid(
                     "InvalidParameter",
                     f"The parameter {parameter.name} is longer than {v.MAX_VALUE_LENGTH} characters.",
                 )
@@ -155,7 +154,7 @@ class Action:
             if self.takes_region:
                 params["RegionId"] = region  # the host and the parameter must agree
         elif not settings.endpoint:
-            raise AlibabaCloudError(
+            raise invalid(
                 "MissingParameter",
                 f"RegionId should not be null: {self.name} needs a region to pick its host; "
                 "pass RegionId in the event or set ALIBABA_CLOUD_REGION_ID.",

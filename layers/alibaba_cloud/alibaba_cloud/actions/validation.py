@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from ..config import AT_LEAST_ONE_HOUR, EXACTLY_ONE_HOUR
-from ..errors import AlibabaCloudError
+from ..errors import invalid
 
 MAX_VALUE_LENGTH = 256
 HH_MM_Z = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])Z")
@@ -39,10 +39,6 @@ class ValidationContext:
     def reference_time(self) -> datetime:
         """What relative times are counted from: the schedule's time, else now."""
         return self.scheduled_time or self.now
-
-
-def invalid(code: str, message: str) -> AlibabaCloudError:
-    return AlibabaCloudError(code, message, http_status=400)
 
 
 # Checks of one value: (name, value, context) -> the value to send.

@@ -1,1 +1,1 @@
-"""The AWS APIs the functions call themselves (DynamoDB, SQS), signed in the layer: no boto3 to import."""
+"""The AWS APIs the functions call themselves (DynamoDB, SQS, the Secrets extension), signed in the layer: no boto3 to import."""

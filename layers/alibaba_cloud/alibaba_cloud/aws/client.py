@@ -12,10 +12,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import requests
 from urllib3.util import parse_url
 
-from ..fetch import DeadlineReached, Fetcher, TooLarge
+from ..http.fetch import Fetcher, FetchError
 from .sigv4 import AwsCredentials, sign
 
 MAX_ANSWER_BYTES = 1024 * 1024
@@ -60,7 +59,7 @@ class AwsJsonClient:
         signed = sign("POST", self.host, "/", "", headers, body, self.credentials(), self.region, self.service)
         try:
             answer = self.fetcher.post(self.url, body, signed, deadline)
-        except (DeadlineReached, TooLarge, requests.RequestException) as exc:
+        except FetchError as exc:
             raise AwsError("Unreachable", f"{self.service} did not answer ({type(exc).__name__})") from None
         try:
             data = json.loads(answer.content or b"{}")

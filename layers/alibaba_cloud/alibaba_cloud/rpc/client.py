@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from ..config import Settings
-from ..errors import AlibabaCloudError
-from .credentials import CredentialsProvider
+from ..errors import AlibabaCloudError, deadline_exceeded
+from .credentials import CredentialsProvider, ReadSecret
 from .endpoints import Product
-from .retry import RetryPolicy, deadline_exceeded
-from .secrets_extension import SecretsExtension
+from .retry import RetryPolicy
 from .signing import SIGNERS
 from .transport import Transport, parse_answer
 
@@ -63,12 +62,10 @@ class RpcClient:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RpcClient:
+    def from_settings(cls, settings: Settings, read_secret: ReadSecret) -> RpcClient:
+        """``read_secret`` reads a Secrets Manager secret by name (the composition root's extension client)."""
         transport = Transport(settings.connect_timeout, settings.read_timeout)
-        extension = SecretsExtension(
-            transport.session, port=settings.secrets_extension_port, cache_seconds=settings.secrets_cache_seconds
-        )
-        return cls(settings, transport, CredentialsProvider(settings.credentials_secret_id, extension))
+        return cls(settings, transport, CredentialsProvider(settings.credentials_secret_id, read_secret))
 
     def call(
         self,

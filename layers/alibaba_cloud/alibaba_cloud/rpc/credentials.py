@@ -1,14 +1,18 @@
-"""AccessKey credentials: from the environment, or from a Secrets Manager secret in AWS."""
+"""AccessKey credentials: from the environment, or from a Secrets Manager secret in AWS.
+
+The secret is read through a callable the composition root hands in (the Parameters and Secrets
+extension's client, :mod:`alibaba_cloud.aws.secrets_extension`): reading AWS is not this wing's job."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ..errors import AlibabaCloudError, redact
-from .secrets_extension import SecretsExtension
+
+ReadSecret = Callable[[str], str]  # a secret's name or ARN -> its SecretString
 
 # The names the official SDKs read; a JSON secret may use them or the short ones.
 ENV_NAMES = {
@@ -59,11 +63,9 @@ class CredentialsProvider:
     within the cache period on a warm container.
     """
 
-    def __init__(
-        self, secret_id: str | None, extension: SecretsExtension, environ: Mapping[str, str] | None = None
-    ) -> None:
+    def __init__(self, secret_id: str | None, read_secret: ReadSecret, environ: Mapping[str, str] | None = None) -> None:
         self._secret_id = secret_id
-        self.extension = extension
+        self._read_secret = read_secret
         # Read once, like every other setting: a container's environment does not change.
         self._from_env = Credentials.from_mapping(os.environ if environ is None else environ, ENV_NAMES)
 
@@ -80,7 +82,7 @@ class CredentialsProvider:
         )
 
     def _from_secret(self, secret_id: str) -> Credentials:
-        text = self.extension.get(secret_id)
+        text = self._read_secret(secret_id)
         try:
             values = json.loads(text)
         except ValueError:

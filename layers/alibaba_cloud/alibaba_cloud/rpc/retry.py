@@ -28,7 +28,3 @@ class RetryPolicy:
             return error.retry_after
         ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
         return (rng or random).uniform(0, ceiling)
-
-
-def deadline_exceeded(message: str) -> AlibabaCloudError:
-    return AlibabaCloudError("DeadlineExceeded", message, http_status=504)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import platform
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-import requests
-from urllib3.exceptions import NameResolutionError, NewConnectionError
-
-from .. import __version__
-from ..errors import AlibabaCloudError
-from ..fetch import Answer, DeadlineReached, Fetcher, TooLarge
+from ..errors import AlibabaCloudError, deadline_exceeded, invalid_response
+from ..http.fetch import (
+    Answer, ConnectFailed, ConnectTimedOut, DeadlineReached, Fetcher, FetchError, NotResolved, ReadTimedOut, TooLarge,
+)
 from .signing import SignedRequest
 
 # What an operator should do, said plainly, for codes whose message does not.
@@ -24,10 +21,7 @@ ADVICE = {
 }
 # Sent with every request, as the official clients send theirs: who is calling, and in what format
 # answers (errors included) are wanted. Gateways that would answer XML answer JSON.
-HEADERS = {
-    "User-Agent": f"alibaba-cloud-lifecycle/{__version__} Python/{platform.python_version()} requests/{requests.__version__}",
-    "Accept": "application/json",
-}
+HEADERS = {"Accept": "application/json"}  # and the Fetcher's User-Agent, which names the product
 # Codes worth another, freshly signed attempt: throttling, server faults, and a nonce the
 # gateway saw already (a new signature carries a new nonce). Every other 4xx is final.
 RETRYABLE_CODES = frozenset(
@@ -50,7 +44,6 @@ class Transport:
 
     def __init__(self, connect_timeout: float, read_timeout: float) -> None:
         self.fetcher = Fetcher(connect_timeout, read_timeout, max_bytes=MAX_ANSWER_BYTES)
-        self.session = self.fetcher.session  # also the Secrets extension's, on localhost
         self.timeout = (connect_timeout, read_timeout)
 
     def post(self, url: str, request: SignedRequest, deadline: float | None = None) -> Answer:
@@ -59,71 +52,43 @@ class Transport:
             url = f"{url}?{request.query}"
         try:
             return self.fetcher.post(url, request.body, {**HEADERS, **request.headers}, deadline)
-        except DeadlineReached as cut:
-            raise AlibabaCloudError(
-                "DeadlineExceeded",
-                "The invocation's deadline came before the endpoint answered"
-                + ("; the request may have been applied." if cut.sent else "; nothing was sent."),
-                http_status=504,
-            ) from None
-        except TooLarge as large:
-            raise AlibabaCloudError(
-                "InvalidResponse", f"The endpoint's answer is larger than {large.limit} bytes; it was not read.",
+        except FetchError as failure:
+            raise self.failed(failure, url) from None
+
+    def failed(self, failure: FetchError, url: str) -> AlibabaCloudError:
+        """A request that got no answer, said as precisely as the failure allows.
+
+        A host that does not resolve is final at once (another attempt resolves the same name); a
+        connection never made cannot have carried the request; only one that broke after it was made
+        may have been applied.
+        """
+        host = urlsplit(url).hostname or url
+        if isinstance(failure, DeadlineReached):
+            return deadline_exceeded("The invocation's deadline came before the endpoint answered"
+                                     + ("; the request may have been applied." if failure.sent else "; nothing was sent."))
+        if isinstance(failure, TooLarge):
+            return invalid_response(f"The endpoint's answer is larger than {failure.limit} bytes; it was not read.")
+        if isinstance(failure, ConnectTimedOut):
+            return AlibabaCloudError("NetworkError.ConnectTimeout",
+                                     f"No connection to the endpoint within {self.timeout[0]:g} s; nothing was sent.",
+                                     http_status=504, retryable=True)
+        if isinstance(failure, ReadTimedOut):
+            return AlibabaCloudError("NetworkError.ReadTimeout", "No answer in time; the request may have been applied.",
+                                     http_status=504, retryable=True)  # both actions set a value: repeating one is harmless
+        if isinstance(failure, NotResolved):
+            return AlibabaCloudError(
+                "NetworkError.NameResolution",
+                f"The host {host} does not resolve: check RegionId, ALIBABA_CLOUD_NETWORK (a VPC host resolves "
+                "only inside Alibaba Cloud) and ALIBABA_CLOUD_ENDPOINT; nothing was sent.",
                 http_status=502,
-            ) from None
-        except requests.ConnectTimeout:
-            raise AlibabaCloudError(
-                "NetworkError.ConnectTimeout",
-                f"No connection to the endpoint within {self.timeout[0]:g} s; nothing was sent.",
-                http_status=504,
-                retryable=True,
-            ) from None
-        except requests.ReadTimeout:
-            raise AlibabaCloudError(
-                "NetworkError.ReadTimeout",
-                "No answer in time; the request may have been applied.",
-                http_status=504,
-                retryable=True,  # both actions set a value: repeating one is harmless
-            ) from None
-        except requests.RequestException as exc:
-            raise connection_failed(exc, url) from None
-
-
-def connection_failed(exc: requests.RequestException, url: str) -> AlibabaCloudError:
-    """A failure before any answer, said as precisely as the exception allows.
-
-    A host that does not resolve is final at once (another attempt resolves the same name); a
-    connection never made cannot have carried the request; only one that broke after it was made
-    may have been applied.
-    """
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    host = urlsplit(url).hostname or url
-    if isinstance(reason, NameResolutionError):
-        return AlibabaCloudError(
-            "NetworkError.NameResolution",
-            f"The host {host} does not resolve: check RegionId, ALIBABA_CLOUD_NETWORK (a VPC host resolves "
-            "only inside Alibaba Cloud) and ALIBABA_CLOUD_ENDPOINT; nothing was sent.",
-            http_status=502,
-        )
-    if isinstance(reason, NewConnectionError):  # refused, unreachable: the request never left
-        return AlibabaCloudError(
-            "NetworkError.ConnectionFailed",
-            f"No connection to {host} could be made ({_cause(reason)}); nothing was sent.",
-            http_status=502,
-            retryable=True,
-        )
-    return AlibabaCloudError(
-        "NetworkError.ConnectionFailed",
-        f"The connection to {host} failed ({type(exc).__name__}); the request may have been applied.",
-        http_status=502,
-        retryable=True,
-    )
-
-
-def _cause(reason: Exception) -> str:
-    """The OS's words for why a connection failed (``[Errno 111] Connection refused``), without the URL."""
-    text = str(reason)
-    return text.rsplit(": ", 1)[-1] if ": " in text else type(reason).__name__
+            )
+        if isinstance(failure, ConnectFailed):  # refused, unreachable: the request never left
+            return AlibabaCloudError("NetworkError.ConnectionFailed",
+                                     f"No connection to {host} could be made ({failure}); nothing was sent.",
+                                     http_status=502, retryable=True)
+        return AlibabaCloudError("NetworkError.ConnectionFailed",
+                                 f"The connection to {host} failed ({failure}); the request may have been applied.",
+                                 http_status=502, retryable=True)
 
 
 def parse_answer(answer: Answer, scrub: Callable[[str], str] = str) -> dict:

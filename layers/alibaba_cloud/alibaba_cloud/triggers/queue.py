@@ -2,36 +2,31 @@
 succeed is reported failed (partial batch response), so SQS delivers it again and, in the end, to
 the queue's dead-letter queue. A message that can never succeed (malformed, or refused for good)
 goes to the dead-letter queue at once (``TARGETS_DEAD_LETTER_QUEUE_URL``), not after every
-redelivery. Only this path pays for the batch utility's import."""
+redelivery. Only this path pays for the batch utility's import and the SQS client."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from ..aws.client import AwsError, AwsJsonClient, aws_fetcher
 from ..errors import AlibabaCloudError
-from ..run import Runner, deadline_of
-from .webhook import bad_request, refuse_constant
-
-
-def is_sqs_event(event: object) -> bool:
-    records = event.get("Records") if isinstance(event, dict) else None
-    return bool(records) and isinstance(records, list) and all(
-        isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
+from ..runner import Runner, deadline_of
+from .common import strict_loads
 
 
 class QueueTrigger:
     def __init__(self, runner: Runner, dead_letter_queue_url: str | None = None) -> None:
+        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
         self.runner = runner
         self.dead_letter_queue_url = dead_letter_queue_url
-        self._sqs = None
+        self.processor = BatchProcessor(event_type=EventType.SQS)  # one per container, as Powertools documents
+        self._sqs: AwsJsonClient | None = None
 
     def dead_letter(self, body: str, error: AlibabaCloudError, deadline: float | None) -> bool:
         """Send a message that can never succeed to the dead-letter queue; whether it went."""
         if not self.dead_letter_queue_url:
             return False
-        from ..aws.client import AwsError, AwsJsonClient, aws_fetcher
-
         if self._sqs is None:
             self._sqs = AwsJsonClient.from_env("sqs", "AmazonSQS", aws_fetcher())
         attributes = {"ErrorCode": error.code[:256], "ErrorMessage": error.message[:1024]}
@@ -44,35 +39,32 @@ class QueueTrigger:
             self.runner.observer.logger.error("Not sent to the dead-letter queue: SQS will deliver it again",
                                               extra={"reason": failure.code})
             return False
-        self.runner.observer.count("DeadLettered", error.code)
-        self.runner.observer.logger.warning("Sent to the dead-letter queue at once: it can never succeed",
-                                            extra={"error_code": error.code})
+        self.runner.observer.dead_lettered(error)
         return True
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+        from aws_lambda_powertools.utilities.batch import process_partial_response
 
+        return process_partial_response(event=event, record_handler=lambda record: self._record(record, context),
+                                        processor=self.processor, context=context)
+
+    def _record(self, record: Any, context: Any) -> dict[str, Any]:
         runner = self.runner
-
-        def record_handler(record: Any) -> dict[str, Any]:
-            runner.observer.logger.append_keys(message_id=record.message_id)
-            deadline = deadline_of(context)
+        runner.observer.logger.append_keys(message_id=record.message_id)
+        deadline = deadline_of(context)
+        try:
             try:
-                try:
-                    payload = json.loads(record.body, parse_constant=refuse_constant)
-                except (ValueError, RecursionError):
-                    raise bad_request("The message body must be a JSON object.") from None
-                invocation = runner.invocation(payload, record.message_id)
-                result, error = runner.run(invocation, deadline, len(record.body.encode()))
-                if error is not None:
-                    raise error
+                payload = strict_loads(record.body, "The message body")
             except AlibabaCloudError as error:
-                if not error.retryable and self.dead_letter(record.body, error, deadline):
-                    return {"DeadLettered": error.code}  # handled: SQS deletes it
+                runner.observer.rejected(error)
                 raise
-            if result["Outcome"] != "Succeeded":
-                raise AlibabaCloudError("Batch.Incomplete", f"Not all done: {result.get('Summary') or result.get('Inventory')}", http_status=500)
-            return result
-
-        processor = BatchProcessor(event_type=EventType.SQS)
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+            result, error = runner.run(payload, record.message_id, deadline, len(record.body.encode()))
+            if error is not None:
+                raise error
+        except AlibabaCloudError as error:
+            if not error.retryable and self.dead_letter(record.body, error, deadline):
+                return {"DeadLettered": error.code}  # handled: SQS deletes it
+            raise
+        if result["Outcome"] != "Succeeded":
+            raise AlibabaCloudError("Batch.Incomplete", f"Not all done: {result.get('Summary') or result.get('Inventory')}", http_status=500)
+        return result

@@ -59,13 +59,13 @@ def running_until(deadline: float | None, now: float, max_age: float) -> float:
     return now + (max_age if deadline is None else max(0.0, deadline - time.monotonic()) + 1.0)
 
 
-class SeenDeliveries(Protocol):
+class ReplayStore(Protocol):
     def claim(self, webhook_id: str, digest: str, deadline: float | None) -> Prior | None: ...
     def settle(self, webhook_id: str, digest: str, answer: dict[str, Any], deadline: float | None) -> None: ...
     def release(self, webhook_id: str, deadline: float | None) -> None: ...
 
 
-class MemoryDeliveries:
+class MemoryReplayStore:
     """One container's ids: bounded in number and age."""
 
     def __init__(self, max_age_seconds: float, max_entries: int = 1024, clock: Callable[[], float] = time.time) -> None:
@@ -94,7 +94,7 @@ class MemoryDeliveries:
         self._entries.pop(webhook_id, None)
 
 
-class DynamoDeliveries:
+class DynamoReplayStore:
     """The ids in a DynamoDB table (key ``WebhookId``, TTL attribute ``ExpiresAt``), shared by every container."""
 
     def __init__(self, client: AwsJsonClient, table: str, max_age_seconds: float, clock: Callable[[], float] = time.time) -> None:

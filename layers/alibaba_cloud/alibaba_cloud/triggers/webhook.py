@@ -11,16 +11,13 @@ import json
 from typing import Any
 
 from ..config import Settings
-from ..errors import AlibabaCloudError
-from ..run import Runner, deadline_of
-from ..standard_webhooks import WebhookKeys, WebhookVerifier
-from .replay import DynamoDeliveries, MemoryDeliveries, Prior, SeenDeliveries
-
-MAX_BODY_BYTES = 64 * 1024
-
-
-def is_http_api_event(event: object) -> bool:
-    return isinstance(event, dict) and event.get("version") == "2.0" and isinstance(event.get("requestContext"), dict)
+from ..delivery.standard_webhooks import WebhookKeys, WebhookVerifier
+from ..errors import AlibabaCloudError, bad_request, internal_error, too_large
+from ..events.keys import MAX_BODY_BYTES
+from ..runner import Runner, deadline_of
+from .common import strict_loads
+from ..aws.client import AwsJsonClient, aws_fetcher
+from .replay import DynamoReplayStore, MemoryReplayStore, Prior, ReplayStore
 
 
 def http_answer(status: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -43,23 +40,13 @@ def replayed(prior: Prior) -> dict[str, Any]:
     return http_answer(409, {**error.to_dict(), "FirstAnswer": first})
 
 
-def seen_deliveries(settings: Settings) -> SeenDeliveries:
+def replay_store(settings: Settings) -> ReplayStore:
+    """The table of webhook ids seen (DynamoDB, shared by every container), or one container's memory for local runs."""
     max_age = 3 * settings.webhook_tolerance_seconds
     if not settings.webhook_replay_table:
-        return MemoryDeliveries(max_age)
-    from ..aws.client import AwsJsonClient, aws_fetcher
-
+        return MemoryReplayStore(max_age)
     client = AwsJsonClient.from_env("dynamodb", "DynamoDB_20120810", aws_fetcher())
-    return DynamoDeliveries(client, settings.webhook_replay_table, max_age)
-
-
-def refuse_constant(name: str) -> None:
-    """``NaN``, ``Infinity``: Python's json reads them, JSON does not, and a result echoing them would not be JSON."""
-    raise ValueError(f"{name} is not JSON")
-
-
-def bad_request(message: str) -> AlibabaCloudError:
-    return AlibabaCloudError("InvalidParameter", message, http_status=400)
+    return DynamoReplayStore(client, settings.webhook_replay_table, max_age)
 
 
 class WebhookTrigger:
@@ -69,7 +56,7 @@ class WebhookTrigger:
         self.runner = runner
         self.settings = settings
         self.keys = keys
-        self.seen = seen_deliveries(settings)
+        self.seen = replay_store(settings)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         observer = self.runner.observer
@@ -106,14 +93,12 @@ class WebhookTrigger:
             return http_answer(error.http_status, error.to_dict())
         except Exception:
             observer.logger.exception("Unexpected failure")
-            error = AlibabaCloudError("InternalError", "The function failed unexpectedly; see its log.", http_status=500)
-            return http_answer(500, error.to_dict())
+            return http_answer(500, internal_error().to_dict())
 
     def _run(self, payload: Any, correlation_id: str | None, deadline: float | None, size: int) -> tuple[dict[str, Any], bool]:
         """The delivery's answer, and whether it was a transient failure."""
         try:
-            invocation = self.runner.invocation(payload, correlation_id)
-            result, error = self.runner.run(invocation, deadline, size, synchronous=True)
+            result, error = self.runner.run(payload, correlation_id, deadline, size, synchronous=True)
         except AlibabaCloudError as refused:
             return http_answer(refused.http_status, refused.to_dict()), refused.retryable
         if error is not None:
@@ -140,11 +125,7 @@ class WebhookTrigger:
             raise
         webhook_id = WebhookVerifier(keys, self.settings.webhook_tolerance_seconds).verify(headers, body)
         self.runner.observer.logger.append_keys(webhook_id=webhook_id)
-        try:
-            payload = json.loads(body, parse_constant=refuse_constant)
-        except (ValueError, RecursionError):
-            raise bad_request("The body must be a strict JSON object (no NaN or Infinity).") from None
-        return webhook_id, body, payload
+        return webhook_id, body, strict_loads(body, "The body")
 
     @staticmethod
     def _raw_body(event: dict[str, Any]) -> bytes:
@@ -152,7 +133,7 @@ class WebhookTrigger:
         if not isinstance(body, str):
             raise bad_request("The request body is malformed.")
         if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
-            raise AlibabaCloudError("PayloadTooLarge", f"The body exceeds {MAX_BODY_BYTES} bytes.", http_status=413)
+            raise too_large(f"The body exceeds {MAX_BODY_BYTES} bytes.")
         if event.get("isBase64Encoded"):
             try:
                 raw = base64.b64decode(body, validate=True)
@@ -161,5 +142,5 @@ class WebhookTrigger:
         else:
             raw = body.encode("utf-8", "surrogatepass")
         if len(raw) > MAX_BODY_BYTES:
-            raise AlibabaCloudError("PayloadTooLarge", f"The body exceeds {MAX_BODY_BYTES} bytes.", http_status=413)
+            raise too_large(f"The body exceeds {MAX_BODY_BYTES} bytes.")
         return raw

@@ -14,10 +14,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-ASYNC_LIMIT = 256 * 1024  # async invocations, destinations, EventBridge, SQS
-SYNC_LIMIT = 6 * 1024 * 1024  # a synchronous (webhook) answer
-ENVELOPE = 4096  # a destination record's and an EventBridge event's own fields
-DELIVERIES_ROOM = 16 * 1024  # each delivery's outcome, added once the result is delivered (20 URLs at most)
 OUTCOMES = ("Succeeded", "Failed", "NotAttempted", "Unchanged", "WouldChange")
 NOT_SUCCEEDED = ("Failed", "NotAttempted")
 DIAGNOSIS = ("Recommend", "AccessDeniedDetail")  # kept with each group of failures: the fix is in them
@@ -25,14 +21,6 @@ DIAGNOSIS = ("Recommend", "AccessDeniedDetail")  # kept with each group of failu
 
 def size(value: object) -> int:
     return len(json.dumps(value, ensure_ascii=False).encode())
-
-
-def budget(request_size: int, full_detail: bool) -> int:
-    """How many bytes the result may take. A webhook answer's body is escaped once more inside
-    Lambda's response, which at worst doubles it, hence half the synchronous limit."""
-    if full_detail:
-        return SYNC_LIMIT // 2 - request_size - DELIVERIES_ROOM
-    return ASYNC_LIMIT - ENVELOPE - request_size - DELIVERIES_ROOM
 
 
 def summary(lines: Sequence[dict[str, Any]]) -> dict[str, int]:

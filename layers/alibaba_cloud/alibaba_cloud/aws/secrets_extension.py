@@ -11,24 +11,19 @@ import json
 import os
 import time
 from collections.abc import Callable
-
-import requests
+from urllib.parse import quote
 
 from ..errors import AlibabaCloudError
+from ..http.fetch import Fetcher, FetchError
+
+MAX_SECRET_BYTES = 1024 * 1024  # a Secrets Manager value is at most 64 KiB; its JSON answer is small
 
 
 class SecretsExtension:
     """Reads and caches ``SecretString`` values by secret name or ARN."""
 
-    def __init__(
-        self,
-        session: requests.Session,
-        *,
-        port: int = 2773,
-        cache_seconds: float = 300.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._session = session
+    def __init__(self, *, port: int = 2773, cache_seconds: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._fetcher: Fetcher | None = None  # made on first use: most containers never read a secret
         self._url = f"http://localhost:{port}/secretsmanager/get"
         self._cache_seconds = cache_seconds
         self._clock = clock
@@ -48,18 +43,18 @@ class SecretsExtension:
             f"Cannot read secret {secret_id!r} through the Parameters and Secrets extension",
             http_status=500,
         )
+        if self._fetcher is None:
+            self._fetcher = Fetcher(1.0, 5.0, max_bytes=MAX_SECRET_BYTES, pool_size=2)
         try:
-            answer = self._session.get(
-                self._url,
-                params={"secretId": secret_id},
-                headers={"X-Aws-Parameters-Secrets-Token": os.environ.get("AWS_SESSION_TOKEN", "")},
-                timeout=(1.0, 5.0),
+            answer = self._fetcher.request(
+                "GET", f"{self._url}?secretId={quote(secret_id, safe='')}", None,
+                {"X-Aws-Parameters-Secrets-Token": os.environ.get("AWS_SESSION_TOKEN", "")}, None,
             )
-        except requests.RequestException as exc:
+        except FetchError as exc:
             failure.message += f": {type(exc).__name__}"
             raise failure from None
-        if answer.status_code != 200:
-            failure.message += f": HTTP {answer.status_code}"
+        if answer.status != 200:
+            failure.message += f": HTTP {answer.status}"
             raise failure
         try:
             value = json.loads(answer.content)["SecretString"]

@@ -1,67 +1,21 @@
-"""Fleets: one action over many targets, with bounded concurrency, a request-rate cap and an error budget.
+"""Targets run through a thread pool under a :class:`~alibaba_cloud.events.batch.RateControl`.
 
-Modelled on Alibaba's Operation Orchestration Service ``RateControl``: ``Concurrency`` targets at
-a time, at most ``MaxRequestsPerSecond`` requests (retries included), and once more than
-``MaxErrors`` (a number, or a percentage of the targets) have failed, no new target is started.
-Nor is one started when the invocation's deadline is near. Every target ends with an outcome:
-``Succeeded`` (with its RequestId), ``Failed`` (with its code) or ``NotAttempted`` (with the
-reason), so nothing is dropped and a re-run can take up exactly what is left.
+``Concurrency`` targets at a time, request slots at most ``MaxRequestsPerSecond`` (retries
+included), no new target once more than ``MaxErrors`` have failed or when the invocation's deadline
+is near. Every target ends with an outcome line: ``Succeeded`` (with its RequestId), ``Failed``
+(with its code) or ``NotAttempted`` (with the reason), so nothing is dropped and a re-run can take
+up exactly what is left.
 """
 
 from __future__ import annotations
 
-import math
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
-from ..errors import AlibabaCloudError
-
-MAX_CONCURRENCY = 64
-PERCENT = re.compile(r"(\d{1,3})%")
-
-
-def invalid(message: str) -> AlibabaCloudError:
-    return AlibabaCloudError("InvalidParameter", message, http_status=400)
-
-
-@dataclass(frozen=True)
-class RateControl:
-    concurrency: int = 10
-    max_errors: int | str = 0
-    max_requests_per_second: float | None = 10.0
-
-    @classmethod
-    def parse(cls, value: object) -> RateControl:
-        if value is None:
-            return cls()
-        if not isinstance(value, dict) or set(value) - {"Concurrency", "MaxErrors", "MaxRequestsPerSecond"}:
-            raise invalid("RateControl takes Concurrency, MaxErrors and MaxRequestsPerSecond.")
-        concurrency = value.get("Concurrency", cls.concurrency)
-        if not isinstance(concurrency, int) or isinstance(concurrency, bool) or not 1 <= concurrency <= MAX_CONCURRENCY:
-            raise invalid(f"RateControl.Concurrency must be a whole number from 1 to {MAX_CONCURRENCY}.")
-        max_errors = value.get("MaxErrors", cls.max_errors)
-        valid_count = isinstance(max_errors, int) and not isinstance(max_errors, bool) and max_errors >= 0
-        valid_percent = isinstance(max_errors, str) and (m := PERCENT.fullmatch(max_errors)) and int(m[1]) <= 100
-        if not (valid_count or valid_percent):
-            raise invalid('RateControl.MaxErrors must be a whole number from 0, or a percentage such as "10%".')
-        rate = value.get("MaxRequestsPerSecond", cls.max_requests_per_second)
-        if rate is not None and (not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 < rate <= 1000):
-            raise invalid("RateControl.MaxRequestsPerSecond must be a number above 0 and at most 1000.")
-        return cls(concurrency, max_errors, None if rate is None else float(rate))
-
-    def error_limit(self, total: int) -> int:
-        """How many failures are tolerated before no new target is started."""
-        if isinstance(self.max_errors, str):
-            return math.floor(total * int(self.max_errors[:-1]) / 100)
-        return self.max_errors
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"Concurrency": self.concurrency, "MaxErrors": self.max_errors, "MaxRequestsPerSecond": self.max_requests_per_second}
+from ...events.batch import RateControl
 
 
 class RateLimiter:
@@ -96,9 +50,11 @@ class BatchRunner:
     """Runs targets through ``run_one`` (which returns a target's outcome line) under a rate control;
     a target not started gets ``not_attempted(target, reason)``'s line."""
 
-    def __init__(self, rate_control: RateControl, deadline: float | None, reserve_seconds: float) -> None:
+    def __init__(self, rate_control: RateControl, deadline: float | None, reserve_seconds: float,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self.rate_control = rate_control
-        self.limiter = RateLimiter(rate_control.max_requests_per_second)
+        self.clock = clock
+        self.limiter = RateLimiter(rate_control.max_requests_per_second, clock, sleep)
         self.latest_start = None if deadline is None else deadline - reserve_seconds
         self._lock = threading.Lock()
 
@@ -123,7 +79,7 @@ class BatchRunner:
                 target = targets[index]
                 if over_budget:
                     outcome = not_attempted(target, "MaxErrorsExceeded")
-                elif (self.latest_start is not None and time.monotonic() > self.latest_start) or not pace():
+                elif (self.latest_start is not None and self.clock() > self.latest_start) or not pace():
                     outcome = not_attempted(target, "DeadlineNear")
                 else:
                     try:

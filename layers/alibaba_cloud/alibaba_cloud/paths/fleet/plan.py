@@ -9,16 +9,19 @@ they do not spend ``MaxErrors``, which guards against failing calls.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from typing import Any
 
-from ..actions.declaring import Action
-from ..actions.validation import ValidationContext
-from ..config import Settings
-from ..errors import AlibabaCloudError
-from ..rpc.client import RpcRequest
-from .select import Inventory, InstanceValueError, Selection, creation_time, with_tag_values
+from ...actions.declaring import Action
+from ...actions.validation import ValidationContext
+from ...config import Settings
+from ...errors import AlibabaCloudError, bad_request
+from ...events.batch import Selection, is_tag_value
+from ...rpc.client import RpcRequest
+from ..pages import Inventory
+
 
 
 @dataclass
@@ -61,7 +64,7 @@ class Planner:
             instance_id = given.get("InstanceId") if isinstance(given, dict) else None
             target = Target(original, instance_id if isinstance(instance_id, str) else None)
             if not isinstance(given, dict):
-                target.line = failed(target, AlibabaCloudError("InvalidParameter", "A target must be a JSON object of parameters."))
+                target.line = failed(target, bad_request("A target must be a JSON object of parameters."))
             else:
                 self._decide(target, given, self.ctx, current=None)
             planned.append(target)
@@ -109,4 +112,35 @@ class Planner:
         else:
             target.request = request
 
+
+# Values an instance gives: its tags' values, its creation time
+
+
+class InstanceValueError(AlibabaCloudError):
+    """A value a selected instance cannot give (a tag it lacks, a creation time that does not read): it fails alone."""
+
+
+def with_tag_values(parameters: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters with each ``{"Tag": key}`` replaced by the instance's value of that tag."""
+    resolved = {}
+    tags = record.get("Tags") or {}
+    for name, value in parameters.items():
+        if is_tag_value(value):
+            key = value["Tag"]
+            if key not in tags:
+                raise InstanceValueError("Tag.Missing", f"The instance has no tag {key!r} to take {name} from.", http_status=400)
+            value = tags[key]
+        resolved[name] = value
+    return resolved
+
+
+def creation_time(record: Mapping[str, Any]) -> datetime:
+    """The record's creation time: ECS reads it to the minute (``2026-11-22T03:04Z``), R-kvstore to the second."""
+    text = record.get("CreationTime")
+    for pattern in ("%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M:%SZ"):
+        try:
+            return datetime.strptime(text, pattern).replace(tzinfo=timezone.utc)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+    raise InstanceValueError("InvalidCreationTime", f"The instance's CreationTime {text!r} cannot be read.", http_status=400)
 

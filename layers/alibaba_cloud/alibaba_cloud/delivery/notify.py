@@ -5,7 +5,7 @@ A CI pipeline can receive the outcome, and another function's webhook route can 
 invocation's deadline; each carries one ``webhook-id`` across its retries so receivers can drop
 duplicates. URLs carried in an event (rather than configured) must be https, must name an
 allowed host when ``NOTIFY_ALLOWED_HOSTS`` is set, and reach only public addresses (see
-:mod:`alibaba_cloud.fetch`): a signed caller cannot make the function post into its own network.
+:mod:`alibaba_cloud.http.fetch`): a signed caller cannot make the function post into its own network.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import requests
 from urllib3.util import parse_url
 
 from ..config import Settings
-from ..fetch import AddressRefused, DeadlineReached, Fetcher, TooLarge, UrlRefused, checked_url
-from ..standard_webhooks import WebhookKeys, sign_headers
+from ..http.addresses import UrlRefused, checked_url
+from ..http.fetch import DeadlineReached, Fetcher, FetchError, Refused, TooLarge
+from .standard_webhooks import WebhookKeys, sign_headers
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -118,12 +118,11 @@ class Notifier:
             except TooLarge:  # a receiver's body is not read; only a declared length gets here
                 outcome["Error"] = "the receiver's answer declares a body; it was not read"
                 break
-            except requests.RequestException as exc:
-                reason = getattr(exc.args[0], "reason", None) if exc.args else None
-                if isinstance(reason, AddressRefused):
-                    outcome["Error"] = f"refused: {reason.reason_text}"[:300]
-                    break
-                outcome["Error"] = type(exc).__name__
+            except Refused as refused:
+                outcome["Error"] = f"refused: {refused}"[:300]
+                break
+            except FetchError as failure:
+                outcome["Error"] = type(failure).__name__
             pause = random.uniform(0, self.policy.base_delay * 2 ** (attempt - 1))
             if attempt < self.policy.attempts and (deadline is None or time.monotonic() + pause + 0.2 < deadline):
                 self.sleep(pause)

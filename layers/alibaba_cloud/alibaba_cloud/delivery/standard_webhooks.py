@@ -14,8 +14,8 @@ import hmac
 import time
 from collections.abc import Callable, Mapping
 
-from .config import ConfigurationError
-from .errors import AlibabaCloudError
+from ..config import ConfigurationError
+from ..errors import AlibabaCloudError, unauthorized
 
 SECRET_PREFIX = "whsec_"
 MIN_KEY_BYTES = 24  # Standard Webhooks' secrets are 24 to 64 random bytes
@@ -57,10 +57,6 @@ def sign_headers(key: bytes, webhook_id: str, body: bytes, timestamp: int | None
         "webhook-timestamp": stamp,
         "webhook-signature": signature(key, webhook_id, stamp, body),
     }
-
-
-def unauthorized(code: str, message: str) -> AlibabaCloudError:
-    return AlibabaCloudError(code, message, http_status=401)
 
 
 class WebhookVerifier:

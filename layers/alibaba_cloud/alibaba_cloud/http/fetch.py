@@ -5,58 +5,95 @@
   deadline. A watchdog shuts the request's socket down when its deadline comes, whatever phase it
   is in (connect, TLS, headers, body).
 * **A size limit.** The body is read up to ``max_bytes`` and no further.
-* **No redirects.** A 3xx is an answer: a signed request is never re-sent to another host.
+* **No redirects, no retries, no cookies, no proxies from the environment.** A 3xx is an answer: a
+  signed request is never re-sent to another host, and nothing one peer says is carried to another.
 * **Public addresses only**, for URLs an event carries (``public_only``): the host is resolved
-  once, every address it resolves to is checked, and the connection goes to the checked address
-  (no second lookup for DNS rebinding to answer differently).
+  once, every address it resolves to is checked (:mod:`.addresses`), and the connection goes to
+  the checked address (no second lookup for DNS rebinding to answer differently).
 
-URLs are read by urllib3's parser, the one that connects, and refused where another parser could
-read them otherwise (user-info, backslashes, spaces, non-ASCII).
+Built on urllib3, the transport ``requests`` itself uses, with ``requests``' CA bundle (certifi):
+a ``requests.Session`` would add a cookie jar, proxy and ``.netrc`` lookups and about 30 ms of
+imports to every cold start, none of which a request here wants.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
 
-import requests
+import certifi
+import urllib3
+from urllib3 import PoolManager, Timeout
 from urllib3 import exceptions as urllib3_exceptions
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, LocationParseError, NameResolutionError, NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
-from urllib3.util import parse_url
+
+from .. import __version__
+
+USER_AGENT = (f"alibaba-cloud-lifecycle/{__version__} Python/{'.'.join(map(str, sys.version_info[:3]))} "
+              f"urllib3/{urllib3.__version__}")
+# What requests sent by default, so nothing changes on the wire but the User-Agent, which names the product.
+DEFAULT_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate", "Accept": "*/*", "Connection": "keep-alive"}
 
 _local = threading.local()  # the guard of the request this thread is making
 
 
-class DeadlineReached(Exception):
-    """The request was cut at its deadline; ``sent`` says whether it had gone out (it may have been applied)."""
+class FetchError(Exception):
+    """A request that got no answer; ``sent`` says whether it may have reached the peer (and been applied)."""
 
-    def __init__(self, sent: bool) -> None:
-        super().__init__("the deadline came before the answer")
+    def __init__(self, message: str, sent: bool) -> None:
+        super().__init__(message)
         self.sent = sent
 
 
-class TooLarge(Exception):
+class DeadlineReached(FetchError):
+    """The request was cut at its deadline."""
+
+    def __init__(self, sent: bool) -> None:
+        super().__init__("the deadline came before the answer", sent)
+
+
+class TooLarge(FetchError):
     def __init__(self, limit: int) -> None:
-        super().__init__(f"the answer is larger than {limit} bytes")
+        super().__init__(f"the answer is larger than {limit} bytes", sent=True)
         self.limit = limit
 
 
+class NotResolved(FetchError):
+    """The host name does not resolve."""
+
+
+class Refused(FetchError):
+    """The host resolves to an address an event may not reach; the message says which and why."""
+
+
+class ConnectFailed(FetchError):
+    """No connection could be made (refused, unreachable): the request never left."""
+
+
+class ConnectTimedOut(FetchError):
+    """No connection within the connect timeout: the request never left."""
+
+
+class ReadTimedOut(FetchError):
+    """Connected and sent, but no answer within the read timeout."""
+
+
+class ConnectionBroken(FetchError):
+    """The connection failed after it was made (reset, dropped, a malformed answer)."""
+
+
 class AddressRefused(NewConnectionError):
-    """The host resolves to an address an event may not reach (loopback, private, link-local, …)."""
+    """Raised inside a connection: the host resolves to an address an event may not reach."""
 
     def __init__(self, conn: object, host: str, address: str, why: str) -> None:
-        super().__init__(conn, f"{host} resolves to {address} ({why})")
+        super().__init__(conn, f"{host} resolves to {address} ({why})")  # type: ignore[arg-type]
         self.reason_text = f"{host} resolves to {address}, a {why} address"
-
-
-class UrlRefused(ValueError):
-    """A URL that cannot be trusted to mean one thing."""
 
 
 @dataclass(frozen=True)
@@ -64,48 +101,6 @@ class Answer:
     status: int
     headers: dict[str, str]
     content: bytes
-
-
-def _refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """Why an address is not a public one, or ``None``."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        for embedded in (ip.ipv4_mapped, ip.sixtofour, ip.teredo and ip.teredo[1]):
-            if embedded is not None and _refusal(embedded):
-                return f"{_refusal(embedded)} (embedded)"
-        if ip in NAT64 and _refusal(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)):
-            return "NAT64 of a non-public"
-    for name in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified", "site_local"):
-        if getattr(ip, f"is_{name}", False):
-            return name.replace("_", "-")
-    if isinstance(ip, ipaddress.IPv4Address) and ip in SHARED:
-        return "shared (100.64.0.0/10)"
-    if not ip.is_global:
-        return "non-global"
-    return None
-
-
-SHARED = ipaddress.IPv4Network("100.64.0.0/10")
-NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-
-
-def address_refusal(address: str) -> str | None:
-    """Why connecting to ``address`` (an IP literal) is refused for a URL from an event, or ``None``."""
-    return _refusal(ipaddress.ip_address(address.split("%", 1)[0]))
-
-
-def checked_url(url: str) -> str:
-    """``url`` as urllib3 reads it, once it means the same to every parser; else :class:`UrlRefused`."""
-    if not url.isascii() or any(c in url for c in "\\ \t\r\n\x00") or not url.isprintable():
-        raise UrlRefused("has characters parsers disagree on (backslash, space, control or non-ASCII)")
-    try:
-        parts = parse_url(url)
-    except LocationParseError:
-        raise UrlRefused("is not a URL") from None
-    if parts.auth is not None or "@" in (parts.netloc or ""):
-        raise UrlRefused("carries user-info (user@host)")
-    if parts.scheme not in ("http", "https") or not parts.host:
-        raise UrlRefused("is not an http(s) URL")
-    return parts.url
 
 
 class _Guard:
@@ -166,6 +161,8 @@ class _Watched:
         return sock
 
     def _connect_public(self, guard: _Guard) -> socket.socket:
+        from .addresses import address_refusal, in_networks  # event URLs only: trusted hosts never pay for it
+
         host = self.host.strip("[]")
         try:
             infos = socket.getaddrinfo(host, self.port, 0, socket.SOCK_STREAM)
@@ -174,7 +171,7 @@ class _Watched:
         addresses = list(dict.fromkeys(info[4][0] for info in infos))
         for address in addresses:  # every one: a resolver may answer a public and a private one
             why = address_refusal(address)
-            if why and not any(ipaddress.ip_address(address.split("%", 1)[0]) in net for net in guard.allowed_networks):
+            if why and not in_networks(address, guard.allowed_networks):
                 raise AddressRefused(self, self.host, address, why)
         try:  # the checked address itself, never the name again
             return urllib3_connection.create_connection(
@@ -211,14 +208,29 @@ class _HTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _HTTPSConnection
 
 
-class _Adapter(requests.adapters.HTTPAdapter):
-    def init_poolmanager(self, *args: object, **kwargs: object) -> None:
-        super().init_poolmanager(*args, **kwargs)  # type: ignore[arg-type]
-        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+def _cause(reason: Exception) -> str:
+    """The OS's words for why a connection failed (``[Errno 111] Connection refused``), without the URL."""
+    text = str(reason)
+    return text.rsplit(": ", 1)[-1] if ": " in text else type(reason).__name__
+
+
+def _failure(exc: Exception, sent: bool) -> FetchError:
+    """urllib3's exception as one of ours, most precise first (a NewConnectionError is a ConnectTimeoutError)."""
+    if isinstance(exc, AddressRefused):
+        return Refused(exc.reason_text, sent=False)
+    if isinstance(exc, NameResolutionError):
+        return NotResolved("the host does not resolve", sent=False)
+    if isinstance(exc, NewConnectionError):
+        return ConnectFailed(_cause(exc), sent=False)
+    if isinstance(exc, ConnectTimeoutError):
+        return ConnectTimedOut("no connection in time", sent=False)
+    if isinstance(exc, urllib3_exceptions.ReadTimeoutError):
+        return ReadTimedOut("no answer in time", sent=True)
+    return ConnectionBroken(type(exc).__name__, sent=sent)
 
 
 class Fetcher:
-    """One pooled session (kept for the container's life) and the guarantees above on each request."""
+    """One pool of connections (kept for the container's life) and the guarantees above on each request."""
 
     def __init__(
         self, connect_timeout: float, read_timeout: float, *, max_bytes: int, public_only: bool = False,
@@ -229,25 +241,33 @@ class Fetcher:
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         self.max_bytes = max_bytes
         self.public_only = public_only
-        self.allowed_networks = tuple(ipaddress.ip_network(n, strict=False) for n in allowed_networks)
-        self.session = requests.Session()
-        # an event's URL goes nowhere but its checked address: no proxy or netrc from the environment
-        self.session.trust_env = not public_only
-        adapter = _Adapter(pool_connections=4, pool_maxsize=pool_size)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
+        if allowed_networks:
+            from .addresses import parse_networks
+
+            self.allowed_networks = parse_networks(allowed_networks)
+        else:
+            self.allowed_networks = ()
+        self.pool = PoolManager(num_pools=4, maxsize=pool_size, cert_reqs="CERT_REQUIRED", ca_certs=certifi.where())
+        self.pool.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}  # type: ignore[assignment]
 
     def post(self, url: str, body: bytes, headers: dict[str, str], deadline: float | None, read_timeout: float | None = None) -> Answer:
-        """One POST, ended by ``deadline`` (a ``time.monotonic()`` value) whatever the peer does.
+        return self.request("POST", url, body, headers, deadline, read_timeout)
 
-        Raises :class:`DeadlineReached`, :class:`TooLarge`, or ``requests``' exceptions (with
-        :class:`AddressRefused` or ``NameResolutionError`` as their reason).
+    def request(self, method: str, url: str, body: bytes | None, headers: dict[str, str], deadline: float | None,
+                read_timeout: float | None = None) -> Answer:
+        """One request, ended by ``deadline`` (a ``time.monotonic()`` value) whatever the peer does.
+
+        Raises a :class:`FetchError`: :class:`DeadlineReached`, :class:`TooLarge`, :class:`Refused`,
+        :class:`NotResolved`, :class:`ConnectFailed`, :class:`ConnectTimedOut`, :class:`ReadTimedOut`
+        or :class:`ConnectionBroken`.
         """
         remaining = None if deadline is None else deadline - time.monotonic()
         if remaining is not None and remaining <= 0:
             raise DeadlineReached(sent=False)
         read = min(read_timeout or self.read_timeout, self.read_timeout)
-        timeout = (self.connect_timeout, read) if remaining is None else (min(self.connect_timeout, remaining), min(read, remaining))
+        connect = self.connect_timeout
+        if remaining is not None:
+            connect, read = min(connect, remaining), min(read, remaining)
         guard = _Guard(self.public_only, self.allowed_networks)
         timer = None
         if remaining is not None:
@@ -256,42 +276,48 @@ class Fetcher:
             timer.start()
         _local.guard = guard
         try:
-            response = self.session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True)
+            response = self.pool.urlopen(method, url, body=body, headers={**DEFAULT_HEADERS, **headers},
+                                         timeout=Timeout(connect=connect, read=read), retries=False, redirect=False,
+                                         preload_content=False)
             try:
                 content = self._read(response)
             except BaseException:
-                response.close()
+                _discard(response)
                 raise
             if guard.finish():  # cut at the deadline, though the read looked complete
-                response.close()
+                _discard(response)
                 raise DeadlineReached(sent=True)
             if self.max_bytes:
-                response.raw.release_conn()  # read to its end: the connection goes back to the pool
+                response.release_conn()  # read to its end: the connection goes back to the pool
             else:
-                response.close()  # the body is not wanted: the connection goes with it
-            return Answer(response.status_code, dict(response.headers), content)
-        except (requests.RequestException, urllib3_exceptions.HTTPError, OSError) as exc:
+                _discard(response)  # the body is not wanted: the connection goes with it
+            return Answer(response.status, dict(response.headers), content)
+        except FetchError:
+            raise
+        except (urllib3_exceptions.HTTPError, OSError) as exc:
             # the watchdog cut it, or a socket timeout shortened to the deadline fired a moment before it
             if guard.finish() or (deadline is not None and time.monotonic() >= deadline - 0.05):
                 raise DeadlineReached(guard.sent) from None
-            if isinstance(exc, requests.RequestException):
-                raise
-            if isinstance(exc, urllib3_exceptions.ReadTimeoutError):
-                raise requests.ReadTimeout(exc) from None
-            raise requests.ConnectionError(exc) from None
+            raise _failure(exc, guard.sent) from None
         finally:
             _local.guard = None
             guard.finish()
             if timer is not None:
                 timer.cancel()
 
-    def _read(self, response: requests.Response) -> bytes:
+    def _read(self, response: urllib3.BaseHTTPResponse) -> bytes:
         if self.max_bytes == 0:
             return b""
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             raise TooLarge(self.max_bytes)
-        content = response.raw.read(self.max_bytes + 1, decode_content=True) or b""
+        content = response.read(self.max_bytes + 1, decode_content=True) or b""
         if len(content) > self.max_bytes:
             raise TooLarge(self.max_bytes)
         return content
+
+
+def _discard(response: urllib3.BaseHTTPResponse) -> None:
+    """Close the answer unread; its (closed) connection goes back to the pool, which reconnects it when used."""
+    response.close()
+    response.release_conn()

@@ -1,4 +1,4 @@
-"""The events a function takes and the one event it gives back.
+"""Reading an event into an :class:`Invocation`: every check that needs no I/O happens here.
 
 A function takes any of three shapes, directly, from a schedule, from an EventBridge rule or as a
 webhook body:
@@ -17,16 +17,18 @@ fans out, it makes at most ``CHAIN_MAX_INVOCATIONS`` invocations.
 
 A parameter object may also name many targets: ``Targets`` (parameter objects), ``InstanceIds``
 or ``Select`` (instances by tags), the other parameters shared by all, with an optional
-``RateControl`` (see :mod:`alibaba_cloud.fleet`), ``DryRun``, ``Since`` and ``Detail``.
+``RateControl`` (see :mod:`.batch`), ``DryRun``, ``Since`` and ``Detail``.
 
-What it gives back, returns to its caller, sends to Lambda destinations and to ``NotifyUrls``
+What an action allows beside its parameters (a batch, a ``Select``, paging) comes from its
+declaration as :class:`EventRules`, so a key the action cannot use is refused before anything is
+read or written. What it gives back (:mod:`.result`), returns to its caller, sends to Lambda destinations and to ``NotifyUrls``
 is a result event::
 
     {"Action", "Product", "Parameters", "RequestId", "Outcome": "Succeeded" | "Failed",
      "ErrorCode"?, "ErrorMessage"?, "CorrelationId", "Hop", "Next"?}
 
 where ``Next`` (on success only) is the hop to run next, its ``Hop`` one more than this one's.
-A batch's result (:mod:`alibaba_cloud.fleet.report`) has ``Summary``, ``NotSucceeded``,
+A batch's result (:mod:`alibaba_cloud.paths.fleet.report`) has ``Summary``, ``NotSucceeded``,
 ``Targets`` and ``Rerun`` instead of ``Parameters``, ``RequestId`` and the error fields.
 """
 
@@ -35,24 +37,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..errors import AlibabaCloudError
-
-if TYPE_CHECKING:  # the fleet modules (and the thread pool) are imported only by batches
-    from ..fleet.batch import RateControl
-    from ..fleet.select import Selection
-
-CHAIN_KEYS = ("CorrelationId", "Hop", "Budget", "Next", "NotifyUrls", "ScheduledTime")
-HOP_KEYS = frozenset(("Action", "Parameters", *CHAIN_KEYS))
-BATCH_KEYS = ("Targets", "InstanceIds", "Select", "RateControl", "DryRun", "Since", "Detail")
-DETAIL = ("Summary", "Full")
-MAX_NOTIFY_URLS = 10
-MAX_TARGETS = 5000
+from ..errors import bad_request, invalid
+from .batch import Batch, RateControl, Selection, tag_values_in
+from .keys import (
+    BATCH_KEYS, CHAIN_KEYS, DETAIL, HOP_KEYS, MAX_CORRELATION_ID, MAX_DEPTH, MAX_NOTIFY_URLS, MAX_SKIP_ON_PAGE,
+    MAX_TARGETS, MAX_URL_LENGTH, SINCE, SKIP_ON_PAGE, TARGET_KEYS,
+)
 
 
-def invalid(code: str, message: str) -> AlibabaCloudError:
-    return AlibabaCloudError(code, message, http_status=400)
+@dataclass(frozen=True)
+class EventRules:
+    """What one function's events may ask for, from its action's declaration and its settings."""
+
+    action: str
+    batches: bool = True  # Targets and InstanceIds: a modify action
+    selects: bool = False  # Select: a modify action with a fleet declaration
+    pages: bool = False  # a Describe action, read page by page (SkipOnPage resumes inside one)
+    max_hops: int = 8
+    max_invocations: int = 32  # caps any Budget an event claims
+    configured_urls: int = 0  # NOTIFY_URLS: every result goes to them, beside the event's own
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class Invocation:
     batch: Batch | None = None  # many targets
     budget: int = 1  # invocations the chain may still make, this one included
     branches: int = 1  # where the result goes: the caller or destination, and each notify URL
+    skip_on_page: int = 0  # a Describe's resume point inside its first page
 
     @property
     def next_budget(self) -> int:
@@ -75,32 +81,14 @@ class Invocation:
         return max(0, self.budget - 1) // self.branches
 
 
-@dataclass(frozen=True)
-class Batch:
-    """A batch: its targets, how the event named them (for the result and the rerun), what it asks of the run."""
-
-    shared: dict[str, Any]  # the parameters every target shares
-    rate_control: RateControl
-    named_by: str = "Targets"  # Targets, InstanceIds or Select
-    originals: tuple[Any, ...] = ()  # the targets as the event listed them (none for a Select)
-    targets: tuple[Any, ...] = ()  # each listed target's parameters, the shared ones merged in
-    select: Selection | None = None
-    since: str = "ScheduledTime"
-    dry_run: bool = False
-    detail: str = "Summary"
-
-
-def read_invocation(
-    event: object, action_name: str, correlation_id: str | None, max_hops: int,
-    max_invocations: int = 32, configured_urls: int = 0,
-) -> Invocation:
+def read_invocation(event: object, rules: EventRules, correlation_id: str | None, synchronous: bool = False) -> Invocation:
     """The invocation an event asks for, or the error that says why it asks for none.
 
-    ``max_invocations`` caps any ``Budget`` an event claims; ``configured_urls`` is how many
-    ``NOTIFY_URLS`` every result goes to, beside the event's own.
+    ``synchronous``: the caller waits for the answer (a webhook), which may then be up to 6 MB.
     """
+    action_name = rules.action
     if not isinstance(event, dict):
-        raise invalid("InvalidParameter", f"The event must be a JSON object of {action_name} parameters.")
+        raise bad_request(f"The event must be a JSON object of {action_name} parameters.")
     check_json(event)
     floor = 0  # a result's Next is one hop deeper than the result, whatever it says
     if "Outcome" in event:
@@ -111,23 +99,25 @@ def read_invocation(
             raise invalid("Chain.WrongAction", f"This function runs {action_name}, not {event.get('Action')!r}.")
         parameters = event.get("Parameters")
         if not isinstance(parameters, dict):
-            raise invalid("InvalidParameter", "A hop's Parameters must be a JSON object.")
+            raise bad_request("A hop's Parameters must be a JSON object.")
         controls = {k: v for k, v in event.items() if k not in ("Action", "Parameters")}
         unknown = sorted(set(controls) - set(CHAIN_KEYS))
         if unknown:
-            raise invalid("UnsupportedParameter", f"A hop takes Action, Parameters and {', '.join(CHAIN_KEYS)}; not {', '.join(unknown)}.")
+            raise invalid("UnsupportedParameter",
+                          f"A hop takes Action, Parameters and {', '.join(CHAIN_KEYS)}; not {', '.join(unknown)}.")
     else:
         parameters = {k: v for k, v in event.items() if k not in CHAIN_KEYS}
         controls = {k: v for k, v in event.items() if k in CHAIN_KEYS}
-    parameters, batch = _batch(parameters)
+    parameters, batch = _batch(parameters, rules, synchronous)
+    skip_on_page = _skip_on_page(parameters) if rules.pages else 0
     hop = max(_whole(controls.get("Hop", 0), "Hop"), floor)
-    if hop > max_hops:
-        raise invalid("Chain.HopLimitExceeded", f"Hop {hop} is over the limit of {max_hops}: the chain may be looping.")
-    budget = min(_whole(controls.get("Budget", max_invocations), "Budget"), max_invocations)
+    if hop > rules.max_hops:
+        raise invalid("Chain.HopLimitExceeded", f"Hop {hop} is over the limit of {rules.max_hops}: the chain may be looping.")
+    budget = min(_whole(controls.get("Budget", rules.max_invocations), "Budget"), rules.max_invocations)
     if budget < 1:
         raise invalid("Chain.BudgetExhausted", "The chain has made all the invocations its Budget allowed "
-                      f"(at most {max_invocations}, shared among its branches): this hop is not run.")
-    _check_next(controls.get("Next"), max_hops - hop)
+                      f"(at most {rules.max_invocations}, shared among its branches): this hop is not run.")
+    _check_next(controls.get("Next"), rules.max_hops - hop)
     urls = _urls(controls.get("NotifyUrls"))
     return Invocation(
         parameters=parameters,
@@ -138,11 +128,9 @@ def read_invocation(
         scheduled_time=_scheduled_time(controls.get("ScheduledTime")),
         batch=batch,
         budget=budget,
-        branches=1 + configured_urls + len(urls),
+        branches=1 + rules.configured_urls + len(urls),
+        skip_on_page=skip_on_page,
     )
-
-
-MAX_DEPTH = 32
 
 
 def check_json(value: object) -> None:
@@ -152,16 +140,16 @@ def check_json(value: object) -> None:
     while pending:
         item, depth = pending.pop()
         if isinstance(item, float) and (item != item or item in (float("inf"), float("-inf"))):
-            raise invalid("InvalidParameter", "The event must be strict JSON: NaN and Infinity are not numbers it can carry.")
+            raise bad_request("The event must be strict JSON: NaN and Infinity are not numbers it can carry.")
         if isinstance(item, (dict, list)):
             if depth > MAX_DEPTH:
-                raise invalid("InvalidParameter", f"The event is nested more than {MAX_DEPTH} deep.")
+                raise bad_request(f"The event is nested more than {MAX_DEPTH} deep.")
             pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
 
 
 def _whole(value: object, name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise invalid("InvalidParameter", f"{name} must be a whole number from 0.")
+        raise bad_request(f"{name} must be a whole number from 0.")
     return value
 
 
@@ -173,58 +161,75 @@ def _check_next(value: object, hops_left: int) -> None:
         hop = _hop(value)
         unknown = sorted(set(hop) - HOP_KEYS)
         if unknown:
-            raise invalid("UnsupportedParameter", f"A Next hop takes Action, Parameters and {', '.join(CHAIN_KEYS)}; not {', '.join(unknown)}.")
+            raise invalid("UnsupportedParameter",
+                          f"A Next hop takes Action, Parameters and {', '.join(CHAIN_KEYS)}; not {', '.join(unknown)}.")
         depth += 1
         if depth > hops_left:
             raise invalid("Chain.HopLimitExceeded", f"The chain's Next hops go deeper than the {hops_left} hops left.")
         value = hop.get("Next")
 
 
-def _batch(parameters: dict[str, Any]) -> tuple[dict[str, Any], Batch | None]:
+def _batch(parameters: dict[str, Any], rules: EventRules, synchronous: bool) -> tuple[dict[str, Any], Batch | None]:
     """``Targets`` (parameter objects), ``InstanceIds`` or ``Select``, with the other parameters shared by all."""
     shared = {k: v for k, v in parameters.items() if k not in BATCH_KEYS}
-    named = [k for k in ("Targets", "InstanceIds", "Select") if parameters.get(k) is not None]
+    named = [k for k in TARGET_KEYS if parameters.get(k) is not None]
     if not named:
         given = sorted(k for k in BATCH_KEYS if k in parameters)
         if given:
             raise invalid("UnsupportedParameter", f"{', '.join(given)}: only with Targets, InstanceIds or Select.")
         return shared, None
     if len(named) > 1:
-        raise invalid("InvalidParameter", "Give one of Targets, InstanceIds or Select, not several.")
-    from ..fleet.batch import RateControl
-    from ..fleet.select import SINCE, Selection, tag_values_in
-
+        raise bad_request("Give one of Targets, InstanceIds or Select, not several.")
+    if not rules.batches:
+        raise bad_request(f"{rules.action} reads every page itself: give RegionId and Tags, no batch keys.")
     name = named[0]
     control = RateControl.parse(parameters.get("RateControl"))
     dry_run, since, detail = parameters.get("DryRun", False), parameters.get("Since", "ScheduledTime"), parameters.get("Detail", "Summary")
     if not isinstance(dry_run, bool):
-        raise invalid("InvalidParameter", "DryRun must be true or false.")
+        raise bad_request("DryRun must be true or false.")
     if since not in SINCE:
-        raise invalid("InvalidParameter", f"Since must be {' or '.join(SINCE)}.")
+        raise bad_request(f"Since must be {' or '.join(SINCE)}.")
     if detail not in DETAIL:
-        raise invalid("InvalidParameter", f"Detail must be {' or '.join(DETAIL)}.")
+        raise bad_request(f"Detail must be {' or '.join(DETAIL)}.")
     tagged = tag_values_in(shared)
     if name == "Select":
         if "InstanceId" in shared:
-            raise invalid("InvalidParameter", "With Select, give no InstanceId: the selection names the instances.")
-        return shared, Batch(shared, control, name, select=Selection.parse(parameters["Select"]), since=since,
-                             dry_run=dry_run, detail=detail)
+            raise bad_request("With Select, give no InstanceId: the selection names the instances.")
+        select = Selection.parse(parameters["Select"])
+        _check_detail(detail, synchronous)
+        if not rules.selects:
+            raise bad_request(f"{rules.action} cannot act on a Select.")
+        return shared, Batch(shared, control, name, select=select, since=since, dry_run=dry_run, detail=detail)
     if tagged:
-        raise invalid("InvalidParameter", f"Values from tags ({', '.join(tagged)}) need Select: the tags are read with the instances.")
+        raise bad_request(f"Values from tags ({', '.join(tagged)}) need Select: the tags are read with the instances.")
     if since != "ScheduledTime":
-        raise invalid("InvalidParameter", "Since: CreationTime needs Select: creation times are read with the instances.")
+        raise bad_request("Since: CreationTime needs Select: creation times are read with the instances.")
     listed = parameters[name]
     if not isinstance(listed, list) or not listed:
-        raise invalid("InvalidParameter", f"{name} must be a non-empty list.")
+        raise bad_request(f"{name} must be a non-empty list.")
     if len(listed) > MAX_TARGETS:
         raise invalid("Batch.TooManyTargets", f"At most {MAX_TARGETS} targets an invocation; fan larger fleets out in chunks (see the README).")
     if name == "InstanceIds":
         if "InstanceId" in shared:
-            raise invalid("InvalidParameter", "With InstanceIds, give no InstanceId.")
+            raise bad_request("With InstanceIds, give no InstanceId.")
         targets = tuple({**shared, "InstanceId": i} for i in listed)
     else:  # a target that is not an object stays as it is, and fails on its own
         targets = tuple({**shared, **t} if isinstance(t, dict) else t for t in listed)
+    _check_detail(detail, synchronous)
     return shared, Batch(shared, control, name, tuple(listed), targets, dry_run=dry_run, detail=detail)
+
+
+def _check_detail(detail: str, synchronous: bool) -> None:
+    if detail == "Full" and not synchronous:
+        raise bad_request('Detail "Full" is for webhook callers: other results must fit in 256 KB.')
+
+
+def _skip_on_page(parameters: Mapping[str, Any]) -> int:
+    """``SkipOnPage`` (from a ``Resume``): the records of the first page already answered."""
+    skip = parameters.get(SKIP_ON_PAGE, 0)
+    if not isinstance(skip, int) or isinstance(skip, bool) or not 0 <= skip <= MAX_SKIP_ON_PAGE:
+        raise bad_request(f"SkipOnPage must be a whole number from 0 to {MAX_SKIP_ON_PAGE} (from a Resume).")
+    return skip
 
 
 def _next_of_result(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -239,8 +244,8 @@ def _next_of_result(result: Mapping[str, Any]) -> dict[str, Any]:
 def _correlation_id(value: object, default: str | None) -> str | None:
     if value is None:
         return default
-    if not isinstance(value, str) or not 0 < len(value) <= 128 or not value.isprintable():
-        raise invalid("InvalidParameter", "CorrelationId must be printable text of at most 128 characters.")
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_CORRELATION_ID or not value.isprintable():
+        raise bad_request(f"CorrelationId must be printable text of at most {MAX_CORRELATION_ID} characters.")
     return value
 
 
@@ -248,15 +253,16 @@ def _hop(value: object) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict) or not isinstance(value.get("Action"), str) or not isinstance(value.get("Parameters"), dict):
-        raise invalid("InvalidParameter", 'Next must be a hop: {"Action": ..., "Parameters": {...}}.')
+        raise bad_request('Next must be a hop: {"Action": ..., "Parameters": {...}}.')
     return value
 
 
 def _urls(value: object) -> tuple[str, ...]:
     if value is None:
         return ()
-    if not isinstance(value, list) or len(value) > MAX_NOTIFY_URLS or not all(isinstance(u, str) and len(u) <= 2048 for u in value):
-        raise invalid("InvalidParameter", f"NotifyUrls must be a list of at most {MAX_NOTIFY_URLS} URLs.")
+    if not isinstance(value, list) or len(value) > MAX_NOTIFY_URLS or not all(
+            isinstance(u, str) and len(u) <= MAX_URL_LENGTH for u in value):
+        raise bad_request(f"NotifyUrls must be a list of at most {MAX_NOTIFY_URLS} URLs.")
     return tuple(value)
 
 
@@ -270,36 +276,5 @@ def _scheduled_time(value: object) -> datetime | None:
         if moment.tzinfo is None:
             raise ValueError(value)
     except ValueError:
-        raise invalid("InvalidParameter", "ScheduledTime must be an ISO 8601 time with its offset, e.g. 2026-11-22T02:00:00Z.") from None
+        raise bad_request("ScheduledTime must be an ISO 8601 time with its offset, e.g. 2026-11-22T02:00:00Z.") from None
     return moment.astimezone(timezone.utc)
-
-
-def result_event(
-    *,
-    action: str,
-    product: str,
-    parameters: Mapping[str, Any],
-    invocation: Invocation,
-    request_id: str | None = None,
-    error: AlibabaCloudError | None = None,
-) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "Action": action,
-        "Product": product,
-        "Parameters": dict(parameters),
-        "RequestId": request_id if error is None else error.request_id,
-        "Outcome": "Succeeded" if error is None else "Failed",
-    }
-    if error is not None:
-        event["ErrorCode"], event["ErrorMessage"] = error.code, error.message
-        event.update(error.details())
-    return with_next(event, invocation)
-
-
-def with_next(event: dict[str, Any], invocation: Invocation) -> dict[str, Any]:
-    """The chain's fields on a result; ``Next`` only on success, its ``Hop`` one more than this one's."""
-    event["CorrelationId"], event["Hop"] = invocation.correlation_id, invocation.hop
-    if event["Outcome"] == "Succeeded" and invocation.next is not None:
-        event["Next"] = {**invocation.next, "Hop": invocation.hop + 1, "Budget": invocation.next_budget,
-                         "CorrelationId": invocation.correlation_id}
-    return event

@@ -1,0 +1,2 @@
+"""Where results go besides their caller: signed Standard Webhooks (:mod:`.standard_webhooks`, also the
+webhook trigger's check) posted to the configured and the event's notify URLs (:mod:`.notify`)."""

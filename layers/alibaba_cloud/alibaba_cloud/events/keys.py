@@ -1,0 +1,34 @@
+"""Every key an event may carry beside an action's own parameters, and every limit on events and results.
+
+Defined once, at the bottom of the layer, so actions (to word ``UnsupportedParameter``), the event
+reader, the run paths and the triggers all read the same names from below. Imports nothing.
+"""
+
+# A chain's fields: who a run belongs to, how deep and how wide its chain may still go, where it reports.
+CHAIN_KEYS = ("CorrelationId", "Hop", "Budget", "Next", "NotifyUrls", "ScheduledTime")
+HOP_KEYS = frozenset(("Action", "Parameters", *CHAIN_KEYS))
+# A fleet's fields: which targets, how fast, whether to write, what counts as the start, how much to answer.
+TARGET_KEYS = ("Targets", "InstanceIds", "Select")
+BATCH_KEYS = (*TARGET_KEYS, "RateControl", "DryRun", "Since", "Detail")
+RATE_CONTROL_KEYS = ("Concurrency", "MaxErrors", "MaxRequestsPerSecond")
+SELECT_KEYS = ("RegionId", "Tags")
+DETAIL = ("Summary", "Full")
+SINCE = ("ScheduledTime", "CreationTime")
+# An inventory's resume point inside a page (from a ``Resume``).
+SKIP_ON_PAGE = "SkipOnPage"
+
+MAX_NOTIFY_URLS = 10  # an event's own, and as many configured
+MAX_URL_LENGTH = 2048
+MAX_TARGETS = 5000  # listed or selected targets that one invocation writes
+MAX_CONCURRENCY = 64
+MAX_REQUESTS_PER_SECOND = 1000
+MAX_SKIP_ON_PAGE = 1000
+MAX_DEPTH = 32  # JSON nesting of any event
+MAX_CORRELATION_ID = 128
+
+# Sizes: what an event may weigh, and what a result may, where it goes.
+MAX_BODY_BYTES = 64 * 1024  # a webhook body; a direct event is held to it too, its result must fit beside it
+ASYNC_LIMIT = 256 * 1024  # async invocations, destinations, EventBridge, SQS
+SYNC_LIMIT = 6 * 1024 * 1024  # a synchronous (webhook) answer
+ENVELOPE = 4096  # a destination record's and an EventBridge event's own fields
+DELIVERIES_ROOM = 16 * 1024  # each delivery's outcome, added once the result is delivered (20 URLs at most)

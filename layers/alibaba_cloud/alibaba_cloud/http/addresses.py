@@ -1,0 +1,67 @@
+"""Which URLs and addresses a URL from an event may reach: the policy alone, with no I/O.
+
+URLs are read by urllib3's parser, the one that connects, and refused where another parser could
+read them otherwise (user-info, backslashes, spaces, non-ASCII). An address is public unless it is
+loopback, private, link-local, multicast, reserved, unspecified, shared (100.64.0.0/10) or
+otherwise not global, also when it hides inside an IPv6 address (mapped, 6to4, Teredo, NAT64).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
+
+SHARED = ipaddress.IPv4Network("100.64.0.0/10")
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+class UrlRefused(ValueError):
+    """A URL that cannot be trusted to mean one thing."""
+
+
+def _refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why an address is not a public one, or ``None``."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        for embedded in (ip.ipv4_mapped, ip.sixtofour, ip.teredo and ip.teredo[1]):
+            if embedded is not None and _refusal(embedded):
+                return f"{_refusal(embedded)} (embedded)"
+        if ip in NAT64 and _refusal(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)):
+            return "NAT64 of a non-public"
+    for name in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified", "site_local"):
+        if getattr(ip, f"is_{name}", False):
+            return name.replace("_", "-")
+    if isinstance(ip, ipaddress.IPv4Address) and ip in SHARED:
+        return "shared (100.64.0.0/10)"
+    if not ip.is_global:
+        return "non-global"
+    return None
+
+
+def address_refusal(address: str) -> str | None:
+    """Why connecting to ``address`` (an IP literal) is refused for a URL from an event, or ``None``."""
+    return _refusal(ipaddress.ip_address(address.split("%", 1)[0]))
+
+
+def in_networks(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    return any(ipaddress.ip_address(address.split("%", 1)[0]) in network for network in networks)
+
+
+def parse_networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
+
+
+def checked_url(url: str) -> str:
+    """``url`` as urllib3 reads it, once it means the same to every parser; else :class:`UrlRefused`."""
+    if not url.isascii() or any(c in url for c in "\\ \t\r\n\x00") or not url.isprintable():
+        raise UrlRefused("has characters parsers disagree on (backslash, space, control or non-ASCII)")
+    try:
+        parts = parse_url(url)
+    except LocationParseError:
+        raise UrlRefused("is not a URL") from None
+    if parts.auth is not None or "@" in (parts.netloc or ""):
+        raise UrlRefused("carries user-info (user@host)")
+    if parts.scheme not in ("http", "https") or not parts.host:
+        raise UrlRefused("is not an http(s) URL")
+    return parts.url

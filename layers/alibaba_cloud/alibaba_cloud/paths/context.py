@@ -1,0 +1,46 @@
+"""What every run path is given, and what it gives back for the runner to account for."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..actions.declaring import Action
+from ..actions.validation import ValidationContext
+from ..config import Settings
+from ..errors import AlibabaCloudError
+from ..events.invocation import Invocation
+from ..rpc.client import CallResult, RpcClient
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """One run, as the runner sets it up: the action, the deployment, the client, the event read, the limits."""
+
+    action: Action
+    settings: Settings
+    client: RpcClient
+    invocation: Invocation
+    deadline: float | None  # a time.monotonic() value, from Lambda's remaining time
+    now: datetime
+    request_size: int = 0  # the event's size in bytes: a result must fit beside it
+    synchronous: bool = False  # the caller waits for the answer (a webhook): it may take up to 6 MB
+
+    def validation(self) -> ValidationContext:
+        return ValidationContext(now=self.now, maintain_window=self.settings.maintain_window,
+                                 scheduled_time=self.invocation.scheduled_time)
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a path did. ``error`` failed the run (a direct caller gets it raised). ``call`` is a single
+    call's success; a fleet has ``lines`` (one per target) and ``failed_calls``, the errors of its
+    targets' calls, each to be logged."""
+
+    result: dict[str, Any]
+    error: AlibabaCloudError | None = None
+    call: CallResult | None = None
+    lines: Sequence[dict[str, Any]] | None = None
+    failed_calls: Sequence[AlibabaCloudError] = field(default_factory=tuple)

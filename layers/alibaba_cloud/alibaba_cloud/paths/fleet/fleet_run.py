@@ -1,0 +1,119 @@
+"""One batch: its targets (listed, or selected by tags) planned, the ones that need it written under
+the rate control, each accounted for, and the result shaped to fit where it goes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from ...actions.declaring import owner_of
+from ...errors import AlibabaCloudError
+from ...events.keys import MAX_TARGETS
+from ...events.result import budget, error_fields, with_next
+from ..context import Ran, RunContext
+from ..pages import Inventory, InventoryReader
+from . import report
+from .plan import Planner, Target, failed, line, not_attempted
+from .pool import BatchRunner
+
+
+def run_fleet(ctx: RunContext) -> Ran:
+    return FleetRun(ctx).run()
+
+
+class FleetRun:
+    """Plan every target, write the ones that need it, account for each."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        assert ctx.invocation.batch is not None
+        self.ctx = ctx
+        self.batch = ctx.invocation.batch
+        self.rate_control = self.batch.rate_control
+        self.failed_calls: list[AlibabaCloudError] = []
+
+    def run(self) -> Ran:
+        ctx, batch = self.ctx, self.batch
+        planner = Planner(ctx.action, ctx.settings, ctx.validation(), batch.dry_run)
+        inventory: Inventory | None = None
+        skipped: Counter = Counter()
+        if batch.select is not None:
+            fleet = ctx.action.fleet
+            assert fleet is not None  # the event reader refuses a Select for an action without one
+            try:
+                inventory = InventoryReader(ctx.client, ctx.settings).read(
+                    fleet.describe, batch.select.describe_parameters() | owner_of(batch.shared), planner.ctx, ctx.deadline)
+                targets, skipped = planner.selected(batch.select, inventory, batch.shared, batch.since)
+                to_act = sum(t.line is None or t.line["Outcome"] != "Unchanged" for t in targets)
+                if to_act > MAX_TARGETS:
+                    raise AlibabaCloudError("Select.TooManyTargets", f"{to_act} selected instances need a change; at most "
+                                            f"{MAX_TARGETS} an invocation: narrow the selection (see the README).")
+            except AlibabaCloudError as error:
+                return Ran(self._report([], [], inventory, skipped, error), error, lines=[])
+        else:
+            targets = planner.explicit(batch.targets, batch.originals)
+        lines = self._write(targets)
+        return Ran(self._report(targets, lines, inventory, skipped), lines=lines, failed_calls=self.failed_calls)
+
+    def _write(self, targets: list[Target]) -> list[dict[str, Any]]:
+        ctx = self.ctx
+        # no new target when less than the margin and one second are left
+        batch_runner = BatchRunner(self.rate_control, ctx.deadline, ctx.settings.deadline_margin + 1.0)
+
+        def run_one(target: Target, pace: Any) -> dict[str, Any]:
+            assert target.request is not None
+            try:
+                call = ctx.client.call(target.request, ctx.deadline, pace)
+            except AlibabaCloudError as error:
+                self.failed_calls.append(error)  # list.append is atomic: the pool's threads share it
+                return failed(target, error, target.request.params)
+            return line(target, "Succeeded", Parameters=call.parameters, RequestId=call.request_id)
+
+        sent = iter(batch_runner.run([t for t in targets if t.line is None], run_one, not_attempted))
+        return [t.line if t.line is not None else next(sent) for t in targets]
+
+    def _report(self, targets: list[Target], lines: list[dict[str, Any]], inventory: Inventory | None, skipped: Counter,
+                error: AlibabaCloudError | None = None) -> dict[str, Any]:
+        action, batch = self.ctx.action, self.batch
+        counts = report.summary(lines)
+        complete = error is None and (inventory is None or inventory.complete)
+        succeeded = complete and counts["Failed"] == counts["NotAttempted"] == 0
+        result: dict[str, Any] = {"Action": action.name, "Product": action.product.code,
+                                  "Outcome": "Succeeded" if succeeded else "Failed"}
+        if error is not None:
+            result.update(error_fields(error), RequestId=error.request_id)
+        if batch.dry_run:
+            result["DryRun"] = True
+        result["Summary"] = counts
+        if batch.select is not None:
+            read = inventory.summary() if inventory is not None else {}
+            result["Selection"] = {**batch.select.to_dict(), **read, "Skipped": dict(skipped)}
+            if batch.since != "ScheduledTime":
+                result["Selection"]["Since"] = batch.since
+        groups = report.not_succeeded(lines)
+        if groups:
+            result["NotSucceeded"] = groups
+        result["RateControl"] = self.rate_control.to_dict()
+        rerun = self._rerun(targets, lines, succeeded)
+        if rerun is not None:
+            result["Rerun"] = rerun
+        with_next(result, self.ctx.invocation)
+        full = self.ctx.synchronous and batch.detail == "Full"
+        return report.fit(result, lines, budget(self.ctx.request_size, full))
+
+    def _rerun(self, targets: list[Target], lines: list[dict[str, Any]], succeeded: bool) -> dict[str, Any] | None:
+        """What to send to take up exactly what is left: a selection is read again (the instances
+        already done are then ``Unchanged``); listed targets are listed again, only those left."""
+        if succeeded:
+            return None
+        batch = self.batch
+        rerun: dict[str, Any] = dict(batch.shared)
+        if batch.select is not None:
+            rerun["Select"] = batch.select.to_dict()
+            if batch.since != "ScheduledTime":
+                rerun["Since"] = batch.since
+        else:
+            rerun[batch.named_by] = [t.given for t, done in zip(targets, lines) if done["Outcome"] in report.NOT_SUCCEEDED]
+        rerun["RateControl"] = self.rate_control.to_dict()
+        if batch.dry_run:
+            rerun["DryRun"] = True
+        return rerun

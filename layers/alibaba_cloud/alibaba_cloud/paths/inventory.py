@@ -1,0 +1,39 @@
+"""A Describe function's answer: every page's instances, projected, within the size rule; an incomplete
+read says why and gives ``Resume``, the parameters that read on from there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import AlibabaCloudError
+from ..events.keys import SKIP_ON_PAGE
+from ..events.result import budget, result_event, with_next
+from .context import Ran, RunContext
+from .pages import InventoryReader
+
+RESULT_FIELDS = 2048  # an inventory answer's fields besides its records and the echoed parameters
+PAGING = ("NextToken", "PageNumber", SKIP_ON_PAGE)
+
+
+def run_inventory(ctx: RunContext) -> Ran:
+    action, invocation = ctx.action, ctx.invocation
+    given = {k: v for k, v in invocation.parameters.items() if k != SKIP_ON_PAGE}
+    # the answer echoes the parameters twice (Parameters, Resume) beside the request it answers
+    records_budget = budget(ctx.request_size, ctx.synchronous) - 2 * ctx.request_size - RESULT_FIELDS
+    try:
+        inventory = InventoryReader(ctx.client, ctx.settings).read(
+            action, given, ctx.validation(), ctx.deadline, records_budget, invocation.skip_on_page)
+    except AlibabaCloudError as error:
+        return Ran(result_event(action=action.name, product=action.product.code, parameters=invocation.parameters,
+                                invocation=invocation, error=error), error)
+    result: dict[str, Any] = {"Action": action.name, "Product": action.product.code, "Parameters": invocation.parameters,
+                              "Outcome": "Succeeded" if inventory.complete else "Failed"}
+    if not inventory.complete:
+        result.update(ErrorCode="Inventory.Incomplete",
+                      ErrorMessage=f"Read {len(inventory.records)} instances before stopping ({inventory.reason}); "
+                                   "send Resume to read on.")
+        paging = {k: v for k, v in (inventory.resume or {}).items() if k in PAGING}
+        result["Resume"] = {**given, **paging}
+    result["Inventory"] = inventory.summary()
+    result["Instances"] = inventory.records
+    return Ran(with_next(result, invocation))

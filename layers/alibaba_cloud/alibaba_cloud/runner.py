@@ -1,0 +1,123 @@
+"""One invocation of an action, whatever the trigger: read the event, pick the run path, account for
+what it did, deliver the result. Triggers adapt their events to :meth:`Runner.run` and its answer
+back to theirs; nothing here knows which trigger it serves.
+
+The run paths (:mod:`alibaba_cloud.paths`) are peers below the runner: each gets a frozen
+:class:`~alibaba_cloud.paths.context.RunContext` and returns a
+:class:`~alibaba_cloud.paths.context.Ran`, which the runner alone observes. Only an inventory or
+a fleet pays for importing its path (and a fleet for the thread pool).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from .actions.declaring import Action
+from .config import Settings
+from .delivery.notify import Deliveries
+from .errors import AlibabaCloudError
+from .events.invocation import EventRules, Invocation, read_invocation
+from .events.result import Outcome
+from .observe import Observer
+from .paths.context import Ran, RunContext
+from .rpc.client import RpcClient
+
+
+def deadline_of(context: Any) -> float | None:
+    """Lambda's deadline as a ``time.monotonic()`` value, when the context tells it."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return time.monotonic() + remaining() / 1000 if callable(remaining) else None
+
+
+def event_rules(action: Action, settings: Settings) -> EventRules:
+    """What an event for ``action`` may ask for beside its parameters, from its declaration."""
+    return EventRules(action.name, batches=action.listing is None, selects=action.fleet is not None,
+                      pages=action.listing is not None, max_hops=settings.max_hops,
+                      max_invocations=settings.max_invocations, configured_urls=len(settings.notify_urls))
+
+
+class Runner:
+    """Runs one declared action; the result is returned with the error, if any, that failed it."""
+
+    def __init__(
+        self,
+        action: Action,
+        settings: Settings,
+        client: RpcClient,
+        observer: Observer,
+        deliveries: Deliveries,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        self.action = action
+        self.settings = settings
+        self.client = client
+        self.observer = observer
+        self.deliveries = deliveries
+        self.clock = clock
+        self.rules = event_rules(action, settings)
+
+    def run(self, event: Any, correlation_id: str | None, deadline: float | None, request_size: int = 0,
+            synchronous: bool = False) -> Outcome:
+        """Run what ``event`` asks for. ``request_size`` is its size in bytes (a result must fit beside
+        it); ``synchronous`` says the caller waits for the answer (a webhook), whose limit is 6 MB.
+
+        An event that asks for nothing runnable raises its refusal, counted here, once, for every trigger.
+        """
+        try:
+            invocation = read_invocation(event, self.rules, correlation_id, synchronous)
+        except AlibabaCloudError as refusal:
+            self.observer.rejected(refusal)
+            raise
+        self.observer.logger.set_correlation_id(invocation.correlation_id)
+        ctx = RunContext(self.action, self.settings, self.client, invocation, deadline, self.clock(), request_size, synchronous)
+        ran = self._path(invocation)(ctx)
+        self._observe(ran, invocation)
+        self._deliver(ran.result, invocation, deadline)
+        return ran.result, ran.error
+
+    def _path(self, invocation: Invocation) -> Callable[[RunContext], Ran]:
+        if self.action.listing is not None:
+            from .paths.inventory import run_inventory
+
+            return run_inventory
+        if invocation.batch is not None:
+            from .paths.fleet.fleet_run import run_fleet
+
+            return run_fleet
+        from .paths.single import run_single
+
+        return run_single
+
+    def _observe(self, ran: Ran, invocation: Invocation) -> None:
+        observer = self.observer
+        if ran.lines is None:  # one call, or one inventory read
+            if ran.error is not None:
+                observer.count("Calls")
+                observer.call_failed(ran.error)
+            elif ran.call is not None:
+                observer.call_succeeded(ran.call, invocation.hop)
+            else:
+                observer.count("Calls")
+                observer.count("Successes")
+        elif ran.error is not None:  # a fleet whose selection could not be read
+            observer.call_failed(ran.error)
+        else:
+            for error in ran.failed_calls:
+                observer.call_failed(error, counted=False)  # counted once, per batch
+            observer.batch_finished(ran.lines, ran.result, invocation.hop)
+
+    def _deliver(self, result: dict[str, Any], invocation: Invocation, deadline: float | None) -> None:
+        try:
+            outcomes = self.deliveries.deliver(result, invocation.notify_urls, deadline)
+        except AlibabaCloudError:
+            self.observer.logger.error("Results cannot be delivered: no webhook secret to sign them with")
+            return
+        if outcomes:
+            self.observer.delivered(outcomes)
+            result["Deliveries"] = outcomes  # the caller and the destination learn what was refused, and why
+
+
+__all__ = ["Runner", "deadline_of", "event_rules"]
