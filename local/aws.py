@@ -14,7 +14,11 @@ from alibaba_cloud.aws.client import AwsJsonClient, aws_fetcher
 
 REPLAY_TABLE = "lifecycle-webhook-ids"
 DEAD_LETTER_QUEUE = "lifecycle-targets-dead-letters"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIDLOCALSTANDIN", "AWS_SECRET_ACCESS_KEY": "local-stand-in-secret", "AWS_REGION": "us-east-1"}
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "AKIDLOCALSTANDIN",
+    "AWS_SECRET_ACCESS_KEY": "local-stand-in-secret",
+    "AWS_REGION": "us-east-1",
+}
 
 
 def _free_port() -> int:
@@ -37,8 +41,12 @@ class AwsStandIn:
 
     def environment(self) -> dict[str, str]:
         """What a function needs to use this stand-in, as it would use AWS."""
-        env = {**CREDENTIALS, "AWS_ENDPOINT_URL_DYNAMODB": self.url, "AWS_ENDPOINT_URL_SQS": self.url,
-               "WEBHOOK_REPLAY_TABLE": REPLAY_TABLE}
+        env = {
+            **CREDENTIALS,
+            "AWS_ENDPOINT_URL_DYNAMODB": self.url,
+            "AWS_ENDPOINT_URL_SQS": self.url,
+            "WEBHOOK_REPLAY_TABLE": REPLAY_TABLE,
+        }
         if self.queue_url:
             env["TARGETS_DEAD_LETTER_QUEUE_URL"] = self.queue_url
         return env
@@ -62,16 +70,26 @@ class AwsStandIn:
         self.prepare()
 
     def prepare(self) -> None:
-        self.client("dynamodb", "DynamoDB_20120810").call("CreateTable", {
-            "TableName": REPLAY_TABLE, "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": [{"AttributeName": "WebhookId", "AttributeType": "S"}],
-            "KeySchema": [{"AttributeName": "WebhookId", "KeyType": "HASH"}],
-        }, None)
-        self.queue_url = self.client("sqs", "AmazonSQS").call("CreateQueue", {"QueueName": DEAD_LETTER_QUEUE}, None)["QueueUrl"]
+        self.client("dynamodb", "DynamoDB_20120810").call(
+            "CreateTable",
+            {
+                "TableName": REPLAY_TABLE,
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": "WebhookId", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "WebhookId", "KeyType": "HASH"}],
+            },
+            None,
+        )
+        self.queue_url = self.client("sqs", "AmazonSQS").call("CreateQueue", {"QueueName": DEAD_LETTER_QUEUE}, None)[
+            "QueueUrl"
+        ]
 
     def dead_letters(self) -> list[dict]:
-        answer = self.client("sqs", "AmazonSQS").call("ReceiveMessage", {
-            "QueueUrl": self.queue_url, "MaxNumberOfMessages": 10, "MessageAttributeNames": ["All"]}, None)
+        answer = self.client("sqs", "AmazonSQS").call(
+            "ReceiveMessage",
+            {"QueueUrl": self.queue_url, "MaxNumberOfMessages": 10, "MessageAttributeNames": ["All"]},
+            None,
+        )
         return answer.get("Messages", [])
 
     def stop(self) -> None:

@@ -10,7 +10,7 @@ ranges, ``/`` steps and month and day names; ``L``, ``W`` and ``#`` are refused,
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 MONTHS = {name: i for i, name in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), 1)}
@@ -42,8 +42,8 @@ def _values(field: str, low: int, high: int, names: dict[str, int]) -> set[int] 
 class Schedule:
     def __init__(self, expression: str, zone: str | None = None, start: datetime | None = None) -> None:
         self.expression = expression.strip()
-        self.zone = ZoneInfo(zone) if zone else timezone.utc
-        self.start = start or datetime.now(timezone.utc).replace(second=0, microsecond=0)
+        self.zone = ZoneInfo(zone) if zone else UTC
+        self.start = start or datetime.now(UTC).replace(second=0, microsecond=0)
         kind, _, body = self.expression.partition("(")
         body = body.rstrip(")")
         self.kind = kind
@@ -51,7 +51,7 @@ class Schedule:
             parts = body.split()
             if len(parts) != 6:
                 raise ValueError("cron() takes six fields: minutes hours day-of-month month day-of-week year")
-            self.fields = [_values(f, lo, hi, names) for f, (lo, hi, names) in zip(parts, FIELDS)]
+            self.fields = [_values(f, lo, hi, names) for f, (lo, hi, names) in zip(parts, FIELDS, strict=True)]
         elif kind == "rate":
             amount, unit = body.split()
             seconds = {"minute": 60, "hour": 3600, "day": 86400}[unit.rstrip("s")]
@@ -73,4 +73,4 @@ class Schedule:
             return local.replace(tzinfo=None) == self.when.replace(tzinfo=None, second=0)
         weekday = (local.isoweekday() % 7) + 1  # Monday=1..Sunday=7 -> Sunday=1..Saturday=7
         values = (local.minute, local.hour, local.day, local.month, weekday, local.year)
-        return all(allowed is None or value in allowed for allowed, value in zip(self.fields, values))
+        return all(allowed is None or value in allowed for allowed, value in zip(self.fields, values, strict=True))

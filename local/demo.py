@@ -13,14 +13,13 @@ import json
 import os
 import secrets
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import requests
 
+from alibaba_cloud.delivery.standard_webhooks import decode_secret, sign_headers  # noqa: E402  (the layer, put on the path by local.runtime)
 from local.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, EmulatorServer, seed_demo
 from local.runtime import LambdaContext, environment, load_function, sample_event
-
-from alibaba_cloud.delivery.standard_webhooks import decode_secret, sign_headers  # noqa: E402  (the layer, put on the path by local.runtime)
 
 
 def show(title: str, value: object) -> None:
@@ -39,17 +38,23 @@ def signed_webhook(function: str, body: dict, secret: str) -> dict:
 
 def ttl_by_tag(release, emulator: EmulatorServer) -> None:
     """The TTL policy as one schedule Input: every dev instance released its ttl tag after creation."""
-    policy = {**sample_event("modify_instance_auto_release_time", "schedule-ttl-by-tag"),
-              "ScheduledTime": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    policy = {
+        **sample_event("modify_instance_auto_release_time", "schedule-ttl-by-tag"),
+        "ScheduledTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
     show("TTL by tag: the schedule's Input", policy)
-    for title, event in (("1. The plan (DryRun: nothing is written)", {**policy, "DryRun": True}),
-                         ("2. The apply", policy),
-                         ("3. The next run: every target Unchanged, no write", policy)):
+    for title, event in (
+        ("1. The plan (DryRun: nothing is written)", {**policy, "DryRun": True}),
+        ("2. The apply", policy),
+        ("3. The next run: every target Unchanged, no write", policy),
+    ):
         writes = sum(r.Action == "ModifyInstanceAutoReleaseTime" for r in emulator.state.received)
         result = release.lambda_handler(event, LambdaContext("modify-instance-auto-release-time"))
         written = sum(r.Action == "ModifyInstanceAutoReleaseTime" for r in emulator.state.received) - writes
-        show(f"{title}: {written} writes", {k: result[k] for k in ("Outcome", "Summary", "Selection", "NotSucceeded", "Targets")
-                                             if k in result})
+        show(
+            f"{title}: {written} writes",
+            {k: result[k] for k in ("Outcome", "Summary", "Selection", "NotSucceeded", "Targets") if k in result},
+        )
 
 
 def main() -> None:
@@ -74,7 +79,7 @@ def main() -> None:
             show("Scheduled event -> ModifyInstanceMaintainTime", scheduled)
             show("Result", maintain.lambda_handler(scheduled, LambdaContext("modify-instance-maintain-time")))
 
-            release_at = (datetime.now(timezone.utc) + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            release_at = (datetime.now(UTC) + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
             body = {"InstanceId": "i-bp1env7nl3mijm2demo", "RegionId": "cn-hangzhou", "AutoReleaseTime": release_at}
             show("Signed webhook -> ModifyInstanceAutoReleaseTime", body)
             answer = release.lambda_handler(
@@ -91,7 +96,11 @@ def main() -> None:
             )
             show(f"HTTP {answer['statusCode']}", json.loads(answer["body"]))
 
-            bad_window = {"InstanceId": "r-bp1zxszhcgatnx2demo", "MaintainStartTime": "23:30Z", "MaintainEndTime": "01:30Z"}
+            bad_window = {
+                "InstanceId": "r-bp1zxszhcgatnx2demo",
+                "MaintainStartTime": "23:30Z",
+                "MaintainEndTime": "01:30Z",
+            }
             show("Scheduled event with a two-hour window", bad_window)
             try:
                 maintain.lambda_handler(bad_window, LambdaContext("modify-instance-maintain-time"))
@@ -101,9 +110,15 @@ def main() -> None:
             ttl_by_tag(release, emulator)
 
         state = requests.get(f"{emulator.url}/_emulator/instances", timeout=5).json()
-        show("Emulator instance state", {
-            k: {"AutoReleaseTime": v["AutoReleaseTime"]} if v["Product"] == "Ecs" else
-               {"MaintainWindow": f"{v['MaintainStartTime']}-{v['MaintainEndTime']}"} for k, v in state.items()})
+        show(
+            "Emulator instance state",
+            {
+                k: {"AutoReleaseTime": v["AutoReleaseTime"]}
+                if v["Product"] == "Ecs"
+                else {"MaintainWindow": f"{v['MaintainStartTime']}-{v['MaintainEndTime']}"}
+                for k, v in state.items()
+            },
+        )
     print("\nEmulator stopped.")
 
 

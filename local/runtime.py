@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import sys
 import uuid
 from collections.abc import Mapping
 from contextlib import contextmanager
@@ -22,9 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYER = ROOT / "layers" / "alibaba_cloud"
 FUNCTIONS = ROOT / "functions"
 EVENTS = ROOT / "events"
-
-if str(LAYER) not in sys.path:  # what Lambda does with /opt/python
-    sys.path.insert(0, str(LAYER))
 
 
 @dataclass

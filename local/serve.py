@@ -22,20 +22,19 @@ import secrets
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from alibaba_cloud.config import ConfigurationError
+from alibaba_cloud.delivery.standard_webhooks import parse_secrets
 from local import template as app_template
 from local.aws import REPLAY_TABLE, AwsStandIn
 from local.cron import Schedule
-from local.responder import Responder
 from local.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, EmulatorServer, seed_demo
+from local.responder import Responder
 from local.runtime import LambdaContext, environment, load_function
-
-from alibaba_cloud.config import ConfigurationError
-from alibaba_cloud.delivery.standard_webhooks import parse_secrets
 
 ACCOUNT = "123456789012"
 
@@ -43,7 +42,9 @@ ACCOUNT = "123456789012"
 def matches(pattern: Any, value: Any) -> bool:
     """EventBridge's exact-value matching: every pattern key present, leaves a list of allowed values."""
     if isinstance(pattern, dict):
-        return isinstance(value, dict) and all(key in value and matches(sub, value[key]) for key, sub in pattern.items())
+        return isinstance(value, dict) and all(
+            key in value and matches(sub, value[key]) for key, sub in pattern.items()
+        )
     if isinstance(pattern, list):
         return any(matches(p, v) for p in pattern for v in (value if isinstance(value, list) else [value]))
     return pattern == value
@@ -67,14 +68,21 @@ class LocalCloud:
         credentials: tuple[str, str] = (DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET),
         aws_environment: dict[str, str] | None = None,
     ) -> None:
-        """``aws_environment``: where the AWS services the template creates stand in (a :class:`local.aws.AwsStandIn`)."""
+        """``aws_environment``: where the AWS services the template creates stand in.
+
+        That is a :class:`local.aws.AwsStandIn`'s environment.
+        """
         self.specs = app_template.functions(app_template.load(), overrides)
         self.webhook_secret = webhook_secret
         self.functions = {}
         local_env = {
-            "ALIBABA_CLOUD_ENDPOINT": emulator_url, "ALIBABA_CLOUD_ACCESS_KEY_ID": credentials[0],
-            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": credentials[1], "WEBHOOK_SECRET": webhook_secret,
-            "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID": None, "WEBHOOK_SECRET_ID": None, "NOTIFY_ALLOW_HTTP": "true",
+            "ALIBABA_CLOUD_ENDPOINT": emulator_url,
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": credentials[0],
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": credentials[1],
+            "WEBHOOK_SECRET": webhook_secret,
+            "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID": None,
+            "WEBHOOK_SECRET_ID": None,
+            "NOTIFY_ALLOW_HTTP": "true",
             # a laptop's receivers and functions listen on loopback, which events may not reach in AWS
             "NOTIFY_ALLOWED_NETWORKS": "127.0.0.0/8",
             **(aws_environment or {}),
@@ -101,8 +109,14 @@ class LocalCloud:
         try:
             result = self.functions[logical_id].lambda_handler(event, context)
         except Exception as error:  # what Lambda records for a failed invocation
-            record = self._destination_record(logical_id, context, event, "RetriesExhausted", 200,
-                                              {"errorMessage": str(error), "errorType": type(error).__name__, "stackTrace": []})
+            record = self._destination_record(
+                logical_id,
+                context,
+                event,
+                "RetriesExhausted",
+                200,
+                {"errorMessage": str(error), "errorType": type(error).__name__, "stackTrace": []},
+            )
             self._record(logical_id, "Event", event, record["responsePayload"])
             if spec.on_failure:
                 with self.lock:
@@ -114,11 +128,16 @@ class LocalCloud:
             self.put_event("Lambda Function Invocation Result - Success", record)
 
     def _destination_record(self, logical_id, context, event, condition, status, payload) -> dict[str, Any]:
-        now = datetime.now(timezone.utc).isoformat()
+        now = datetime.now(UTC).isoformat()
         return {
-            "version": "1.0", "timestamp": now,
-            "requestContext": {"requestId": context.aws_request_id, "functionArn": context.invoked_function_arn + ":$LATEST",
-                               "condition": condition, "approximateInvokeCount": 1},
+            "version": "1.0",
+            "timestamp": now,
+            "requestContext": {
+                "requestId": context.aws_request_id,
+                "functionArn": context.invoked_function_arn + ":$LATEST",
+                "condition": condition,
+                "approximateInvokeCount": 1,
+            },
             "requestPayload": event,
             "responseContext": {"statusCode": status, "executedVersion": "$LATEST"},
             "responsePayload": payload,
@@ -127,9 +146,17 @@ class LocalCloud:
     # The bus and the scheduler
 
     def put_event(self, detail_type: str, detail: dict[str, Any]) -> None:
-        envelope = {"version": "0", "id": str(uuid.uuid4()), "detail-type": detail_type, "source": "lambda",
-                    "account": ACCOUNT, "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "region": "us-east-1", "resources": [], "detail": detail}
+        envelope = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": detail_type,
+            "source": "lambda",
+            "account": ACCOUNT,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": "us-east-1",
+            "resources": [],
+            "detail": detail,
+        }
         for logical_id, spec in self.specs.items():
             for rule in spec.rules.values():
                 if matches(rule.get("Pattern", {}), envelope):
@@ -137,10 +164,14 @@ class LocalCloud:
 
     def fire(self, logical_id: str, event_name: str, scheduled_time: datetime | None = None) -> None:
         schedule = self.specs[logical_id].schedules[event_name]
-        when = (scheduled_time or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = (scheduled_time or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
         text = schedule.get("Input") or "{}"
-        for name, value in {"scheduled-time": when, "execution-id": str(uuid.uuid4()), "attempt-number": "1",
-                            "schedule-arn": f"arn:aws:scheduler:us-east-1:{ACCOUNT}:schedule/default/{logical_id}-{event_name}"}.items():
+        for name, value in {
+            "scheduled-time": when,
+            "execution-id": str(uuid.uuid4()),
+            "attempt-number": "1",
+            "schedule-arn": f"arn:aws:scheduler:us-east-1:{ACCOUNT}:schedule/default/{logical_id}-{event_name}",
+        }.items():
             text = text.replace(f"<aws.scheduler.{name}>", value)
         self.invoke_async(logical_id, json.loads(text))
 
@@ -149,22 +180,30 @@ class LocalCloud:
         for logical_id, spec in self.specs.items():
             for name, props in spec.schedules.items():
                 if include_disabled or props.get("State", "ENABLED") == "ENABLED":
-                    found.append((logical_id, name, Schedule(props["ScheduleExpression"], props.get("ScheduleExpressionTimezone"))))
+                    found.append(
+                        (
+                            logical_id,
+                            name,
+                            Schedule(props["ScheduleExpression"], props.get("ScheduleExpressionTimezone")),
+                        )
+                    )
         return found
 
     def run_cron(self, stop: threading.Event, include_disabled: bool = False) -> None:
         entries = self.schedules(include_disabled)
         while not stop.is_set():
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             stop.wait(60 - now.second - now.microsecond / 1e6)
-            minute = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+            minute = datetime.now(UTC).replace(second=0, microsecond=0)
             for logical_id, name, schedule in entries:
                 if not stop.is_set() and schedule.due(minute):
                     threading.Thread(target=self.fire, args=(logical_id, name, minute), daemon=True).start()
 
     def _record(self, logical_id: str, kind: str, event: Any, outcome: Any) -> None:
         with self.lock:
-            self.invocations.append({"Function": logical_id, "InvocationType": kind, "Event": event, "Outcome": outcome})
+            self.invocations.append(
+                {"Function": logical_id, "InvocationType": kind, "Event": event, "Outcome": outcome}
+            )
 
 
 class _Gateway(Responder):
@@ -197,9 +236,15 @@ class _Gateway(Responder):
         if logical_id is None:
             return self.send_body(404, "application/json", json.dumps({"message": "Not Found"}).encode())
         answer = cloud.invoke_http(logical_id, self._event(method, url, body, f"{route[0]} {url.path}"))
-        data = base64.b64decode(answer["body"]) if answer.get("isBase64Encoded") else str(answer.get("body", "")).encode()
-        self.send_body(answer.get("statusCode", 200), answer.get("headers", {}).get("Content-Type", "application/json"), data,
-                   {k: v for k, v in answer.get("headers", {}).items() if k != "Content-Type"})
+        data = (
+            base64.b64decode(answer["body"]) if answer.get("isBase64Encoded") else str(answer.get("body", "")).encode()
+        )
+        self.send_body(
+            answer.get("statusCode", 200),
+            answer.get("headers", {}).get("Content-Type", "application/json"),
+            data,
+            {k: v for k, v in answer.get("headers", {}).items() if k != "Content-Type"},
+        )
 
     def _event(self, method: str, url, body: bytes, route_key: str) -> dict[str, Any]:
         """What API Gateway's HTTP API (payload 2.0) gives the function for this request."""
@@ -207,16 +252,32 @@ class _Gateway(Responder):
             text, encoded = body.decode("utf-8"), False
         except UnicodeDecodeError:
             text, encoded = base64.b64encode(body).decode(), True
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         return {
-            "version": "2.0", "routeKey": route_key, "rawPath": url.path, "rawQueryString": url.query,
+            "version": "2.0",
+            "routeKey": route_key,
+            "rawPath": url.path,
+            "rawQueryString": url.query,
             "headers": {k.lower(): v for k, v in self.headers.items()},
-            "requestContext": {"accountId": ACCOUNT, "apiId": "local", "domainName": self.headers.get("Host", ""),
-                               "http": {"method": method, "path": url.path, "protocol": self.request_version,
-                                        "sourceIp": self.client_address[0], "userAgent": self.headers.get("User-Agent", "")},
-                               "requestId": uuid.uuid4().hex[:16], "routeKey": route_key, "stage": "$default",
-                               "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"), "timeEpoch": int(now.timestamp() * 1000)},
-            "body": text, "isBase64Encoded": encoded,
+            "requestContext": {
+                "accountId": ACCOUNT,
+                "apiId": "local",
+                "domainName": self.headers.get("Host", ""),
+                "http": {
+                    "method": method,
+                    "path": url.path,
+                    "protocol": self.request_version,
+                    "sourceIp": self.client_address[0],
+                    "userAgent": self.headers.get("User-Agent", ""),
+                },
+                "requestId": uuid.uuid4().hex[:16],
+                "routeKey": route_key,
+                "stage": "$default",
+                "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "timeEpoch": int(now.timestamp() * 1000),
+            },
+            "body": text,
+            "isBase64Encoded": encoded,
         }
 
     def _control(self, method: str, path: str) -> None:
@@ -232,7 +293,6 @@ class _Gateway(Responder):
         if method == "GET" and parts[1:] == ["invocations"]:
             return self.send_body(200, "application/json", json.dumps(cloud.invocations, default=str).encode())
         self.send_body(404, "application/json", json.dumps({"message": "Not Found"}).encode())
-
 
 
 class GatewayServer(ThreadingHTTPServer):
@@ -263,7 +323,9 @@ def taken(error: Exception, option: str, port: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Serve template.yaml's routes and schedules locally, against the emulator.")
+    parser = argparse.ArgumentParser(
+        description="Serve template.yaml's routes and schedules locally, against the emulator."
+    )
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--emulator-port", type=int, default=8080)
     parser.add_argument("--cron", action="store_true", help="fire enabled schedules on their expressions")
@@ -296,11 +358,16 @@ def main() -> None:
     for logical_id, name, schedule in cloud.schedules(include_disabled=True):
         state = cloud.specs[logical_id].schedules[name].get("State", "ENABLED")
         fired = "fired by --cron" if state == "ENABLED" else "fired by --cron --all-schedules"
-        print(f"Schedule: {state:8} {schedule.expression} -> {logical_id}/{name}  ({fired}; now: "
-              f"curl -X POST {gateway.url}/_local/schedules/{logical_id}/{name})")
-    print(f"\nTry:\n  export WEBHOOK_SECRET={webhook_secret}\n  eval \"$(python -m local.sign --body "
-          f"'{{\"InstanceId\": \"r-bp1zxszhcgatnx2demo\", \"MaintainStartTime\": \"04:00Z\", \"MaintainEndTime\": \"05:00Z\"}}' "
-          f"--curl {gateway.url}/redis/maintain-time)\"\n\nCtrl-C stops.", flush=True)
+        print(
+            f"Schedule: {state:8} {schedule.expression} -> {logical_id}/{name}  ({fired}; now: "
+            f"curl -X POST {gateway.url}/_local/schedules/{logical_id}/{name})"
+        )
+    print(
+        f'\nTry:\n  export WEBHOOK_SECRET={webhook_secret}\n  eval "$(python -m local.sign --body '
+        f'\'{{"InstanceId": "r-bp1zxszhcgatnx2demo", "MaintainStartTime": "04:00Z", "MaintainEndTime": "05:00Z"}}\' '
+        f'--curl {gateway.url}/redis/maintain-time)"\n\nCtrl-C stops.',
+        flush=True,
+    )
     try:
         while True:
             time.sleep(3600)

@@ -23,7 +23,9 @@ from alibaba_cloud.delivery.standard_webhooks import decode_secret, parse_secret
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Print Standard Webhooks headers (or a curl command) for a body.")
-    parser.add_argument("--secret", default=os.environ.get("WEBHOOK_SECRET"), help="whsec_... (default: $WEBHOOK_SECRET)")
+    parser.add_argument(
+        "--secret", default=os.environ.get("WEBHOOK_SECRET"), help="whsec_... (default: $WEBHOOK_SECRET)"
+    )
     parser.add_argument("--body", required=True, help="the JSON body, or @file")
     parser.add_argument("--id", default=None, help="webhook-id (default: a new msg_ id)")
     parser.add_argument("--curl", metavar="URL", help="print a complete curl command for this URL")

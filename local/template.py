@@ -14,8 +14,13 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-PSEUDO = {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws",
-          "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "local"}
+PSEUDO = {
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackName": "local",
+}
 
 
 class _Loader(yaml.SafeLoader):
@@ -78,8 +83,10 @@ def functions(template: dict[str, Any], overrides: dict[str, Any] | None = None)
         if resource["Type"] != "AWS::Serverless::Function":
             continue
         props = {**globals_, **resource.get("Properties", {})}
-        variables = {**globals_.get("Environment", {}).get("Variables", {}),
-                     **resource.get("Properties", {}).get("Environment", {}).get("Variables", {})}
+        variables = {
+            **globals_.get("Environment", {}).get("Variables", {}),
+            **resource.get("Properties", {}).get("Environment", {}).get("Variables", {}),
+        }
         spec = FunctionSpec(logical_id, ROOT / props["CodeUri"])
         spec.environment = {k: str(v) for k, v in resolve(variables, parameters).items() if not isinstance(v, dict)}
         destinations = props.get("EventInvokeConfig", {}).get("DestinationConfig", {})

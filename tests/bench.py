@@ -28,6 +28,7 @@ import threading
 import time
 import timeit
 import zipfile
+from datetime import UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -140,8 +141,16 @@ def build_variants() -> dict[str, Path]:
         shutil.rmtree(BUILD)
     variants = {}
     ours = BUILD / "ours"
-    run("make", "-s", "-C", str(ROOT / "layers" / "alibaba_cloud"), "build-AlibabaCloudLayer",
-        f"ARTIFACTS_DIR={ours / 'layer'}", "PLATFORM=", f"PYTHON={sys.executable}")
+    run(
+        "make",
+        "-s",
+        "-C",
+        str(ROOT / "layers" / "alibaba_cloud"),
+        "build-AlibabaCloudLayer",
+        f"ARTIFACTS_DIR={ours / 'layer'}",
+        "PLATFORM=",
+        f"PYTHON={sys.executable}",
+    )
     shutil.copytree(ROOT / "functions" / "modify_instance_maintain_time", ours / "function")
     variants["ours"] = ours
     # the same, built as sam build would build it: no bytecode (to show what bytecode buys)
@@ -150,8 +159,18 @@ def build_variants() -> dict[str, Path]:
     variants["ours-no-bytecode"] = plain
     for name, pins in PINS.items():
         target = BUILD / name
-        run(sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-            "-t", str(target / "layer" / "python"), *pins)
+        run(
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "-t",
+            str(target / "layer" / "python"),
+            *pins,
+        )
         (target / "function").mkdir()
         variants[name] = target
     for name in ("core", "tea", "floor"):
@@ -176,10 +195,16 @@ def zipped_mib(*folders: Path) -> float:
 
 def cold_start(variant: str, folder: Path, env: dict[str, str]) -> tuple[float, float]:
     """(seconds from spawn to the first call's return, peak RSS in MiB) of one fresh process."""
-    script = (SCRIPTS["ours"] if variant.startswith("ours") else SCRIPTS[variant]) + "\nimport time\nprint(time.time(), file=sys.stderr)\n"
+    script = (
+        SCRIPTS["ours"] if variant.startswith("ours") else SCRIPTS[variant]
+    ) + "\nimport time\nprint(time.time(), file=sys.stderr)\n"
     started = time.time()
-    process = subprocess.Popen([sys.executable, "-I", "-S", "-B", "-c", script, str(folder)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-I", "-S", "-B", "-c", script, str(folder)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     errors = process.stderr.read().decode()  # type: ignore[union-attr]
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -197,15 +222,34 @@ def signing_costs() -> dict[str, float]:
     from alibaba_cloud.rpc.signing import encode_form, rpc_signature, sign_request
 
     params = dict(EVENT)
-    common = {"Action": "ModifyInstanceMaintainTime", "Version": "2015-01-01", "Format": "JSON", "AccessKeyId": KEY_ID,
-              "SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0", "SignatureNonce": "0" * 32, "Timestamp": "2026-11-22T02:00:00Z"}
+    common = {
+        "Action": "ModifyInstanceMaintainTime",
+        "Version": "2015-01-01",
+        "Format": "JSON",
+        "AccessKeyId": KEY_ID,
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureVersion": "1.0",
+        "SignatureNonce": "0" * 32,
+        "Timestamp": "2026-11-22T02:00:00Z",
+    }
     cases = {
         "ours: the signature alone": lambda: rpc_signature("POST", {**params, **common}, SECRET),
-        "Tea (alibabacloud-tea-openapi): the signature alone": lambda: TeaUtils.get_rpcsignature({**params, **common}, "POST", SECRET),
-        "ours: the whole request (nonce, time, signature, body)": lambda: encode_form(sign_request(method="POST", action="ModifyInstanceMaintainTime", version="2015-01-01",
-                                                 params=params, access_key_id=KEY_ID, access_key_secret=SECRET)),
-        "aliyun-python-sdk-core: the whole request (nonce, time, signature, URL)": lambda: rpc_signature_composer.get_signed_url(
-            dict(params), KEY_ID, SECRET, "JSON", "POST", {}),
+        "Tea (alibabacloud-tea-openapi): the signature alone": lambda: TeaUtils.get_rpcsignature(
+            {**params, **common}, "POST", SECRET
+        ),
+        "ours: the whole request (nonce, time, signature, body)": lambda: encode_form(
+            sign_request(
+                method="POST",
+                action="ModifyInstanceMaintainTime",
+                version="2015-01-01",
+                params=params,
+                access_key_id=KEY_ID,
+                access_key_secret=SECRET,
+            )
+        ),
+        "aliyun-python-sdk-core: the whole request (nonce, time, signature, URL)": lambda: (
+            rpc_signature_composer.get_signed_url(dict(params), KEY_ID, SECRET, "JSON", "POST", {})
+        ),
     }
     results = {}
     for name, case in cases.items():
@@ -223,20 +267,35 @@ def batch_throughput() -> dict[str, float]:
 
     with emulator_process() as url:
         ids = [f"r-batch{i:05d}" for i in range(1000)]
-        requests.post(url + "/_emulator/instances", json=[{"InstanceId": i, "Product": "R-kvstore"} for i in ids], timeout=10)
+        requests.post(
+            url + "/_emulator/instances", json=[{"InstanceId": i, "Product": "R-kvstore"} for i in ids], timeout=10
+        )
         requests.post(url + "/_emulator/faults", json=[{"Kind": "latency", "Seconds": 0.05, "Times": 10**6}], timeout=5)
         concurrency, cap, latency = 20, 200.0, 0.05
         limit = min(cap, concurrency / latency)
         from local.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
 
-        with environment({"ALIBABA_CLOUD_ENDPOINT": url, "ALIBABA_CLOUD_REGION_ID": "cn-hangzhou",
-                          "ALIBABA_CLOUD_ACCESS_KEY_ID": DEMO_ACCESS_KEY_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": DEMO_ACCESS_KEY_SECRET,
-                          "POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}):
+        with environment(
+            {
+                "ALIBABA_CLOUD_ENDPOINT": url,
+                "ALIBABA_CLOUD_REGION_ID": "cn-hangzhou",
+                "ALIBABA_CLOUD_ACCESS_KEY_ID": DEMO_ACCESS_KEY_ID,
+                "ALIBABA_CLOUD_ACCESS_KEY_SECRET": DEMO_ACCESS_KEY_SECRET,
+                "POWERTOOLS_LOG_LEVEL": "ERROR",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+            }
+        ):
             function = load_function("modify_instance_maintain_time")
         started = time.perf_counter()
-        result = function.lambda_handler({"InstanceIds": ids, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z",
-                                          "RateControl": {"Concurrency": concurrency, "MaxRequestsPerSecond": cap}},
-                                         LambdaContext(remaining_ms=900_000))
+        result = function.lambda_handler(
+            {
+                "InstanceIds": ids,
+                "MaintainStartTime": "02:00Z",
+                "MaintainEndTime": "03:00Z",
+                "RateControl": {"Concurrency": concurrency, "MaxRequestsPerSecond": cap},
+            },
+            LambdaContext(remaining_ms=900_000),
+        )
         elapsed = time.perf_counter() - started
         if result["Summary"]["Succeeded"] != len(ids):
             raise SystemExit(f"batch did not complete: {result['Summary']}")
@@ -248,7 +307,9 @@ def batch_throughput() -> dict[str, float]:
         client = AcsClient(DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, "cn-hangzhou")
         started = time.perf_counter()
         for instance_id in ids[:100]:
-            request = CommonRequest(domain=url.split("//")[1], version="2015-01-01", action_name="ModifyInstanceMaintainTime")
+            request = CommonRequest(
+                domain=url.split("//")[1], version="2015-01-01", action_name="ModifyInstanceMaintainTime"
+            )
             request.set_method("POST")
             request.set_protocol_type("http")
             request.set_accept_format("json")
@@ -282,32 +343,62 @@ def fleet_scale() -> dict[str, dict[str, float]]:
     emulator in its own process: 10,000 tagged ECS instances already at their TTL (every page read,
     nothing written), then 1,000 instances to change under MaxRequestsPerSecond 50."""
     import json as json_module
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     import requests
 
     from local.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
 
     with emulator_process() as url:
-        env = {"PATH": "/usr/bin:/bin", "ALIBABA_CLOUD_ENDPOINT": url, "ALIBABA_CLOUD_REGION_ID": "cn-hangzhou",
-               "ALIBABA_CLOUD_ACCESS_KEY_ID": DEMO_ACCESS_KEY_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": DEMO_ACCESS_KEY_SECRET,
-               "POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true", "AWS_LAMBDA_FUNCTION_NAME": "bench"}
-        born = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(second=0, microsecond=0)
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "ALIBABA_CLOUD_ENDPOINT": url,
+            "ALIBABA_CLOUD_REGION_ID": "cn-hangzhou",
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": DEMO_ACCESS_KEY_ID,
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": DEMO_ACCESS_KEY_SECRET,
+            "POWERTOOLS_LOG_LEVEL": "ERROR",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        }
+        born = (datetime.now(UTC) - timedelta(hours=1)).replace(second=0, microsecond=0)
         stamp = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
-        stable = [{"InstanceId": f"i-bp1stable{n:06d}", "Product": "Ecs", "Tags": {"env": "stable", "ttl": "P1D"},
-                   "CreationTime": stamp(born), "AutoReleaseTime": stamp(born + timedelta(days=1))} for n in range(10_000)]
-        changing = [{"InstanceId": f"i-bp1change{n:06d}", "Product": "Ecs", "Tags": {"env": "batch"}} for n in range(1000)]
+        stable = [
+            {
+                "InstanceId": f"i-bp1stable{n:06d}",
+                "Product": "Ecs",
+                "Tags": {"env": "stable", "ttl": "P1D"},
+                "CreationTime": stamp(born),
+                "AutoReleaseTime": stamp(born + timedelta(days=1)),
+            }
+            for n in range(10_000)
+        ]
+        changing = [
+            {"InstanceId": f"i-bp1change{n:06d}", "Product": "Ecs", "Tags": {"env": "batch"}} for n in range(1000)
+        ]
         requests.post(url + "/_emulator/instances", json=stable + changing, timeout=60)
         runs = {
-            "stable": {"Select": {"Tags": {"env": "stable", "ttl": None}}, "AutoReleaseAfter": {"Tag": "ttl"}, "Since": "CreationTime"},
-            "changes": {"Select": {"Tags": {"env": "batch"}}, "AutoReleaseAfter": "PT8H",
-                        "RateControl": {"Concurrency": 10, "MaxRequestsPerSecond": 50}},
+            "stable": {
+                "Select": {"Tags": {"env": "stable", "ttl": None}},
+                "AutoReleaseAfter": {"Tag": "ttl"},
+                "Since": "CreationTime",
+            },
+            "changes": {
+                "Select": {"Tags": {"env": "batch"}},
+                "AutoReleaseAfter": "PT8H",
+                "RateControl": {"Concurrency": 10, "MaxRequestsPerSecond": 50},
+            },
         }
         measured = {}
         for name, event in runs.items():
             before = len(requests.get(url + "/_emulator/requests", timeout=30).json())
-            out = subprocess.run([sys.executable, "-I", "-c", SELECT_RUN, str(ROOT), json_module.dumps(event)],
-                                 env=env, capture_output=True, text=True, timeout=600, check=True).stdout
+            out = subprocess.run(
+                [sys.executable, "-I", "-c", SELECT_RUN, str(ROOT), json_module.dumps(event)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=True,
+            ).stdout
             run = json_module.loads(out.strip().splitlines()[-1])
             received = requests.get(url + "/_emulator/requests", timeout=30).json()[before:]
             run["reads"] = sum(r["Action"] == "DescribeInstances" for r in received)
@@ -322,8 +413,12 @@ def emulator_process():
     import requests
 
     port = _free_port()
-    emulator = subprocess.Popen([sys.executable, "-m", "local.emulator", "--port", str(port)], cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "local.emulator", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -356,10 +451,16 @@ def main() -> int:
     print(f"Building variants in {BUILD.relative_to(ROOT)} ...", flush=True)
     variants = build_variants()
     stub = Stub()
-    env = {"PATH": "/usr/bin:/bin", "STUB_HOST": f"127.0.0.1:{stub.server_address[1]}",
-           "ALIBABA_CLOUD_ENDPOINT": f"http://127.0.0.1:{stub.server_address[1]}", "ALIBABA_CLOUD_REGION_ID": "cn-hangzhou",
-           "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET,
-           "POWERTOOLS_LOG_LEVEL": "ERROR", "AWS_LAMBDA_FUNCTION_NAME": "bench"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "STUB_HOST": f"127.0.0.1:{stub.server_address[1]}",
+        "ALIBABA_CLOUD_ENDPOINT": f"http://127.0.0.1:{stub.server_address[1]}",
+        "ALIBABA_CLOUD_REGION_ID": "cn-hangzhou",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET,
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+    }
     names = ["ours", "ours-no-bytecode", "core", "tea", "floor"]
     times: dict[str, list[float]] = {n: [] for n in names}
     rss: dict[str, list[float]] = {n: [] for n in names}
@@ -391,35 +492,53 @@ def main() -> int:
     print("Fleets by tags at scale ...", flush=True)
     fleet = fleet_scale()
 
-    labels = {"ours": "ours (layer with bytecode)", "ours-no-bytecode": "ours, built without bytecode",
-              "core": "aliyun-python-sdk-core 2.16.1", "tea": "Tea SDK (alibabacloud-r-kvstore20150101 7.0.0)",
-              "floor": "floor: bare requests + stdlib signer"}
-    lines = [f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {ROUNDS} interleaved rounds; "
-             "medians, ± half the interquartile range.", "",
-             "| cold start (import + one signed call) | median | spread | ours ÷ this (paired) | peak RSS | zipped layer + function |",
-             "|---|---|---|---|---|---|"]
+    labels = {
+        "ours": "ours (layer with bytecode)",
+        "ours-no-bytecode": "ours, built without bytecode",
+        "core": "aliyun-python-sdk-core 2.16.1",
+        "tea": "Tea SDK (alibabacloud-r-kvstore20150101 7.0.0)",
+        "floor": "floor: bare requests + stdlib signer",
+    }
+    lines = [
+        f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {ROUNDS} interleaved rounds; "
+        "medians, ± half the interquartile range.",
+        "",
+        "| cold start (import + one signed call) | median | spread | ours ÷ this (paired) | peak RSS | zipped layer + function |",
+        "|---|---|---|---|---|---|",
+    ]
     for name in names:
         size = f"{sizes[name]:.2f} MiB" if name in sizes else "—"
         paired = "—" if name == "ours" else f"{ratio('ours', name):.2f}×"
-        lines.append(f"| {labels[name]} | {statistics.median(times[name]) * 1000:.0f} ms | {spread(times[name])} | {paired} "
-                     f"| {statistics.median(rss[name]):.1f} MiB | {size} |")
-    lines.append(f"| (Tea SDK for ECS, alibabacloud-ecs20140526 7.11.8: size only) | | | | | {sizes['tea-ecs']:.2f} MiB |")
+        lines.append(
+            f"| {labels[name]} | {statistics.median(times[name]) * 1000:.0f} ms | {spread(times[name])} | {paired} "
+            f"| {statistics.median(rss[name]):.1f} MiB | {size} |"
+        )
+    lines.append(
+        f"| (Tea SDK for ECS, alibabacloud-ecs20140526 7.11.8: size only) | | | | | {sizes['tea-ecs']:.2f} MiB |"
+    )
     lines += ["", "| signing one request | µs |", "|---|---|"]
     for name, micros in signing.items():
         lines.append(f"| {name} | {micros:.1f} |")
     fraction = batch["ours"] / batch["limit"]
-    lines += ["", "| batch: 1,000 targets, 50 ms latency, 20 at a time, capped at 200 requests/s | targets/s | of the limit |",
-              "|---|---|---|",
-              f"| ours (limit min(200, 20 / 0.05 s) = {batch['limit']:.0f}/s; took {batch['elapsed']:.1f} s) | {batch['ours']:.0f} | {fraction * 100:.0f} % |",
-              f"| sequential loop over aliyun-python-sdk-core (100 targets) | {batch['sdk']:.0f} | {batch['sdk'] / batch['limit'] * 100:.0f} % |"]
+    lines += [
+        "",
+        "| batch: 1,000 targets, 50 ms latency, 20 at a time, capped at 200 requests/s | targets/s | of the limit |",
+        "|---|---|---|",
+        f"| ours (limit min(200, 20 / 0.05 s) = {batch['limit']:.0f}/s; took {batch['elapsed']:.1f} s) | {batch['ours']:.0f} | {fraction * 100:.0f} % |",
+        f"| sequential loop over aliyun-python-sdk-core (100 targets) | {batch['sdk']:.0f} | {batch['sdk'] / batch['limit'] * 100:.0f} % |",
+    ]
     stable, changes = fleet["stable"], fleet["changes"]
     change_rate = changes["writes"] / changes["elapsed"]
-    lines += ["", "| Select at scale | instances | reads | writes | wall time | peak RSS | result size |", "|---|---|---|---|---|---|---|",
-              f"| 10,000 tagged ECS instances, nothing to change | {stable['selection']['Read']} | {stable['reads']} "
-              f"| {stable['writes']} | {stable['elapsed']:.1f} s | {stable['rss']:.1f} MiB | {stable['size'] / 1024:.1f} KiB |",
-              f"| 1,000 changes, MaxRequestsPerSecond 50 ({change_rate:.1f} writes/s) | {changes['selection']['Read']} "
-              f"| {changes['reads']} | {changes['writes']} | {changes['elapsed']:.1f} s | {changes['rss']:.1f} MiB "
-              f"| {changes['size'] / 1024:.1f} KiB |"]
+    lines += [
+        "",
+        "| Select at scale | instances | reads | writes | wall time | peak RSS | result size |",
+        "|---|---|---|---|---|---|---|",
+        f"| 10,000 tagged ECS instances, nothing to change | {stable['selection']['Read']} | {stable['reads']} "
+        f"| {stable['writes']} | {stable['elapsed']:.1f} s | {stable['rss']:.1f} MiB | {stable['size'] / 1024:.1f} KiB |",
+        f"| 1,000 changes, MaxRequestsPerSecond 50 ({change_rate:.1f} writes/s) | {changes['selection']['Read']} "
+        f"| {changes['reads']} | {changes['writes']} | {changes['elapsed']:.1f} s | {changes['rss']:.1f} MiB "
+        f"| {changes['size'] / 1024:.1f} KiB |",
+    ]
     budgets = [
         ("cold start ≤ 0.6 × aliyun-python-sdk-core's", ratio("ours", "core"), 0.6, "le"),
         ("cold start ≤ 1.2 × the requests floor", ratio("ours", "floor"), 1.2, "le"),
@@ -436,8 +555,13 @@ def main() -> int:
     for label, value, bound, sense in budgets:
         ok = value <= bound if sense == "le" else value >= bound
         failed += not ok
-        shown = (f"{value * 100:.0f} %" if "%" in label else f"{value:.0f}" if "(count)" in label
-                 else f"{value:.2f}" + ("×" if "×" in label else " MiB" if "MiB" in label else ""))
+        shown = (
+            f"{value * 100:.0f} %"
+            if "%" in label
+            else f"{value:.0f}"
+            if "(count)" in label
+            else f"{value:.2f}" + ("×" if "×" in label else " MiB" if "MiB" in label else "")
+        )
         lines.append(f"| {label} | {shown} | {'pass' if ok else 'FAIL'} |")
     print("\n".join(lines))
     stub.shutdown()

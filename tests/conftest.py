@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from alibaba_cloud.delivery.standard_webhooks import decode_secret, sign_headers
+from local.emulator import EmulatorServer
+from local.runtime import LambdaContext, environment, load_function, sample_event
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from local.emulator import EmulatorServer  # noqa: E402
-from local.runtime import LambdaContext, environment, load_function, sample_event  # noqa: E402  (puts the layer on the path)
-
-from alibaba_cloud.delivery.standard_webhooks import decode_secret, sign_headers  # noqa: E402
 
 ACCESS_KEY_ID = "LTAI5tTestAccessKey01"
 ACCESS_KEY_SECRET = "tEsT-sEcReT/with+odd=chars&%"
@@ -32,13 +29,32 @@ RELEASE = "modify_instance_auto_release_time"
 CLEAN_ENV = {
     name: None
     for name in (
-        "ALIBABA_CLOUD_ENDPOINT", "ALIBABA_CLOUD_REGION_ID", "ALIBABA_CLOUD_ACCESS_KEY_ID",
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN", "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID",
-        "ALIBABA_CLOUD_NETWORK", "ALIBABA_CLOUD_READ_TIMEOUT", "ALIBABA_CLOUD_CONNECT_TIMEOUT",
-        "WEBHOOK_SECRET", "WEBHOOK_SECRET_ID", "MAINTAIN_WINDOW_RULE", "POWERTOOLS_METRICS_DISABLED",
-        "NOTIFY_URLS", "NOTIFY_ALLOW_HTTP", "NOTIFY_ALLOWED_HOSTS", "NOTIFY_ALLOWED_NETWORKS", "CHAIN_MAX_HOPS", "CHAIN_MAX_INVOCATIONS", "ALIBABA_CLOUD_SIGNATURE_VERSION",
-        "ALIBABA_CLOUD_MAX_ATTEMPTS", "ALIBABA_CLOUD_RETRY_BASE_DELAY", "ALIBABA_CLOUD_RETRY_MAX_DELAY", "ALIBABA_CLOUD_DEADLINE_MARGIN",
-        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "AWS_SESSION_TOKEN",
+        "ALIBABA_CLOUD_ENDPOINT",
+        "ALIBABA_CLOUD_REGION_ID",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+        "ALIBABA_CLOUD_SECURITY_TOKEN",
+        "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID",
+        "ALIBABA_CLOUD_NETWORK",
+        "ALIBABA_CLOUD_READ_TIMEOUT",
+        "ALIBABA_CLOUD_CONNECT_TIMEOUT",
+        "WEBHOOK_SECRET",
+        "WEBHOOK_SECRET_ID",
+        "MAINTAIN_WINDOW_RULE",
+        "POWERTOOLS_METRICS_DISABLED",
+        "NOTIFY_URLS",
+        "NOTIFY_ALLOW_HTTP",
+        "NOTIFY_ALLOWED_HOSTS",
+        "NOTIFY_ALLOWED_NETWORKS",
+        "CHAIN_MAX_HOPS",
+        "CHAIN_MAX_INVOCATIONS",
+        "ALIBABA_CLOUD_SIGNATURE_VERSION",
+        "ALIBABA_CLOUD_MAX_ATTEMPTS",
+        "ALIBABA_CLOUD_RETRY_BASE_DELAY",
+        "ALIBABA_CLOUD_RETRY_MAX_DELAY",
+        "ALIBABA_CLOUD_DEADLINE_MARGIN",
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+        "AWS_SESSION_TOKEN",
     )
 }
 
@@ -48,7 +64,7 @@ def iso(moment: datetime) -> str:
 
 
 def in_future(**delta: float) -> str:
-    return iso(datetime.now(timezone.utc) + timedelta(**delta))
+    return iso(datetime.now(UTC) + timedelta(**delta))
 
 
 @pytest.fixture
@@ -95,8 +111,15 @@ def context():
     return LambdaContext("function-under-test")
 
 
-def webhook_event(function: str, body: str | bytes | dict, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None,
-                  base64_body: bool = False, headers: dict | None = None) -> dict:
+def webhook_event(
+    function: str,
+    body: str | bytes | dict,
+    *,
+    secret: str = WEBHOOK_SECRET,
+    timestamp: int | None = None,
+    base64_body: bool = False,
+    headers: dict | None = None,
+) -> dict:
     """The function's sample API Gateway HTTP API event, with this body, signed now (or as told)."""
     raw = json.dumps(body).encode() if isinstance(body, dict) else body if isinstance(body, bytes) else body.encode()
     event = sample_event(function, "webhook")
@@ -116,6 +139,11 @@ def answer_of(response: dict) -> tuple[int, dict]:
 # `make fuzz` runs the property tests long; `make test` keeps them quick.
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-settings.register_profile("default", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.register_profile(
+    "default",
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 settings.register_profile("fuzz", max_examples=12_000, deadline=None, suppress_health_check=list(HealthCheck))
 settings.load_profile(__import__("os").environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import ECS_ID, MAINTAIN, PREPAID_ID, answer_of, in_future, webhook_event
-from local.runtime import LambdaContext
 
+from alibaba_cloud.errors import AlibabaCloudError
 from alibaba_cloud.events.batch import RateControl
 from alibaba_cloud.paths.fleet.pool import RateLimiter
-from alibaba_cloud.errors import AlibabaCloudError
+from conftest import ECS_ID, MAINTAIN, PREPAID_ID, answer_of, in_future, webhook_event
+from local.runtime import LambdaContext
 
 WINDOW = {"MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 
@@ -30,7 +30,14 @@ def outcomes(result):
 
 def test_instance_ids_share_the_other_parameters(emulator, maintain, context, fleet):
     result = maintain.lambda_handler({"InstanceIds": fleet, **WINDOW, "RateControl": {"Concurrency": 4}}, context)
-    assert result["Outcome"] == "Succeeded" and result["Summary"] == {"Total": 12, "Succeeded": 12, "Failed": 0, "NotAttempted": 0, "Unchanged": 0, "WouldChange": 0}
+    assert result["Outcome"] == "Succeeded" and result["Summary"] == {
+        "Total": 12,
+        "Succeeded": 12,
+        "Failed": 0,
+        "NotAttempted": 0,
+        "Unchanged": 0,
+        "WouldChange": 0,
+    }
     assert [t["Parameters"]["InstanceId"] for t in result["Targets"]] == fleet  # in the order given
     assert all(t["RequestId"] for t in result["Targets"]) and "Rerun" not in result
     assert {emulator.state.instances[i].MaintainStartTime for i in fleet} == {"02:00Z"}
@@ -38,12 +45,24 @@ def test_instance_ids_share_the_other_parameters(emulator, maintain, context, fl
 
 
 def test_targets_fail_alone_and_are_listed_for_a_rerun(emulator, release, context):
-    targets = [{"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=2)}, {"InstanceId": PREPAID_ID},
-               {"InstanceId": ECS_ID, "AutoReleaseTime": "tomorrow"}, "not an object", {"InstanceId": "i-unknown"}]
-    result = release.lambda_handler({"Targets": targets, "RateControl": {"MaxErrors": "100%", "Concurrency": 1}}, context)
+    targets = [
+        {"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=2)},
+        {"InstanceId": PREPAID_ID},
+        {"InstanceId": ECS_ID, "AutoReleaseTime": "tomorrow"},
+        "not an object",
+        {"InstanceId": "i-unknown"},
+    ]
+    result = release.lambda_handler(
+        {"Targets": targets, "RateControl": {"MaxErrors": "100%", "Concurrency": 1}}, context
+    )
     assert outcomes(result) == ["Succeeded", "Failed", "Failed", "Failed", "Failed"]
     assert [t.get("ErrorCode") for t in result["Targets"]] == [
-        None, "ChargeTypeViolation", "InvalidAutoReleaseTime.Malformed", "InvalidParameter", "NoSuchResource"]
+        None,
+        "ChargeTypeViolation",
+        "InvalidAutoReleaseTime.Malformed",
+        "InvalidParameter",
+        "NoSuchResource",
+    ]
     assert result["Targets"][1]["RequestId"] and result["Outcome"] == "Failed"
     assert result["Rerun"]["Targets"] == targets[1:]
     assert len(emulator.state.received) == 3  # the malformed targets never left the function
@@ -51,7 +70,9 @@ def test_targets_fail_alone_and_are_listed_for_a_rerun(emulator, release, contex
 
 def test_error_budget_stops_new_targets(emulator, maintain, context, fleet):
     targets = [{"InstanceId": "r-unknown"}] + [{"InstanceId": i} for i in fleet[:5]]
-    result = maintain.lambda_handler({"Targets": targets, **WINDOW, "RateControl": {"Concurrency": 1}}, context)  # MaxErrors 0
+    result = maintain.lambda_handler(
+        {"Targets": targets, **WINDOW, "RateControl": {"Concurrency": 1}}, context
+    )  # MaxErrors 0
     assert outcomes(result) == ["Failed"] + ["NotAttempted"] * 5
     assert {t["Reason"] for t in result["Targets"][1:]} == {"MaxErrorsExceeded"}
     assert len(emulator.state.received) == 1
@@ -59,7 +80,9 @@ def test_error_budget_stops_new_targets(emulator, maintain, context, fleet):
     assert outcomes(rerun) == ["Failed"] + ["Succeeded"] * 5  # the re-run takes up exactly what was left
 
 
-@pytest.mark.parametrize(("max_errors", "total", "limit"), [(0, 10, 0), (3, 10, 3), ("10%", 10, 1), ("25%", 10, 2), ("100%", 7, 7)])
+@pytest.mark.parametrize(
+    ("max_errors", "total", "limit"), [(0, 10, 0), (3, 10, 3), ("10%", 10, 1), ("25%", 10, 2), ("100%", 7, 7)]
+)
 def test_error_limit(max_errors, total, limit):
     assert RateControl.parse({"MaxErrors": max_errors}).error_limit(total) == limit
 
@@ -67,8 +90,9 @@ def test_error_limit(max_errors, total, limit):
 def test_concurrency_is_bounded(emulator, maintain, context, fleet):
     emulator.inject("latency", 1000, Seconds=0.15)
     started = time.monotonic()
-    result = maintain.lambda_handler({"InstanceIds": fleet[:8], **WINDOW,
-                                      "RateControl": {"Concurrency": 3, "MaxRequestsPerSecond": None}}, context)
+    result = maintain.lambda_handler(
+        {"InstanceIds": fleet[:8], **WINDOW, "RateControl": {"Concurrency": 3, "MaxRequestsPerSecond": None}}, context
+    )
     assert result["Summary"]["Succeeded"] == 8
     assert 2 <= emulator.state.max_in_flight <= 3  # in parallel, never past the bound
     assert time.monotonic() - started >= 3 * 0.15  # at least ceil(8 / 3) rounds of 0.15 s
@@ -76,8 +100,9 @@ def test_concurrency_is_bounded(emulator, maintain, context, fleet):
 
 
 def test_request_rate_is_capped(emulator, maintain, context, fleet):
-    result = maintain.lambda_handler({"InstanceIds": fleet[:11], **WINDOW,
-                                      "RateControl": {"Concurrency": 11, "MaxRequestsPerSecond": 20}}, context)
+    result = maintain.lambda_handler(
+        {"InstanceIds": fleet[:11], **WINDOW, "RateControl": {"Concurrency": 11, "MaxRequestsPerSecond": 20}}, context
+    )
     assert result["Summary"]["Succeeded"] == 11
     arrivals = sorted(r.Arrived for r in emulator.state.received)
     assert arrivals[-1] - arrivals[0] >= 10 / 20 * 0.9  # 11 requests at 20 a second span 0.5 s
@@ -85,7 +110,9 @@ def test_request_rate_is_capped(emulator, maintain, context, fleet):
 
 def test_rate_cap_covers_retries(emulator, maintain, context, fleet):
     emulator.inject("throttle", 4, RetryAfterMs=1)
-    maintain.lambda_handler({"InstanceIds": fleet[:3], **WINDOW, "RateControl": {"Concurrency": 3, "MaxRequestsPerSecond": 10}}, context)
+    maintain.lambda_handler(
+        {"InstanceIds": fleet[:3], **WINDOW, "RateControl": {"Concurrency": 3, "MaxRequestsPerSecond": 10}}, context
+    )
     arrivals = sorted(r.Arrived for r in emulator.state.received)
     assert len(arrivals) == 7 and arrivals[-1] - arrivals[0] >= 6 / 10 * 0.9
 
@@ -93,8 +120,9 @@ def test_rate_cap_covers_retries(emulator, maintain, context, fleet):
 def test_deadline_stops_new_targets_and_accounts_for_all(emulator, maintain, fleet):
     emulator.inject("latency", 1000, Seconds=0.3)
     started = time.monotonic()
-    result = maintain.lambda_handler({"InstanceIds": fleet, **WINDOW, "RateControl": {"Concurrency": 1}},
-                                     LambdaContext(remaining_ms=3000))  # no new target after 1 s (1 s margin, 1 s reserve)
+    result = maintain.lambda_handler(
+        {"InstanceIds": fleet, **WINDOW, "RateControl": {"Concurrency": 1}}, LambdaContext(remaining_ms=3000)
+    )  # no new target after 1 s (1 s margin, 1 s reserve)
     assert time.monotonic() - started < 2.0
     summary = result["Summary"]
     assert summary["Total"] == 12 and summary["Succeeded"] + summary["NotAttempted"] == 12
@@ -104,10 +132,18 @@ def test_deadline_stops_new_targets_and_accounts_for_all(emulator, maintain, fle
 
 
 def test_webhook_batch_is_multi_status_when_not_all_succeeded(emulator, maintain, context, fleet):
-    status, body = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, {"InstanceIds": fleet[:2], **WINDOW}), context))
+    status, body = answer_of(
+        maintain.lambda_handler(webhook_event(MAINTAIN, {"InstanceIds": fleet[:2], **WINDOW}), context)
+    )
     assert status == 200 and body["Summary"]["Succeeded"] == 2
-    status, body = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, {"InstanceIds": ["r-unknown", fleet[0]], **WINDOW,
-                                                                                "RateControl": {"Concurrency": 1}}), context))
+    status, body = answer_of(
+        maintain.lambda_handler(
+            webhook_event(
+                MAINTAIN, {"InstanceIds": ["r-unknown", fleet[0]], **WINDOW, "RateControl": {"Concurrency": 1}}
+            ),
+            context,
+        )
+    )
     assert status == 207 and outcomes(body) == ["Failed", "NotAttempted"]
 
 
@@ -119,20 +155,23 @@ def test_next_hop_only_after_a_complete_batch(emulator, maintain, context, fleet
     assert "Next" not in partial and partial["Rerun"]
 
 
-@pytest.mark.parametrize(("event", "code"), [
-    ({"Targets": [{"InstanceId": "r-1"}], "InstanceIds": ["r-1"]}, "InvalidParameter"),
-    ({"InstanceIds": []}, "InvalidParameter"),
-    ({"InstanceIds": "r-1"}, "InvalidParameter"),
-    ({"InstanceIds": ["r-1"], "InstanceId": "r-2"}, "InvalidParameter"),
-    ({"InstanceIds": ["r-1"] * 5001}, "Batch.TooManyTargets"),
-    ({"InstanceIds": ["r-1"], "RateControl": {"Concurrency": 0}}, "InvalidParameter"),
-    ({"InstanceIds": ["r-1"], "RateControl": {"Concurrency": 65}}, "InvalidParameter"),
-    ({"InstanceIds": ["r-1"], "RateControl": {"MaxErrors": "ten"}}, "InvalidParameter"),
-    ({"InstanceIds": ["r-1"], "RateControl": {"MaxErrors": "150%"}}, "InvalidParameter"),
-    ({"InstanceIds": ["r-1"], "RateControl": {"MaxRequestsPerSecond": 0}}, "InvalidParameter"),
-    ({"InstanceIds": ["r-1"], "RateControl": {"Speed": 1}}, "InvalidParameter"),
-    ({"InstanceId": "r-1", "RateControl": {"Concurrency": 2}}, "UnsupportedParameter"),
-])
+@pytest.mark.parametrize(
+    ("event", "code"),
+    [
+        ({"Targets": [{"InstanceId": "r-1"}], "InstanceIds": ["r-1"]}, "InvalidParameter"),
+        ({"InstanceIds": []}, "InvalidParameter"),
+        ({"InstanceIds": "r-1"}, "InvalidParameter"),
+        ({"InstanceIds": ["r-1"], "InstanceId": "r-2"}, "InvalidParameter"),
+        ({"InstanceIds": ["r-1"] * 5001}, "Batch.TooManyTargets"),
+        ({"InstanceIds": ["r-1"], "RateControl": {"Concurrency": 0}}, "InvalidParameter"),
+        ({"InstanceIds": ["r-1"], "RateControl": {"Concurrency": 65}}, "InvalidParameter"),
+        ({"InstanceIds": ["r-1"], "RateControl": {"MaxErrors": "ten"}}, "InvalidParameter"),
+        ({"InstanceIds": ["r-1"], "RateControl": {"MaxErrors": "150%"}}, "InvalidParameter"),
+        ({"InstanceIds": ["r-1"], "RateControl": {"MaxRequestsPerSecond": 0}}, "InvalidParameter"),
+        ({"InstanceIds": ["r-1"], "RateControl": {"Speed": 1}}, "InvalidParameter"),
+        ({"InstanceId": "r-1", "RateControl": {"Concurrency": 2}}, "UnsupportedParameter"),
+    ],
+)
 def test_malformed_batches_are_refused_before_any_call(emulator, maintain, context, event, code):
     with pytest.raises(AlibabaCloudError) as raised:
         maintain.lambda_handler({**WINDOW, **event}, context)
@@ -152,25 +191,33 @@ def test_rate_limiter_spaces_slots_and_refuses_late_ones():
 
 # Fan-out: chunks of targets as SQS messages, with partial batch responses
 
+
 def sqs_event(*bodies):
     from local.runtime import sample_event
 
     event = sample_event(MAINTAIN, "sqs")
     template = event["Records"][0]
-    event["Records"] = [{**template, "messageId": f"m-{i}", "body": body if isinstance(body, str) else __import__("json").dumps(body)}
-                        for i, body in enumerate(bodies)]
+    event["Records"] = [
+        {**template, "messageId": f"m-{i}", "body": body if isinstance(body, str) else __import__("json").dumps(body)}
+        for i, body in enumerate(bodies)
+    ]
     return event
 
 
 def test_sqs_chunks_report_only_failed_messages(emulator, maintain, context, fleet):
-    answer = maintain.lambda_handler(sqs_event(
-        {"InstanceIds": fleet[:4], **WINDOW},
-        {"InstanceIds": [fleet[4], "r-unknown"], **WINDOW, "RateControl": {"MaxErrors": 1}},
-        "not json",
-        {"InstanceId": fleet[5], **WINDOW},
-        {"InstanceId": fleet[6], "MaintainStartTime": "02:00Z", "MaintainEndTime": "09:00Z"},
-    ), context)
-    assert answer == {"batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}, {"itemIdentifier": "m-4"}]}
+    answer = maintain.lambda_handler(
+        sqs_event(
+            {"InstanceIds": fleet[:4], **WINDOW},
+            {"InstanceIds": [fleet[4], "r-unknown"], **WINDOW, "RateControl": {"MaxErrors": 1}},
+            "not json",
+            {"InstanceId": fleet[5], **WINDOW},
+            {"InstanceId": fleet[6], "MaintainStartTime": "02:00Z", "MaintainEndTime": "09:00Z"},
+        ),
+        context,
+    )
+    assert answer == {
+        "batchItemFailures": [{"itemIdentifier": "m-1"}, {"itemIdentifier": "m-2"}, {"itemIdentifier": "m-4"}]
+    }
     assert {emulator.state.instances[i].MaintainStartTime for i in fleet[:6]} == {"02:00Z"}
 
 
@@ -183,10 +230,23 @@ def test_sample_sqs_event_is_processed(emulator, maintain, context):
 
 
 def test_batch_metrics_are_totals_per_batch(emulator, maintain, context, fleet, capsys):
-    maintain.lambda_handler({"Targets": [{"InstanceId": i} for i in fleet[:3]] + [{"InstanceId": "r-unknown"}] * 2 + ["x"],
-                             **WINDOW, "RateControl": {"MaxErrors": "100%", "Concurrency": 2}}, context)
-    lines = [__import__("json").loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    maintain.lambda_handler(
+        {
+            "Targets": [{"InstanceId": i} for i in fleet[:3]] + [{"InstanceId": "r-unknown"}] * 2 + ["x"],
+            **WINDOW,
+            "RateControl": {"MaxErrors": "100%", "Concurrency": 2},
+        },
+        context,
+    )
+    lines = [
+        __import__("json").loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')
+    ]
     totals = [line for line in lines if "Calls" in line]
-    assert len(totals) == 1 and totals[0]["Calls"] == [6.0] and totals[0]["Successes"] == [3.0] and totals[0]["Failures"] == [3.0]
+    assert (
+        len(totals) == 1
+        and totals[0]["Calls"] == [6.0]
+        and totals[0]["Successes"] == [3.0]
+        and totals[0]["Failures"] == [3.0]
+    )
     by_code = {line["ErrorCode"]: line["Failures"] for line in lines if "ErrorCode" in line}
     assert by_code == {"NoSuchResource": [2.0], "InvalidParameter": [1.0]}

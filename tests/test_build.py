@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ECS_ID, REDIS_ID, in_future
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,8 +42,14 @@ print(json.dumps({"result": result, "outside": outside}))
 def build_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("sam-build")
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    result = subprocess.run([str(Path(sys.executable).with_name("sam")), "build", "--build-dir", str(out)],
-                            cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("sam")), "build", "--build-dir", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return out
 
@@ -76,16 +83,34 @@ def test_layer_is_built_for_lambdas_arm64(build_dir):
     assert compiled and all("aarch64" in p.name for p in compiled)
 
 
-@pytest.mark.parametrize(("function", "event"), [
-    ("ModifyInstanceMaintainTimeFunction", {"InstanceId": REDIS_ID, "MaintainStartTime": "06:00Z", "MaintainEndTime": "07:00Z"}),
-    ("ModifyInstanceAutoReleaseTimeFunction", {"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=8)}),
-])
+@pytest.mark.parametrize(
+    ("function", "event"),
+    [
+        (
+            "ModifyInstanceMaintainTimeFunction",
+            {"InstanceId": REDIS_ID, "MaintainStartTime": "06:00Z", "MaintainEndTime": "07:00Z"},
+        ),
+        ("ModifyInstanceAutoReleaseTimeFunction", {"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=8)}),
+    ],
+)
 def test_built_functions_run_from_the_build_alone(build_dir, emulator, function, event):
-    env = {"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1", "ALIBABA_CLOUD_ENDPOINT": emulator.url, "ALIBABA_CLOUD_REGION_ID": "cn-hangzhou",
-           "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
-           "POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "true"}
-    result = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", RUN_BUILT, str(build_dir), function, json.dumps(event)],
-                            capture_output=True, text=True, env=env, timeout=60)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "ALIBABA_CLOUD_ENDPOINT": emulator.url,
+        "ALIBABA_CLOUD_REGION_ID": "cn-hangzhou",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", RUN_BUILT, str(build_dir), function, json.dumps(event)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcome["result"]["Outcome"] == "Succeeded" and outcome["result"]["RequestId"]

@@ -13,21 +13,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+from standardwebhooks import Webhook
+
+from alibaba_cloud.delivery.standard_webhooks import decode_secret, sign_headers
+from alibaba_cloud.errors import AlibabaCloudError
 from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ECS_ID, PREPAID_ID, REDIS_ID, WEBHOOK_SECRET, in_future
 from local.runtime import environment
 from local.serve import GatewayServer, LocalCloud, input_path, matches
-from standardwebhooks import Webhook
-
-from alibaba_cloud.errors import AlibabaCloudError
-from alibaba_cloud.delivery.standard_webhooks import decode_secret, sign_headers
 
 RELEASE_FN = "ModifyInstanceAutoReleaseTimeFunction"
 MAINTAIN_FN = "ModifyInstanceMaintainTimeFunction"
 
 
 def hop(start="04:00Z", end="05:00Z", **extra):
-    return {"Action": "ModifyInstanceMaintainTime",
-            "Parameters": {"InstanceId": REDIS_ID, "MaintainStartTime": start, "MaintainEndTime": end}, **extra}
+    return {
+        "Action": "ModifyInstanceMaintainTime",
+        "Parameters": {"InstanceId": REDIS_ID, "MaintainStartTime": start, "MaintainEndTime": end},
+        **extra,
+    }
 
 
 def cloud_for(emulator, schedule_input=None, env=None, parameters=None):
@@ -97,8 +100,10 @@ def test_other_methods_reach_the_function_and_get_405(emulator, local_cloud):
 
 
 def test_routes_are_served_over_http(emulator, local_cloud):
-    answer = post_signed(local_cloud.url + "/redis/maintain-time",
-                         {"InstanceId": REDIS_ID, "MaintainStartTime": "08:00Z", "MaintainEndTime": "09:00Z"})
+    answer = post_signed(
+        local_cloud.url + "/redis/maintain-time",
+        {"InstanceId": REDIS_ID, "MaintainStartTime": "08:00Z", "MaintainEndTime": "09:00Z"},
+    )
     assert answer.status_code == 200 and answer.json()["Outcome"] == "Succeeded"
     assert emulator.state.instances[REDIS_ID].MaintainStartTime == "08:00Z"
     assert requests.post(local_cloud.url + "/elsewhere", data=b"{}", timeout=5).status_code == 404
@@ -107,8 +112,12 @@ def test_routes_are_served_over_http(emulator, local_cloud):
 
 
 def test_cron_chain_through_destination_bus_and_rule(emulator):
-    schedule_input = {"InstanceId": ECS_ID, "AutoReleaseAfter": "PT4H", "ScheduledTime": "<aws.scheduler.scheduled-time>",
-                      "Next": hop("06:00Z", "07:00Z")}
+    schedule_input = {
+        "InstanceId": ECS_ID,
+        "AutoReleaseAfter": "PT4H",
+        "ScheduledTime": "<aws.scheduler.scheduled-time>",
+        "Next": hop("06:00Z", "07:00Z"),
+    }
     invocations, dead = fire_release_schedule(emulator, schedule_input)
     assert dead == []
     assert [i["Function"] for i in invocations] == [RELEASE_FN, MAINTAIN_FN]
@@ -133,7 +142,9 @@ def fire_release_schedule(emulator, schedule_input, parameters=None):
 
 
 def test_failed_scheduled_invocation_goes_once_to_the_dead_letters(emulator):
-    invocations, dead = fire_release_schedule(emulator, {"InstanceId": PREPAID_ID, "AutoReleaseAfter": "PT4H", "Next": hop()})
+    invocations, dead = fire_release_schedule(
+        emulator, {"InstanceId": PREPAID_ID, "AutoReleaseAfter": "PT4H", "Next": hop()}
+    )
     assert len(dead) == 1 and len(invocations) == 1  # the chain stopped
     message = dead[0]["responsePayload"]["errorMessage"]
     assert message.startswith("ChargeTypeViolation: ") and "(RequestId: " in message
@@ -155,7 +166,9 @@ def test_a_fanning_chain_spends_one_budget_across_all_its_branches(emulator, mai
     Each result is handed to as many runs as it has places to go (its caller, and each URL), as
     deliveries to function routes would; each receiving run gets its own copy (distinct webhook ids).
     """
-    urls = [f"https://hooks{n}.invalid/redis" for n in range(4)]  # refused at once: this test counts runs, not deliveries
+    urls = [
+        f"https://hooks{n}.invalid/redis" for n in range(4)
+    ]  # refused at once: this test counts runs, not deliveries
     chain = hop(NotifyUrls=urls)
     for _ in range(3):
         chain = hop(NotifyUrls=urls, Next=chain)
@@ -184,10 +197,13 @@ def test_a_result_shaped_next_cannot_restart_the_hop_count(emulator, maintain, c
     # a delivered result's Next is one hop deeper than the result, whatever the Next says
     with environment({"CHAIN_MAX_HOPS": "2"}):
         from local.runtime import load_function
+
         bounded = load_function("modify_instance_maintain_time")
     with pytest.raises(AlibabaCloudError) as raised:
-        bounded.lambda_handler({"Outcome": "Succeeded", "Action": "ModifyInstanceAutoReleaseTime", "Hop": 2,
-                                "Next": {**hop(), "Hop": 0}}, context)
+        bounded.lambda_handler(
+            {"Outcome": "Succeeded", "Action": "ModifyInstanceAutoReleaseTime", "Hop": 2, "Next": {**hop(), "Hop": 0}},
+            context,
+        )
     assert raised.value.code == "Chain.HopLimitExceeded" and emulator.state.received == []
 
 
@@ -205,15 +221,21 @@ def test_a_chain_deeper_than_the_limit_is_refused_before_its_first_call(emulator
         chain = hop(Next=chain)
     invocations, dead = fire_release_schedule(emulator, {"InstanceId": ECS_ID, "Next": chain}, {"ChainMaxHops": "3"})
     assert len(invocations) == 1 and emulator.state.received == []
-    assert dead[-1]["responsePayload"]["errorMessage"].startswith("Chain.HopLimitExceeded: The chain's Next hops go deeper")
+    assert dead[-1]["responsePayload"]["errorMessage"].startswith(
+        "Chain.HopLimitExceeded: The chain's Next hops go deeper"
+    )
 
 
 def test_webhook_chain_to_a_ci_receiver_and_another_function(emulator, local_cloud, receiver):
-    body = {"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3), "Next": hop("10:00Z", "11:00Z"),
-            "NotifyUrls": [receiver.url, local_cloud.url + "/redis/maintain-time"]}
+    body = {
+        "InstanceId": ECS_ID,
+        "AutoReleaseTime": in_future(hours=3),
+        "Next": hop("10:00Z", "11:00Z"),
+        "NotifyUrls": [receiver.url, local_cloud.url + "/redis/maintain-time"],
+    }
     answer = post_signed(local_cloud.url + "/ecs/auto-release-time", body)
     assert answer.status_code == 200
-    (webhook_id, delivered), = receiver.received
+    ((webhook_id, delivered),) = receiver.received
     result = answer.json()  # the caller also learns how each delivery went
     assert [d["Delivered"] for d in result.pop("Deliveries")] == [True, True]
     assert delivered == result  # the CI pipeline gets the outcome, verified as a Standard Webhook
@@ -226,18 +248,29 @@ def test_webhook_chain_to_a_ci_receiver_and_another_function(emulator, local_clo
 
 
 def test_failures_are_delivered_too(emulator, local_cloud, receiver):
-    answer = post_signed(local_cloud.url + "/ecs/auto-release-time", {"InstanceId": PREPAID_ID, "NotifyUrls": [receiver.url]})
+    answer = post_signed(
+        local_cloud.url + "/ecs/auto-release-time", {"InstanceId": PREPAID_ID, "NotifyUrls": [receiver.url]}
+    )
     assert answer.status_code == 403
-    (_, delivered), = receiver.received
-    assert (delivered["Outcome"], delivered["ErrorCode"]) == ("Failed", "ChargeTypeViolation") and delivered["RequestId"]
+    ((_, delivered),) = receiver.received
+    assert (delivered["Outcome"], delivered["ErrorCode"]) == ("Failed", "ChargeTypeViolation") and delivered[
+        "RequestId"
+    ]
 
 
 def deliveries_answered(local_cloud, statuses):
     """The webhook-ids a receiver saw for one result when it answered with these statuses."""
     receiver = Receiver(statuses)
     try:
-        post_signed(local_cloud.url + "/redis/maintain-time",
-                    {"InstanceId": REDIS_ID, "MaintainStartTime": "01:00Z", "MaintainEndTime": "02:00Z", "NotifyUrls": [receiver.url]})
+        post_signed(
+            local_cloud.url + "/redis/maintain-time",
+            {
+                "InstanceId": REDIS_ID,
+                "MaintainStartTime": "01:00Z",
+                "MaintainEndTime": "02:00Z",
+                "NotifyUrls": [receiver.url],
+            },
+        )
     finally:
         receiver.close()
     return [webhook_id for webhook_id, _ in receiver.received]
@@ -258,28 +291,66 @@ def test_event_controlled_urls_are_restricted(emulator, function_env, context, r
 
     with environment({"NOTIFY_ALLOWED_HOSTS": "hooks.example.com"}):  # and http not allowed
         maintain = load_function(MAINTAIN)
-    maintain.lambda_handler({"InstanceId": REDIS_ID, "MaintainStartTime": "01:00Z", "MaintainEndTime": "02:00Z",
-                             "NotifyUrls": [receiver.url, "https://elsewhere.example.org/x"]}, context)
+    maintain.lambda_handler(
+        {
+            "InstanceId": REDIS_ID,
+            "MaintainStartTime": "01:00Z",
+            "MaintainEndTime": "02:00Z",
+            "NotifyUrls": [receiver.url, "https://elsewhere.example.org/x"],
+        },
+        context,
+    )
     assert receiver.received == []
-    with environment({"NOTIFY_URLS": receiver.url, "NOTIFY_ALLOW_HTTP": "true", "NOTIFY_ALLOWED_HOSTS": "hooks.example.com"}):
+    with environment(
+        {"NOTIFY_URLS": receiver.url, "NOTIFY_ALLOW_HTTP": "true", "NOTIFY_ALLOWED_HOSTS": "hooks.example.com"}
+    ):
         maintain = load_function(MAINTAIN)
-    maintain.lambda_handler({"InstanceId": REDIS_ID, "MaintainStartTime": "01:00Z", "MaintainEndTime": "02:00Z"}, context)
+    maintain.lambda_handler(
+        {"InstanceId": REDIS_ID, "MaintainStartTime": "01:00Z", "MaintainEndTime": "02:00Z"}, context
+    )
     assert len(receiver.received) == 1  # configured URLs are the operator's choice
 
 
-@pytest.mark.parametrize(("event", "code"), [
-    ({"Action": "ModifyInstanceAutoReleaseTime", "Parameters": {"InstanceId": ECS_ID}}, "Chain.WrongAction"),
-    ({"Outcome": "Failed", "Action": "ModifyInstanceAutoReleaseTime"}, "Chain.PreviousFailed"),
-    ({"Outcome": "Succeeded", "Action": "ModifyInstanceAutoReleaseTime"}, "Chain.NoNextHop"),
-    ({**hop(), "Hop": 9}, "Chain.HopLimitExceeded"),
-    ({**hop(), "Hop": -1}, "InvalidParameter"),
-    ({**hop(), "Hop": True}, "InvalidParameter"),
-    ({**hop(), "Surprise": 1}, "UnsupportedParameter"),
-    ({"Action": "ModifyInstanceMaintainTime", "Parameters": "InstanceId=r-1"}, "InvalidParameter"),
-    ({"InstanceId": REDIS_ID, "MaintainStartTime": "01:00Z", "MaintainEndTime": "02:00Z", "Next": {"Action": "X"}}, "InvalidParameter"),
-    ({"InstanceId": REDIS_ID, "MaintainStartTime": "01:00Z", "MaintainEndTime": "02:00Z", "NotifyUrls": "https://x"}, "InvalidParameter"),
-    ({"InstanceId": REDIS_ID, "MaintainStartTime": "01:00Z", "MaintainEndTime": "02:00Z", "CorrelationId": "x" * 200}, "InvalidParameter"),
-])
+@pytest.mark.parametrize(
+    ("event", "code"),
+    [
+        ({"Action": "ModifyInstanceAutoReleaseTime", "Parameters": {"InstanceId": ECS_ID}}, "Chain.WrongAction"),
+        ({"Outcome": "Failed", "Action": "ModifyInstanceAutoReleaseTime"}, "Chain.PreviousFailed"),
+        ({"Outcome": "Succeeded", "Action": "ModifyInstanceAutoReleaseTime"}, "Chain.NoNextHop"),
+        ({**hop(), "Hop": 9}, "Chain.HopLimitExceeded"),
+        ({**hop(), "Hop": -1}, "InvalidParameter"),
+        ({**hop(), "Hop": True}, "InvalidParameter"),
+        ({**hop(), "Surprise": 1}, "UnsupportedParameter"),
+        ({"Action": "ModifyInstanceMaintainTime", "Parameters": "InstanceId=r-1"}, "InvalidParameter"),
+        (
+            {
+                "InstanceId": REDIS_ID,
+                "MaintainStartTime": "01:00Z",
+                "MaintainEndTime": "02:00Z",
+                "Next": {"Action": "X"},
+            },
+            "InvalidParameter",
+        ),
+        (
+            {
+                "InstanceId": REDIS_ID,
+                "MaintainStartTime": "01:00Z",
+                "MaintainEndTime": "02:00Z",
+                "NotifyUrls": "https://x",
+            },
+            "InvalidParameter",
+        ),
+        (
+            {
+                "InstanceId": REDIS_ID,
+                "MaintainStartTime": "01:00Z",
+                "MaintainEndTime": "02:00Z",
+                "CorrelationId": "x" * 200,
+            },
+            "InvalidParameter",
+        ),
+    ],
+)
 def test_malformed_chain_events_are_refused(emulator, maintain, context, event, code):
     from alibaba_cloud.errors import AlibabaCloudError
 
@@ -290,11 +361,23 @@ def test_malformed_chain_events_are_refused(emulator, maintain, context, event, 
 
 
 def test_hop_envelope_and_correlation_id_are_honoured(emulator, maintain, context):
-    result = maintain.lambda_handler({**hop(), "Hop": 2, "CorrelationId": "change-1234", "Next": {
-        "Action": "ModifyInstanceAutoReleaseTime", "Parameters": {"InstanceId": ECS_ID}}}, context)
+    result = maintain.lambda_handler(
+        {
+            **hop(),
+            "Hop": 2,
+            "CorrelationId": "change-1234",
+            "Next": {"Action": "ModifyInstanceAutoReleaseTime", "Parameters": {"InstanceId": ECS_ID}},
+        },
+        context,
+    )
     assert (result["Hop"], result["CorrelationId"]) == (2, "change-1234")
-    assert result["Next"] == {"Action": "ModifyInstanceAutoReleaseTime", "Parameters": {"InstanceId": ECS_ID},
-                              "Hop": 3, "Budget": 31, "CorrelationId": "change-1234"}  # 32, less this one
+    assert result["Next"] == {
+        "Action": "ModifyInstanceAutoReleaseTime",
+        "Parameters": {"InstanceId": ECS_ID},
+        "Hop": 3,
+        "Budget": 31,
+        "CorrelationId": "change-1234",
+    }  # 32, less this one
 
 
 def test_event_pattern_matching_and_input_path():
@@ -318,7 +401,15 @@ def test_make_serve_says_in_one_line_when_its_port_is_taken():
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             emulator_port = probe.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "local.serve", "--port", str(port), "--emulator-port", str(emulator_port)],
-                                cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "local.serve", "--port", str(port), "--emulator-port", str(emulator_port)],
+            cwd=Path(__file__).resolve().parent.parent,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode != 0
-    assert result.stderr.strip().splitlines()[-1] == f"Port {port} is taken: pick another with SERVE_ARGS='--port {port + 1}'."
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == f"Port {port} is taken: pick another with SERVE_ARGS='--port {port + 1}'."
+    )

@@ -39,7 +39,7 @@ def test_every_template_parameter_is_in_the_readme():
     from local import template as local_template
 
     readme = (ROOT / "README.md").read_text()
-    deploying = readme[readme.index("## Deploying"):readme.index("## Troubleshooting by error code")]
+    deploying = readme[readme.index("## Deploying") : readme.index("## Troubleshooting by error code")]
     parameters = local_template.load()["Parameters"]
     assert [name for name in parameters if f"`{name}`" not in deploying] == []
 
@@ -52,10 +52,13 @@ def test_the_readmes_deploy_override_reaches_sam_as_written():
     from samcli.cli.types import CfnParameterOverridesType
 
     readme = (ROOT / "README.md").read_text()
-    block = readme[readme.index("sam deploy --parameter-overrides"):]
-    command = block[:block.index("```")].replace("\\\n", " ")
+    block = readme[readme.index("sam deploy --parameter-overrides") :]
+    command = block[: block.index("```")].replace("\\\n", " ")
     arguments = shlex.split(command)[3:]
     overrides = CfnParameterOverridesType().convert(tuple(arguments), None, None)
     assert overrides["AutoReleaseTimeSchedule"] == "cron(0 2 * * ? *)"
     assert overrides["AutoReleaseTimeScheduleState"] == "ENABLED"
-    assert json.loads(overrides["AutoReleaseTimeInput"]) == {"InstanceId": "i-bp1env7nl3mijm2t****", "RegionId": "cn-hangzhou"}
+    assert json.loads(overrides["AutoReleaseTimeInput"]) == {
+        "InstanceId": "i-bp1env7nl3mijm2t****",
+        "RegionId": "cn-hangzhou",
+    }

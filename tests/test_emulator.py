@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import requests
-from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REDIS_ID
 
 from alibaba_cloud.rpc.signing import canonical_query, encode_form, sign_request
+from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REDIS_ID
 
 PARAMS = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def signed(method="POST", **overrides):
-    values = dict(method=method, action="ModifyInstanceMaintainTime", version="2015-01-01", params=PARAMS,
-                  access_key_id=ACCESS_KEY_ID, access_key_secret=ACCESS_KEY_SECRET)
+    values = dict(
+        method=method,
+        action="ModifyInstanceMaintainTime",
+        version="2015-01-01",
+        params=PARAMS,
+        access_key_id=ACCESS_KEY_ID,
+        access_key_secret=ACCESS_KEY_SECRET,
+    )
     values.update(overrides)
     return sign_request(**values)
 
@@ -66,7 +72,11 @@ def test_unknown_action_and_version(emulator):
 def test_faults_are_consumed_in_order_then_normal_service_resumes(emulator):
     emulator.inject("throttle", times=2, RetryAfterMs=250)
     first = post(emulator, signed())
-    assert (first.status_code, first.json()["Code"], first.headers["x-acs-retry-after"]) == (400, "Throttling.User", "250")
+    assert (first.status_code, first.json()["Code"], first.headers["x-acs-retry-after"]) == (
+        400,
+        "Throttling.User",
+        "250",
+    )
     assert post(emulator, signed()).json()["Code"] == "Throttling.User"
     assert post(emulator, signed()).status_code == 200
     assert [r.Status for r in emulator.state.received] == [400, 400, 200]
@@ -78,8 +88,9 @@ def test_faults_can_target_one_action(emulator):
 
 
 def test_state_and_faults_over_http(emulator):
-    added = requests.post(emulator.url + "/_emulator/instances",
-                          json=[{"InstanceId": "r-fromhttp", "Product": "R-kvstore"}], timeout=5)
+    added = requests.post(
+        emulator.url + "/_emulator/instances", json=[{"InstanceId": "r-fromhttp", "Product": "R-kvstore"}], timeout=5
+    )
     assert added.json() == {"Added": 1}
     requests.post(emulator.url + "/_emulator/faults", json=[{"Kind": "unavailable"}], timeout=5)
     assert post(emulator, signed()).status_code == 503
@@ -96,8 +107,15 @@ from alibaba_cloud.rpc.signing import sign_v3  # noqa: E402
 
 
 def post_v3(emulator, mutate=None, **overrides):
-    values = dict(method="POST", host=emulator.url.removeprefix("http://"), action="ModifyInstanceMaintainTime",
-                  version="2015-01-01", params=PARAMS, access_key_id=ACCESS_KEY_ID, access_key_secret=ACCESS_KEY_SECRET)
+    values = dict(
+        method="POST",
+        host=emulator.url.removeprefix("http://"),
+        action="ModifyInstanceMaintainTime",
+        version="2015-01-01",
+        params=PARAMS,
+        access_key_id=ACCESS_KEY_ID,
+        access_key_secret=ACCESS_KEY_SECRET,
+    )
     values.update(overrides)
     request = sign_v3(**values)
     query = request.query
@@ -120,6 +138,7 @@ def test_v3_changed_query_or_header_breaks_the_signature(emulator):
     def other_action(query, headers):
         headers["x-acs-action"] = "ModifyInstanceAutoReleaseTime"
         return query
+
     assert post_v3(emulator, other_action).json()["Code"] == "SignatureDoesNotMatch"
 
 
@@ -134,6 +153,7 @@ def test_v3_unsigned_required_header_is_incomplete(emulator):
     def unsign_host(query, headers):
         headers["Authorization"] = headers["Authorization"].replace("SignedHeaders=host;", "SignedHeaders=")
         return query
+
     assert post_v3(emulator, unsign_host).json()["Code"] == "IncompleteSignature"
 
 
@@ -141,6 +161,11 @@ def test_the_fault_endpoint_refuses_unknown_kinds(emulator):
     import requests as http
 
     answer = http.post(emulator.url + "/_emulator/faults", json=[{"Kind": "thottle"}], timeout=5)
-    assert answer.status_code == 400 and "thottle" in answer.json()["Message"] and "throttle" in answer.json()["Message"]
-    assert http.post(emulator.url + "/_emulator/faults", json=[{"Kind": "throttle", "Times": 0}], timeout=5).status_code == 400
+    assert (
+        answer.status_code == 400 and "thottle" in answer.json()["Message"] and "throttle" in answer.json()["Message"]
+    )
+    assert (
+        http.post(emulator.url + "/_emulator/faults", json=[{"Kind": "throttle", "Times": 0}], timeout=5).status_code
+        == 400
+    )
     assert emulator.state.faults == []

@@ -7,7 +7,7 @@ at ``make lock``, with the region named.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 
 import pytest
@@ -42,7 +42,10 @@ def core_sdk_regions() -> list[str]:
 
 
 def official_regions() -> list[str]:
-    mapped = {**EcsClient(Config(region_id="cn-beijing"))._endpoint_map, **KvClient(Config(region_id="cn-beijing"))._endpoint_map}
+    mapped = {
+        **EcsClient(Config(region_id="cn-beijing"))._endpoint_map,
+        **KvClient(Config(region_id="cn-beijing"))._endpoint_map,
+    }
     return sorted(set(PUBLIC) | set(FINANCE_AND_GOV) | set(core_sdk_regions()) | set(mapped))
 
 
@@ -55,7 +58,9 @@ def test_the_region_list_covers_public_finance_and_gov_regions():
 
 
 @pytest.mark.parametrize("network", ["public", "vpc"])
-@pytest.mark.parametrize(("product", "client_class"), [(ECS, EcsClient), (R_KVSTORE, KvClient)], ids=["ecs", "r-kvstore"])
+@pytest.mark.parametrize(
+    ("product", "client_class"), [(ECS, EcsClient), (R_KVSTORE, KvClient)], ids=["ecs", "r-kvstore"]
+)
 def test_every_region_gets_the_official_host(product, client_class, network):
     settings = Settings.from_env({"ALIBABA_CLOUD_NETWORK": network})
     differences = {}
@@ -67,18 +72,21 @@ def test_every_region_gets_the_official_host(product, client_class, network):
     assert differences == {}
 
 
-@pytest.mark.parametrize(("product", "region", "network", "host"), [
-    (ECS, "cn-hangzhou", "public", "ecs-cn-hangzhou.aliyuncs.com"),
-    (ECS, "cn-hangzhou", "vpc", "ecs-cn-hangzhou.aliyuncs.com"),  # the map wins over the network
-    (ECS, "cn-shanghai-finance-1", "public", "ecs-cn-hangzhou.aliyuncs.com"),
-    (ECS, "cn-shenzhen-finance-1", "public", "ecs-cn-hangzhou.aliyuncs.com"),
-    (ECS, "cn-north-2-gov-1", "public", "ecs.aliyuncs.com"),
-    (ECS, "ap-southeast-1", "public", "ecs.ap-southeast-1.aliyuncs.com"),
-    (ECS, "ap-southeast-1", "vpc", "ecs-vpc.ap-southeast-1.aliyuncs.com"),
-    (R_KVSTORE, "cn-hangzhou", "public", "r-kvstore.aliyuncs.com"),
-    (R_KVSTORE, "cn-hongkong", "public", "r-kvstore.cn-hongkong.aliyuncs.com"),
-    (R_KVSTORE, "cn-hongkong", "vpc", "r-kvstore-vpc.cn-hongkong.aliyuncs.com"),
-])
+@pytest.mark.parametrize(
+    ("product", "region", "network", "host"),
+    [
+        (ECS, "cn-hangzhou", "public", "ecs-cn-hangzhou.aliyuncs.com"),
+        (ECS, "cn-hangzhou", "vpc", "ecs-cn-hangzhou.aliyuncs.com"),  # the map wins over the network
+        (ECS, "cn-shanghai-finance-1", "public", "ecs-cn-hangzhou.aliyuncs.com"),
+        (ECS, "cn-shenzhen-finance-1", "public", "ecs-cn-hangzhou.aliyuncs.com"),
+        (ECS, "cn-north-2-gov-1", "public", "ecs.aliyuncs.com"),
+        (ECS, "ap-southeast-1", "public", "ecs.ap-southeast-1.aliyuncs.com"),
+        (ECS, "ap-southeast-1", "vpc", "ecs-vpc.ap-southeast-1.aliyuncs.com"),
+        (R_KVSTORE, "cn-hangzhou", "public", "r-kvstore.aliyuncs.com"),
+        (R_KVSTORE, "cn-hongkong", "public", "r-kvstore.cn-hongkong.aliyuncs.com"),
+        (R_KVSTORE, "cn-hongkong", "vpc", "r-kvstore-vpc.cn-hongkong.aliyuncs.com"),
+    ],
+)
 def test_hosts_the_issue_names(product, region, network, host):
     assert product.host(region, network) == host
 
@@ -93,20 +101,27 @@ def test_the_endpoint_setting_overrides_every_host():
     assert ECS.base_url("cn-hangzhou", settings) == R_KVSTORE.base_url("eu-central-1", settings) == "http://127.0.0.1:9"
 
 
-@pytest.mark.parametrize("action", [MODIFY_INSTANCE_MAINTAIN_TIME, MODIFY_INSTANCE_AUTO_RELEASE_TIME], ids=lambda a: a.name)
+@pytest.mark.parametrize(
+    "action", [MODIFY_INSTANCE_MAINTAIN_TIME, MODIFY_INSTANCE_AUTO_RELEASE_TIME], ids=lambda a: a.name
+)
 def test_an_events_region_picks_the_host_and_is_sent(action):
-    given = {"InstanceId": "r-bp1zxszhcgatnx1test" if action.product is R_KVSTORE else "i-bp1env7nl3mijm2test",
-             "RegionId": "cn-beijing"}
+    given = {
+        "InstanceId": "r-bp1zxszhcgatnx1test" if action.product is R_KVSTORE else "i-bp1env7nl3mijm2test",
+        "RegionId": "cn-beijing",
+    }
     if action is MODIFY_INSTANCE_MAINTAIN_TIME:
         given |= {"MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
-    request = action.request(given, ValidationContext(now=datetime.now(timezone.utc)), Settings(region_id="cn-hangzhou"))
+    request = action.request(given, ValidationContext(now=datetime.now(UTC)), Settings(region_id="cn-hangzhou"))
     assert request.params["RegionId"] == request.region_id == "cn-beijing"
-    assert action.product.base_url(request.region_id, Settings()) == f"https://{action.product.endpoint_code}.cn-beijing.aliyuncs.com"
+    assert (
+        action.product.base_url(request.region_id, Settings())
+        == f"https://{action.product.endpoint_code}.cn-beijing.aliyuncs.com"
+    )
 
 
 def test_without_a_region_the_error_says_where_to_give_one():
     given = {"InstanceId": "r-bp1zxszhcgatnx1test", "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
     with pytest.raises(AlibabaCloudError) as raised:
-        MODIFY_INSTANCE_MAINTAIN_TIME.request(given, ValidationContext(now=datetime.now(timezone.utc)), Settings())
+        MODIFY_INSTANCE_MAINTAIN_TIME.request(given, ValidationContext(now=datetime.now(UTC)), Settings())
     assert raised.value.code == "MissingParameter"
     assert "pass RegionId in the event or set ALIBABA_CLOUD_REGION_ID" in raised.value.message

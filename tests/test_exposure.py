@@ -13,12 +13,12 @@ import time
 import tracemalloc
 
 import pytest
-from conftest import ECS_ID, MAINTAIN, RELEASE, REDIS_ID, in_future
-from local.runtime import LambdaContext, environment, load_function
 from urllib3.util import connection as urllib3_connection
 
 from alibaba_cloud.errors import AlibabaCloudError
 from alibaba_cloud.http.addresses import UrlRefused, address_refusal, checked_url
+from conftest import ECS_ID, MAINTAIN, REDIS_ID, RELEASE, in_future
+from local.runtime import LambdaContext, environment, load_function
 
 GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 PUBLIC = "93.184.216.34"  # a global address; tests route it to a local receiver, nothing leaves the machine
@@ -93,8 +93,9 @@ def peer():
 
 def drip(seconds: float, count: int, status: bytes = b"200 OK") -> list:
     """Headers promising a body, then one byte every ``seconds``: each read is quick, the answer never ends."""
-    return [b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"] + \
-        [x for _ in range(count) for x in (seconds, b" ")]
+    return [b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"] + [
+        x for _ in range(count) for x in (seconds, b" ")
+    ]
 
 
 # 2. The deadline is wall-clock time
@@ -114,8 +115,13 @@ def test_a_dripping_upstream_cannot_hold_the_function_past_its_deadline(function
 
 def test_a_tls_handshake_that_never_ends_is_cut_at_the_deadline(function_env, peer):
     silent = peer("silent")
-    with environment({"ALIBABA_CLOUD_ENDPOINT": f"https://127.0.0.1:{silent.port}", "ALIBABA_CLOUD_CONNECT_TIMEOUT": "30",
-                      "ALIBABA_CLOUD_READ_TIMEOUT": "30"}):
+    with environment(
+        {
+            "ALIBABA_CLOUD_ENDPOINT": f"https://127.0.0.1:{silent.port}",
+            "ALIBABA_CLOUD_CONNECT_TIMEOUT": "30",
+            "ALIBABA_CLOUD_READ_TIMEOUT": "30",
+        }
+    ):
         maintain = load_function(MAINTAIN)
     started = time.monotonic()
     with pytest.raises(AlibabaCloudError) as raised:
@@ -131,8 +137,9 @@ def test_a_batch_against_a_dripping_upstream_ends_by_the_deadline(function_env, 
     window = {k: v for k, v in GOOD.items() if k != "InstanceId"}
     ids = [f"r-bp1drip{n:010d}" for n in range(64)]
     started = time.monotonic()
-    result = maintain.lambda_handler({**window, "InstanceIds": ids, "RateControl": {"Concurrency": 64}},
-                                     LambdaContext(remaining_ms=3000))
+    result = maintain.lambda_handler(
+        {**window, "InstanceIds": ids, "RateControl": {"Concurrency": 64}}, LambdaContext(remaining_ms=3000)
+    )
     assert time.monotonic() - started < 3.0  # within the invocation
     summary = result["Summary"]
     assert summary["Succeeded"] == 0 and summary["Failed"] + summary["NotAttempted"] == 64  # every target accounted for
@@ -141,7 +148,9 @@ def test_a_batch_against_a_dripping_upstream_ends_by_the_deadline(function_env, 
 @pytest.mark.parametrize("status", [b"307 Temporary Redirect", b"302 Found", b"301 Moved Permanently"])
 def test_a_redirect_is_never_followed_with_a_signed_request(function_env, peer, status):
     elsewhere = peer([b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"])
-    redirecting = peer([b"HTTP/1.1 " + status + b"\r\nLocation: " + elsewhere.url.encode() + b"/\r\nContent-Length: 0\r\n\r\n"])
+    redirecting = peer(
+        [b"HTTP/1.1 " + status + b"\r\nLocation: " + elsewhere.url.encode() + b"/\r\nContent-Length: 0\r\n\r\n"]
+    )
     with environment({"ALIBABA_CLOUD_ENDPOINT": redirecting.url, "ALIBABA_CLOUD_MAX_ATTEMPTS": "1"}):
         maintain = load_function(MAINTAIN)
     with pytest.raises(AlibabaCloudError) as raised:
@@ -152,12 +161,16 @@ def test_a_redirect_is_never_followed_with_a_signed_request(function_env, peer, 
 
 def test_a_dripping_notify_receiver_cannot_hold_the_function(emulator, function_env, peer):
     status_line = b"HTTP/1.1 200 OK\r\nX-Pad: " + b"x" * 100
-    receiver = peer([x for byte in status_line for x in (0.3, bytes([byte]))])  # the answer's first line, a byte at a time
+    receiver = peer(
+        [x for byte in status_line for x in (0.3, bytes([byte]))]
+    )  # the answer's first line, a byte at a time
     with environment({"NOTIFY_ALLOW_HTTP": "true"}):
         release = load_function(RELEASE)
     started = time.monotonic()
-    result = release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3), "NotifyUrls": [receiver.url]},
-                                    LambdaContext(remaining_ms=2500))
+    result = release.lambda_handler(
+        {"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3), "NotifyUrls": [receiver.url]},
+        LambdaContext(remaining_ms=2500),
+    )
     assert time.monotonic() - started < 2.5  # within the invocation
     assert result["Outcome"] == "Succeeded"  # the change is reported as made; only its delivery failed
     (delivery,) = result["Deliveries"]
@@ -169,8 +182,10 @@ def test_a_dripping_notify_receiver_cannot_hold_the_function(emulator, function_
 
 def test_a_huge_answer_from_upstream_is_not_read(function_env, peer):
     chunk = b"x" * 65536
-    upstream = peer([b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"]
-                    + [b"10000\r\n" + chunk + b"\r\n"] * 400)  # 25 MiB, no length announced
+    upstream = peer(
+        [b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"]
+        + [b"10000\r\n" + chunk + b"\r\n"] * 400
+    )  # 25 MiB, no length announced
     with environment({"ALIBABA_CLOUD_ENDPOINT": upstream.url, "ALIBABA_CLOUD_MAX_ATTEMPTS": "1"}):
         maintain = load_function(MAINTAIN)
     tracemalloc.start()
@@ -190,8 +205,10 @@ def test_a_huge_answer_from_a_notify_receiver_is_not_read(emulator, function_env
         release = load_function(RELEASE)
     tracemalloc.start()
     try:
-        result = release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3), "NotifyUrls": [receiver.url]},
-                                        LambdaContext(remaining_ms=5000))
+        result = release.lambda_handler(
+            {"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3), "NotifyUrls": [receiver.url]},
+            LambdaContext(remaining_ms=5000),
+        )
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -201,18 +218,41 @@ def test_a_huge_answer_from_a_notify_receiver_is_not_read(emulator, function_env
 # 1. No server-side request forgery
 
 
-@pytest.mark.parametrize("host", [
-    "127.1", "0x7f.0.0.1", "2130706433", "0177.0.0.1", "localhost", "localhost.", "[::ffff:127.0.0.1]", "[::1]",
-    "10.0.0.8", "172.16.5.4", "192.168.0.1", "169.254.169.254", "100.100.100.200", "[fd00::1]", "[fe80::1]",
-    "224.0.0.1", "0.0.0.0", "240.0.0.1", "[::]", "[64:ff9b::a00:1]", "[2002:a00:1::]",
-])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.1",
+        "0x7f.0.0.1",
+        "2130706433",
+        "0177.0.0.1",
+        "localhost",
+        "localhost.",
+        "[::ffff:127.0.0.1]",
+        "[::1]",
+        "10.0.0.8",
+        "172.16.5.4",
+        "192.168.0.1",
+        "169.254.169.254",
+        "100.100.100.200",
+        "[fd00::1]",
+        "[fe80::1]",
+        "224.0.0.1",
+        "0.0.0.0",
+        "240.0.0.1",
+        "[::]",
+        "[64:ff9b::a00:1]",
+        "[2002:a00:1::]",
+    ],
+)
 def test_event_urls_to_non_public_addresses_are_refused_and_reported(emulator, function_env, peer, host):
     receiver = peer([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"])
     port = receiver.port
     with environment({"NOTIFY_ALLOWED_NETWORKS": None, "NOTIFY_ALLOWED_HOSTS": None, "NOTIFY_ALLOW_HTTP": "true"}):
         release = load_function(RELEASE)
-    result = release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3),
-                                     "NotifyUrls": [f"http://{host}:{port}/hook"]}, LambdaContext())
+    result = release.lambda_handler(
+        {"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3), "NotifyUrls": [f"http://{host}:{port}/hook"]},
+        LambdaContext(),
+    )
     (delivery,) = result["Deliveries"]
     assert delivery["Delivered"] is False and delivery["Error"].startswith("refused:"), delivery
     assert receiver.connections == 0
@@ -220,7 +260,9 @@ def test_event_urls_to_non_public_addresses_are_refused_and_reported(emulator, f
 
 def test_configured_urls_stay_trusted(emulator, function_env, peer):
     receiver = peer([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"])
-    with environment({"NOTIFY_ALLOWED_NETWORKS": None, "NOTIFY_ALLOW_HTTP": "true", "NOTIFY_URLS": receiver.url + "/hook"}):
+    with environment(
+        {"NOTIFY_ALLOWED_NETWORKS": None, "NOTIFY_ALLOW_HTTP": "true", "NOTIFY_URLS": receiver.url + "/hook"}
+    ):
         release = load_function(RELEASE)
     result = release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3)}, LambdaContext())
     assert result["Deliveries"][0]["Delivered"] is True and receiver.connections == 1
@@ -238,7 +280,10 @@ def public_dns(monkeypatch):
         if host in answers:
             lookups.append(host)
             addresses = answers[host].pop(0) if len(answers[host]) > 1 else answers[host][0]
-            return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
+            return [
+                (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+                for a in addresses
+            ]
         return real_getaddrinfo(host, port, *args, **kwargs)
 
     def create_connection(address, *args, **kwargs):
@@ -260,8 +305,14 @@ def test_a_public_host_is_delivered_to_at_the_address_that_was_checked(emulator,
     answers["hooks.example.com"] = [[PUBLIC], ["127.0.0.1"]]
     with environment({"NOTIFY_ALLOWED_NETWORKS": None, "NOTIFY_ALLOWED_HOSTS": None, "NOTIFY_ALLOW_HTTP": "true"}):
         release = load_function(RELEASE)
-    result = release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3),
-                                     "NotifyUrls": ["http://hooks.example.com/alibaba"]}, LambdaContext())
+    result = release.lambda_handler(
+        {
+            "InstanceId": ECS_ID,
+            "AutoReleaseTime": in_future(hours=3),
+            "NotifyUrls": ["http://hooks.example.com/alibaba"],
+        },
+        LambdaContext(),
+    )
     assert result["Deliveries"][0]["Delivered"] is True and receiver.connections == 1
     assert lookups == ["hooks.example.com"]  # resolved once; the connection went to what was checked
     assert b"Host: hooks.example.com" in receiver.requests[0]
@@ -274,26 +325,37 @@ def test_a_host_resolving_to_a_public_and_a_private_address_is_refused(emulator,
     answers["mixed.example.com"] = [[PUBLIC, "10.1.2.3"]]
     with environment({"NOTIFY_ALLOWED_NETWORKS": None, "NOTIFY_ALLOWED_HOSTS": None, "NOTIFY_ALLOW_HTTP": "true"}):
         release = load_function(RELEASE)
-    result = release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3),
-                                     "NotifyUrls": ["http://mixed.example.com/alibaba"]}, LambdaContext())
+    result = release.lambda_handler(
+        {
+            "InstanceId": ECS_ID,
+            "AutoReleaseTime": in_future(hours=3),
+            "NotifyUrls": ["http://mixed.example.com/alibaba"],
+        },
+        LambdaContext(),
+    )
     assert "10.1.2.3" in result["Deliveries"][0]["Error"] and receiver.connections == 0
 
 
-@pytest.mark.parametrize("url", [
-    "https://127.0.0.1:{port}\\@allowed.test/x",
-    "https://allowed.test\\@127.0.0.1:{port}/x",
-    "https://user@allowed.test/x",
-    "https://allowed.test:pw@127.0.0.1:{port}/x",
-    "https://allowed.test /x",
-    "https://allowed.test\t/x",
-    "https://allowed.tést/x",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1:{port}\\@allowed.test/x",
+        "https://allowed.test\\@127.0.0.1:{port}/x",
+        "https://user@allowed.test/x",
+        "https://allowed.test:pw@127.0.0.1:{port}/x",
+        "https://allowed.test /x",
+        "https://allowed.test\t/x",
+        "https://allowed.tést/x",
+    ],
+)
 def test_urls_parsers_could_read_differently_are_refused(emulator, function_env, peer, url):
     receiver = peer([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"])
     with environment({"NOTIFY_ALLOWED_HOSTS": "allowed.test", "NOTIFY_ALLOW_HTTP": "true"}):
         release = load_function(RELEASE)
-    result = release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3),
-                                     "NotifyUrls": [url.format(port=receiver.port)]}, LambdaContext())
+    result = release.lambda_handler(
+        {"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3), "NotifyUrls": [url.format(port=receiver.port)]},
+        LambdaContext(),
+    )
     (delivery,) = result["Deliveries"]
     assert delivery["Delivered"] is False and delivery["Attempts"] == 0 and receiver.connections == 0
     assert delivery["Error"].startswith("the URL ")  # refused for its shape, before any host check could be fooled

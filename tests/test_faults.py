@@ -11,10 +11,10 @@ import time
 from datetime import timedelta
 
 import pytest
-from conftest import MAINTAIN, REDIS_ID, answer_of, webhook_event
-from local.runtime import LambdaContext, environment, load_function
 
 from alibaba_cloud.errors import AlibabaCloudError
+from conftest import MAINTAIN, REDIS_ID, answer_of, webhook_event
+from local.runtime import LambdaContext, environment, load_function
 
 GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 FOREVER = 100
@@ -58,8 +58,9 @@ def invoke(function, trigger, context):
 
 
 @pytest.mark.parametrize("trigger", ["direct", "webhook"])
-@pytest.mark.parametrize(("kind", "times", "attempts", "code", "status", "has_request_id"), MATRIX,
-                         ids=[f"{r[0]}x{r[1]}" for r in MATRIX])
+@pytest.mark.parametrize(
+    ("kind", "times", "attempts", "code", "status", "has_request_id"), MATRIX, ids=[f"{r[0]}x{r[1]}" for r in MATRIX]
+)
 def test_fault_matrix(emulator, fast_retries, context, trigger, kind, times, attempts, code, status, has_request_id):
     maintain = load_function(MAINTAIN)
     emulator.inject(kind, times, RetryAfterMs=20)
@@ -141,5 +142,8 @@ def test_attempts_are_bounded_by_the_setting(emulator, fast_retries, context):
     emulator.inject("internal", FOREVER)
     with environment({"ALIBABA_CLOUD_MAX_ATTEMPTS": "2"}):
         maintain = load_function(MAINTAIN)
-    with pytest.raises(AlibabaCloudError, match=r"^InternalError: .*\[after 2 attempts; RequestIds: [0-9A-F-]{36}, [0-9A-F-]{36}\] Recommend: https://\S+$"):
+    with pytest.raises(
+        AlibabaCloudError,
+        match=r"^InternalError: .*\[after 2 attempts; RequestIds: [0-9A-F-]{36}, [0-9A-F-]{36}\] Recommend: https://\S+$",
+    ):
         maintain.lambda_handler(GOOD, context)

@@ -12,31 +12,82 @@ import base64
 import json
 
 import pytest
-from conftest import ECS_ID, MAINTAIN, REDIS_ID, RELEASE, in_future, webhook_event
 from hypothesis import given
 from hypothesis import strategies as st
 
 from alibaba_cloud.errors import AlibabaCloudError
+from conftest import ECS_ID, MAINTAIN, REDIS_ID, RELEASE, in_future, webhook_event
 
 VALIDATION_CODES = {
-    "MissingParameter", "UnsupportedParameter", "InvalidParameter", "InvalidStartTime.Format", "InvalidEndTime.Format",
-    "InvalidAutoReleaseTime.Malformed", "InvalidAutoReleaseTime.TooEarly", "InvalidAutoReleaseTime.TooLate",
+    "MissingParameter",
+    "UnsupportedParameter",
+    "InvalidParameter",
+    "InvalidStartTime.Format",
+    "InvalidEndTime.Format",
+    "InvalidAutoReleaseTime.Malformed",
+    "InvalidAutoReleaseTime.TooEarly",
+    "InvalidAutoReleaseTime.TooLate",
 }
 NAMES = ["InstanceId", "MaintainStartTime", "MaintainEndTime", "AutoReleaseTime", "RegionId"]
 ODD_TEXT = st.text(st.characters(codec="utf-8"), max_size=30) | st.text(st.characters(max_codepoint=0x1F), max_size=5)
-PLAUSIBLE = st.sampled_from([REDIS_ID, ECS_ID, "02:00Z", "03:00Z", "23:00Z", "00:00Z", "cn-hangzhou", "cn-shanghai",
-                             in_future(hours=2), in_future(minutes=10), "", " ", "2:00Z", "r-unknown", "PT4H", "P1D",
-                             "Asia/Shanghai", "02:00", "ModifyInstanceMaintainTime", "ModifyInstanceAutoReleaseTime",
-                             "Succeeded", "2026-11-22T02:00:00Z", 0, 1, 99,
-                             # refused before any connection: not https, or not an allowed host
-                             ["https://example.invalid/hook"], ["ftp://127.0.0.1/x"], ["not a url"]])
+PLAUSIBLE = st.sampled_from(
+    [
+        REDIS_ID,
+        ECS_ID,
+        "02:00Z",
+        "03:00Z",
+        "23:00Z",
+        "00:00Z",
+        "cn-hangzhou",
+        "cn-shanghai",
+        in_future(hours=2),
+        in_future(minutes=10),
+        "",
+        " ",
+        "2:00Z",
+        "r-unknown",
+        "PT4H",
+        "P1D",
+        "Asia/Shanghai",
+        "02:00",
+        "ModifyInstanceMaintainTime",
+        "ModifyInstanceAutoReleaseTime",
+        "Succeeded",
+        "2026-11-22T02:00:00Z",
+        0,
+        1,
+        99,
+        # refused before any connection: not https, or not an allowed host
+        ["https://example.invalid/hook"],
+        ["ftp://127.0.0.1/x"],
+        ["not a url"],
+    ]
+)
 HUGE = st.integers(300, 100_000).map(lambda n: "x" * n)
 JSON_LEAF = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | ODD_TEXT | PLAUSIBLE | HUGE
-JSON_VALUE = st.recursive(JSON_LEAF, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(ODD_TEXT, inner, max_size=3), max_leaves=6)
-CHAIN = ["Next", "Hop", "NotifyUrls", "CorrelationId", "ScheduledTime", "AutoReleaseAfter", "TimeZone", "Parameters", "Outcome",
-         "Targets", "InstanceIds", "RateControl"]
-KEYS = (st.sampled_from(NAMES) | st.sampled_from(["instanceid", "INSTANCEID", "Action", "Signature", "DryRun", ""])
-        | st.sampled_from(CHAIN) | ODD_TEXT)
+JSON_VALUE = st.recursive(
+    JSON_LEAF, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(ODD_TEXT, inner, max_size=3), max_leaves=6
+)
+CHAIN = [
+    "Next",
+    "Hop",
+    "NotifyUrls",
+    "CorrelationId",
+    "ScheduledTime",
+    "AutoReleaseAfter",
+    "TimeZone",
+    "Parameters",
+    "Outcome",
+    "Targets",
+    "InstanceIds",
+    "RateControl",
+]
+KEYS = (
+    st.sampled_from(NAMES)
+    | st.sampled_from(["instanceid", "INSTANCEID", "Action", "Signature", "DryRun", ""])
+    | st.sampled_from(CHAIN)
+    | ODD_TEXT
+)
 PARAMETER_OBJECTS = st.dictionaries(KEYS, JSON_VALUE | PLAUSIBLE, max_size=6)
 DIRECT_EVENTS = PARAMETER_OBJECTS | JSON_VALUE
 
@@ -82,7 +133,9 @@ BODIES = (
     | st.binary(max_size=200)
     | st.sampled_from([b"", b"{", b"null", b"{}", b'{"InstanceId": "' + REDIS_ID.encode() + b'"}'])
 )
-HEADER_NAMES = st.sampled_from(["webhook-id", "Webhook-Id", "WEBHOOK-SIGNATURE", "webhook-timestamp", "content-type", "X-Odd"])
+HEADER_NAMES = st.sampled_from(
+    ["webhook-id", "Webhook-Id", "WEBHOOK-SIGNATURE", "webhook-timestamp", "content-type", "X-Odd"]
+)
 
 
 @st.composite

@@ -5,12 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import (
-    ECS_ID, MAINTAIN, PREPAID_ID, REDIS_ID, RELEASE, WEBHOOK_SECRET, answer_of, in_future, webhook_event,
-)
-from local.runtime import environment, load_function, sample_event
 
 from alibaba_cloud.errors import AlibabaCloudError
+from conftest import (
+    ECS_ID,
+    MAINTAIN,
+    PREPAID_ID,
+    REDIS_ID,
+    RELEASE,
+    WEBHOOK_SECRET,
+    answer_of,
+    in_future,
+    webhook_event,
+)
+from local.runtime import environment, load_function, sample_event
 
 # Direct and scheduled invocations
 
@@ -34,7 +42,9 @@ def test_scheduled_event_sets_the_maintenance_window(emulator, maintain, context
 
 def test_unknown_instance_fails_with_upstream_code_and_request_id(emulator, maintain, context):
     with pytest.raises(AlibabaCloudError) as raised:
-        maintain.lambda_handler({"InstanceId": "r-doesnotexist", "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}, context)
+        maintain.lambda_handler(
+            {"InstanceId": "r-doesnotexist", "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}, context
+        )
     message = str(raised.value)
     assert message.startswith("NoSuchResource: The specified resource is not found.")
     assert raised.value.request_id and f"RequestId: {raised.value.request_id}" in message
@@ -56,7 +66,9 @@ def test_no_release_time_cancels_the_release(emulator, release, context):
 
 
 def test_subscription_instance_is_refused(emulator, release, context):
-    with pytest.raises(AlibabaCloudError, match=r"^ChargeTypeViolation: .*\(RequestId: [0-9A-F-]{36}\) Recommend: https://") as raised:
+    with pytest.raises(
+        AlibabaCloudError, match=r"^ChargeTypeViolation: .*\(RequestId: [0-9A-F-]{36}\) Recommend: https://"
+    ) as raised:
         release.lambda_handler({"InstanceId": PREPAID_ID, "AutoReleaseTime": in_future(hours=2)}, context)
     assert raised.value.http_status == 403
 
@@ -67,13 +79,19 @@ def test_region_of_the_event_is_sent_and_checked_upstream(emulator, release, con
     assert emulator.state.received[-1].Parameters["RegionId"] == "cn-shanghai"
 
 
-@pytest.mark.parametrize("event", [
-    {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "04:00Z"},
-    {"InstanceId": REDIS_ID, "MaintainStartTime": "2:00Z", "MaintainEndTime": "03:00Z"},
-    {"MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"},
-    {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z", "Extra": "1"},
-    [], "text", None, 42,
-])
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "04:00Z"},
+        {"InstanceId": REDIS_ID, "MaintainStartTime": "2:00Z", "MaintainEndTime": "03:00Z"},
+        {"MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"},
+        {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z", "Extra": "1"},
+        [],
+        "text",
+        None,
+        42,
+    ],
+)
 def test_bad_direct_events_fail_before_any_call(emulator, maintain, context, event):
     with pytest.raises(AlibabaCloudError) as raised:
         maintain.lambda_handler(event, context)
@@ -87,14 +105,18 @@ def test_bad_direct_events_fail_before_any_call(emulator, maintain, context, eve
 
 def test_signed_webhook_sets_the_release_time(emulator, release, context):
     when = in_future(hours=5)
-    status, body = answer_of(release.lambda_handler(webhook_event(RELEASE, {"InstanceId": ECS_ID, "AutoReleaseTime": when}), context))
+    status, body = answer_of(
+        release.lambda_handler(webhook_event(RELEASE, {"InstanceId": ECS_ID, "AutoReleaseTime": when}), context)
+    )
     assert status == 200
     assert body["RequestId"] and body["Outcome"] == "Succeeded"
     assert emulator.state.instances[ECS_ID].AutoReleaseTime == when[:-3] + "00Z"
 
 
 def test_signed_webhook_sets_the_maintenance_window(emulator, maintain, context):
-    event = webhook_event(MAINTAIN, {"InstanceId": REDIS_ID, "MaintainStartTime": "04:00Z", "MaintainEndTime": "05:00Z"})
+    event = webhook_event(
+        MAINTAIN, {"InstanceId": REDIS_ID, "MaintainStartTime": "04:00Z", "MaintainEndTime": "05:00Z"}
+    )
     status, body = answer_of(maintain.lambda_handler(event, context))
     assert status == 200 and body["Action"] == "ModifyInstanceMaintainTime"
     assert body["CorrelationId"] == event["requestContext"]["requestId"]
@@ -102,7 +124,9 @@ def test_signed_webhook_sets_the_maintenance_window(emulator, maintain, context)
 
 
 def test_base64_body_is_decoded(emulator, maintain, context):
-    event = webhook_event(MAINTAIN, {"InstanceId": REDIS_ID, "MaintainStartTime": "05:00Z", "MaintainEndTime": "06:00Z"}, base64_body=True)
+    event = webhook_event(
+        MAINTAIN, {"InstanceId": REDIS_ID, "MaintainStartTime": "05:00Z", "MaintainEndTime": "06:00Z"}, base64_body=True
+    )
     status, _ = answer_of(maintain.lambda_handler(event, context))
     assert status == 200 and emulator.state.instances[REDIS_ID].MaintainStartTime == "05:00Z"
 
@@ -113,21 +137,25 @@ OTHER_SECRET = "whsec_b3RoZXIta2V5LW5vdC1vdXJzLTAxMjM0NTY3ODlhYmM="
 
 def _now():
     import time
+
     return int(time.time())
 
 
-@pytest.mark.parametrize(("make", "code"), [
-    (lambda: _strip(webhook_event(MAINTAIN, GOOD), "webhook-signature"), "Webhook.MissingSignature"),
-    (lambda: _strip(webhook_event(MAINTAIN, GOOD), "webhook-id"), "Webhook.MissingSignature"),
-    (lambda: _strip(webhook_event(MAINTAIN, GOOD), "webhook-timestamp"), "Webhook.MissingSignature"),
-    (lambda: webhook_event(MAINTAIN, GOOD, secret=OTHER_SECRET), "Webhook.InvalidSignature"),
-    (lambda: webhook_event(MAINTAIN, GOOD, timestamp=_now() - 301), "Webhook.TimestampExpired"),
-    (lambda: webhook_event(MAINTAIN, GOOD, timestamp=_now() + 301), "Webhook.TimestampExpired"),
-    (lambda: webhook_event(MAINTAIN, GOOD, headers={"webhook-timestamp": "soon"}), "Webhook.InvalidTimestamp"),
-    (lambda: _tamper(webhook_event(MAINTAIN, GOOD)), "Webhook.InvalidSignature"),
-    (lambda: webhook_event(MAINTAIN, GOOD, headers={"webhook-signature": "v1,AAAA"}), "Webhook.InvalidSignature"),
-    (lambda: webhook_event(MAINTAIN, GOOD, headers={"webhook-id": "msg_other"}), "Webhook.InvalidSignature"),
-])
+@pytest.mark.parametrize(
+    ("make", "code"),
+    [
+        (lambda: _strip(webhook_event(MAINTAIN, GOOD), "webhook-signature"), "Webhook.MissingSignature"),
+        (lambda: _strip(webhook_event(MAINTAIN, GOOD), "webhook-id"), "Webhook.MissingSignature"),
+        (lambda: _strip(webhook_event(MAINTAIN, GOOD), "webhook-timestamp"), "Webhook.MissingSignature"),
+        (lambda: webhook_event(MAINTAIN, GOOD, secret=OTHER_SECRET), "Webhook.InvalidSignature"),
+        (lambda: webhook_event(MAINTAIN, GOOD, timestamp=_now() - 301), "Webhook.TimestampExpired"),
+        (lambda: webhook_event(MAINTAIN, GOOD, timestamp=_now() + 301), "Webhook.TimestampExpired"),
+        (lambda: webhook_event(MAINTAIN, GOOD, headers={"webhook-timestamp": "soon"}), "Webhook.InvalidTimestamp"),
+        (lambda: _tamper(webhook_event(MAINTAIN, GOOD)), "Webhook.InvalidSignature"),
+        (lambda: webhook_event(MAINTAIN, GOOD, headers={"webhook-signature": "v1,AAAA"}), "Webhook.InvalidSignature"),
+        (lambda: webhook_event(MAINTAIN, GOOD, headers={"webhook-id": "msg_other"}), "Webhook.InvalidSignature"),
+    ],
+)
 def test_unauthenticated_webhooks_are_refused_with_401(emulator, maintain, context, make, code):
     status, body = answer_of(maintain.lambda_handler(make(), context))
     assert (status, body["Code"]) == (401, code)
@@ -154,23 +182,29 @@ def _tamper(event):
     return event
 
 
-@pytest.mark.parametrize(("body", "status", "code"), [
-    ("not json", 400, "InvalidParameter"),
-    ("[1, 2]", 400, "InvalidParameter"),
-    ('"text"', 400, "InvalidParameter"),
-    ("", 400, "InvalidParameter"),
-    (json.dumps({**GOOD, "MaintainEndTime": "09:00Z"}), 400, "InvalidEndTime.Format"),
-    (json.dumps({**GOOD, "MaintainStartTime": "9am"}), 400, "InvalidStartTime.Format"),
-    (json.dumps({"MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}), 400, "MissingParameter"),
-    (json.dumps({**GOOD, "DryRun": True}), 400, "UnsupportedParameter"),
-    (json.dumps({**GOOD, "InstanceId": "r-unknown"}), 404, "NoSuchResource"),
-    ("x" * 70_000, 413, "PayloadTooLarge"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ("not json", 400, "InvalidParameter"),
+        ("[1, 2]", 400, "InvalidParameter"),
+        ('"text"', 400, "InvalidParameter"),
+        ("", 400, "InvalidParameter"),
+        (json.dumps({**GOOD, "MaintainEndTime": "09:00Z"}), 400, "InvalidEndTime.Format"),
+        (json.dumps({**GOOD, "MaintainStartTime": "9am"}), 400, "InvalidStartTime.Format"),
+        (json.dumps({"MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}), 400, "MissingParameter"),
+        (json.dumps({**GOOD, "DryRun": True}), 400, "UnsupportedParameter"),
+        (json.dumps({**GOOD, "InstanceId": "r-unknown"}), 404, "NoSuchResource"),
+        ("x" * 70_000, 413, "PayloadTooLarge"),
+    ],
+)
 def test_webhook_errors_answer_with_alibaba_status_and_json(emulator, maintain, context, body, status, code):
     got_status, got = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, body), context))
     assert (got_status, got["Code"]) == (status, code)
     upstream = code == "NoSuchResource"  # Alibaba's own answer carries its diagnosis; local refusals have none
-    assert set(got) == {"Code", "Message", "RequestId"} | ({"HostId", "Recommend"} if upstream else set()) and got["Message"]
+    assert (
+        set(got) == {"Code", "Message", "RequestId"} | ({"HostId", "Recommend"} if upstream else set())
+        and got["Message"]
+    )
     assert (got["RequestId"] is not None) == upstream
 
 
@@ -189,7 +223,7 @@ def test_invalid_base64_body_is_400(emulator, maintain, context):
     event = webhook_event(MAINTAIN, GOOD)
     event["isBase64Encoded"] = True
     event["body"] = "%%%not base64%%%"
-    assert answer_of(maintain.lambda_handler(event, context)) [0] == 400
+    assert answer_of(maintain.lambda_handler(event, context))[0] == 400
 
 
 def test_webhook_without_a_configured_secret_refuses_everything(emulator, function_env, context):
@@ -245,8 +279,14 @@ def test_logs_carry_correlation_id_and_metrics_count_by_code(emulator, maintain,
 @pytest.mark.parametrize("trigger", ["direct", "webhook"])
 def test_both_functions_work_with_signature_v3(emulator, function_env, context, trigger):
     emulator.add_credentials("STS.NUv3Key", "v3-secret", "v3-token/+=")
-    with environment({"ALIBABA_CLOUD_SIGNATURE_VERSION": "v3", "ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.NUv3Key",
-                      "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "v3-secret", "ALIBABA_CLOUD_SECURITY_TOKEN": "v3-token/+="}):
+    with environment(
+        {
+            "ALIBABA_CLOUD_SIGNATURE_VERSION": "v3",
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.NUv3Key",
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "v3-secret",
+            "ALIBABA_CLOUD_SECURITY_TOKEN": "v3-token/+=",
+        }
+    ):
         maintain, release = load_function(MAINTAIN), load_function(RELEASE)
     when = in_future(hours=6)
     window = {"InstanceId": REDIS_ID, "MaintainStartTime": "10:00Z", "MaintainEndTime": "11:00Z"}
@@ -255,7 +295,12 @@ def test_both_functions_work_with_signature_v3(emulator, function_env, context, 
         release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseTime": when}, context)
     else:
         assert answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, window), context))[0] == 200
-        assert answer_of(release.lambda_handler(webhook_event(RELEASE, {"InstanceId": ECS_ID, "AutoReleaseTime": when}), context))[0] == 200
+        assert (
+            answer_of(
+                release.lambda_handler(webhook_event(RELEASE, {"InstanceId": ECS_ID, "AutoReleaseTime": when}), context)
+            )[0]
+            == 200
+        )
     assert emulator.state.instances[REDIS_ID].MaintainStartTime == "10:00Z"
     assert emulator.state.instances[ECS_ID].AutoReleaseTime == when[:-3] + "00Z"
     assert [r.Status for r in emulator.state.received] == [200, 200]
@@ -263,8 +308,14 @@ def test_both_functions_work_with_signature_v3(emulator, function_env, context, 
 
 def test_signature_v3_mismatch_is_scrubbed(emulator, function_env, context):
     emulator.add_credentials("STS.NUv3Key", "v3-secret", "v3-token-value")
-    with environment({"ALIBABA_CLOUD_SIGNATURE_VERSION": "v3", "ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.NUv3Key",
-                      "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "wrong", "ALIBABA_CLOUD_SECURITY_TOKEN": "v3-token-value"}):
+    with environment(
+        {
+            "ALIBABA_CLOUD_SIGNATURE_VERSION": "v3",
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.NUv3Key",
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "wrong",
+            "ALIBABA_CLOUD_SECURITY_TOKEN": "v3-token-value",
+        }
+    ):
         maintain = load_function(MAINTAIN)
     with pytest.raises(AlibabaCloudError, match="^SignatureDoesNotMatch") as raised:
         maintain.lambda_handler(GOOD, context)
@@ -281,7 +332,9 @@ def test_sign_helper_makes_headers_the_function_accepts(emulator, maintain, cont
     event["headers"].update(headers)
     assert answer_of(maintain.lambda_handler(event, context))[0] == 200
     capsys.readouterr()  # the invocation's own log lines
-    assert sign(["--secret", WEBHOOK_SECRET, "--body", body, "--curl", "https://example.invalid/redis/maintain-time"]) == 0
+    assert (
+        sign(["--secret", WEBHOOK_SECRET, "--body", body, "--curl", "https://example.invalid/redis/maintain-time"]) == 0
+    )
     assert capsys.readouterr().out.startswith("curl -sS -X POST https://example.invalid/redis/maintain-time -H ")
 
 
@@ -291,4 +344,6 @@ def test_a_rejected_webhook_is_counted_once(emulator, maintain, context, capsys)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
     by_code = [line for line in lines if "ErrorCode" in line]
     assert sorted((line["ErrorCode"], line["Rejected"]) for line in by_code) == [
-        ("InvalidParameter", [1.0]), ("Webhook.InvalidSignature", [1.0])]
+        ("InvalidParameter", [1.0]),
+        ("Webhook.InvalidSignature", [1.0]),
+    ]

@@ -8,12 +8,9 @@ import hashlib
 import json
 import socket
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import ECS_ID, MAINTAIN, RELEASE, REDIS_ID, answer_of, in_future, webhook_event
-from local.aws import AwsStandIn
-from local.runtime import environment, load_function
 
 from alibaba_cloud.config import Settings
 from alibaba_cloud.errors import AlibabaCloudError
@@ -22,6 +19,9 @@ from alibaba_cloud.rpc.credentials import Credentials
 from alibaba_cloud.rpc.transport import parse_answer
 from alibaba_cloud.triggers.replay import DynamoReplayStore
 from alibaba_cloud.triggers.webhook import replay_store
+from conftest import ECS_ID, MAINTAIN, REDIS_ID, RELEASE, answer_of, in_future, webhook_event
+from local.aws import AwsStandIn
+from local.runtime import environment, load_function
 
 GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 
@@ -64,7 +64,14 @@ def test_an_old_cancel_replayed_elsewhere_cannot_undo_a_later_set(emulator, shar
     cancel = webhook_event(RELEASE, {"InstanceId": ECS_ID})
     later = in_future(hours=5)[:17] + "00Z"
     assert answer_of(cold_start(RELEASE).lambda_handler(cancel, context))[0] == 200
-    assert answer_of(cold_start(RELEASE).lambda_handler(webhook_event(RELEASE, {"InstanceId": ECS_ID, "AutoReleaseTime": later}), context))[0] == 200
+    assert (
+        answer_of(
+            cold_start(RELEASE).lambda_handler(
+                webhook_event(RELEASE, {"InstanceId": ECS_ID, "AutoReleaseTime": later}), context
+            )
+        )[0]
+        == 200
+    )
     status, body = answer_of(cold_start(RELEASE).lambda_handler(json.loads(json.dumps(cancel)), context))
     assert (status, body["Code"]) == (409, "Webhook.Replayed")
     assert [r.Parameters.get("AutoReleaseTime") for r in emulator.state.received] == [None, later]  # cancel, set
@@ -72,9 +79,8 @@ def test_an_old_cancel_replayed_elsewhere_cannot_undo_a_later_set(emulator, shar
 
 
 def test_an_id_reused_with_another_body_in_another_container_is_409(emulator, shared_store, context):
-    from conftest import WEBHOOK_SECRET
-
     from alibaba_cloud.delivery.standard_webhooks import decode_secret, sign_headers
+    from conftest import WEBHOOK_SECRET
 
     def signed(body):
         event = webhook_event(MAINTAIN, body)
@@ -82,8 +88,11 @@ def test_an_id_reused_with_another_body_in_another_container_is_409(emulator, sh
         return event
 
     assert answer_of(cold_start(MAINTAIN).lambda_handler(signed(GOOD), context))[0] == 200
-    status, body = answer_of(cold_start(MAINTAIN).lambda_handler(signed({**GOOD, "MaintainStartTime": "05:00Z",
-                                                                         "MaintainEndTime": "06:00Z"}), context))
+    status, body = answer_of(
+        cold_start(MAINTAIN).lambda_handler(
+            signed({**GOOD, "MaintainStartTime": "05:00Z", "MaintainEndTime": "06:00Z"}), context
+        )
+    )
     assert (status, body["Code"]) == (409, "Webhook.IdReused") and len(emulator.state.received) == 1
 
 
@@ -100,8 +109,14 @@ def test_an_unreachable_store_fails_closed_with_503(emulator, function_env, cont
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    with environment({"WEBHOOK_REPLAY_TABLE": "webhook-ids", "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{closed}",
-                      "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x" * 40}):
+    with environment(
+        {
+            "WEBHOOK_REPLAY_TABLE": "webhook-ids",
+            "AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{closed}",
+            "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+            "AWS_SECRET_ACCESS_KEY": "x" * 40,
+        }
+    ):
         maintain = cold_start(MAINTAIN)
     status, body = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD), context))
     assert (status, body["Code"]) == (503, "Webhook.ReplayStoreUnavailable") and "send it again" in body["Message"]
@@ -124,7 +139,9 @@ def test_secrets_are_scrubbed_before_an_error_page_is_cut():
         assert "STS.NUsc" not in message
 
 
-@pytest.mark.parametrize("body", ['{"InstanceId": NaN}', '{"InstanceId": "r-1", "x": Infinity}', "[" * 30000 + "]" * 30000])
+@pytest.mark.parametrize(
+    "body", ['{"InstanceId": NaN}', '{"InstanceId": "r-1", "x": Infinity}', "[" * 30000 + "]" * 30000]
+)
 def test_webhook_bodies_must_be_strict_shallow_json(emulator, maintain, context, body):
     status, answer = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, body), context))
     assert (status, answer["Code"]) == (400, "InvalidParameter") and emulator.state.received == []
@@ -151,21 +168,39 @@ def test_a_request_context_http_that_is_not_an_object_is_400(emulator, maintain,
 
 
 @pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"])
-@pytest.mark.parametrize("function,event", [
-    (MAINTAIN, {"InstanceId": REDIS_ID, "MaintainStartTime": "23:30", "MaintainEndTime": "00:30", "TimeZone": "Pacific/Kiritimati"}),
-    (RELEASE, {"InstanceId": ECS_ID, "AutoReleaseAfter": "P7D"}),
-])
-def test_a_scheduled_time_at_the_ends_of_the_calendar_is_400_not_500(emulator, function_env, context, stamp, function, event):
-    status, body = answer_of(load_function(function).lambda_handler(webhook_event(function, {**event, "ScheduledTime": stamp}), context))
+@pytest.mark.parametrize(
+    "function,event",
+    [
+        (
+            MAINTAIN,
+            {
+                "InstanceId": REDIS_ID,
+                "MaintainStartTime": "23:30",
+                "MaintainEndTime": "00:30",
+                "TimeZone": "Pacific/Kiritimati",
+            },
+        ),
+        (RELEASE, {"InstanceId": ECS_ID, "AutoReleaseAfter": "P7D"}),
+    ],
+)
+def test_a_scheduled_time_at_the_ends_of_the_calendar_is_400_not_500(
+    emulator, function_env, context, stamp, function, event
+):
+    status, body = answer_of(
+        load_function(function).lambda_handler(webhook_event(function, {**event, "ScheduledTime": stamp}), context)
+    )
     assert status == 400 and body["Code"].startswith("Invalid"), body
     assert emulator.state.received == []
 
 
-@pytest.mark.parametrize(("status", "body"), [
-    (400, b'{"Code": "InvalidParameter", "Message": "bad", "RequestId": "R1"}'),
-    (404, b'{"Code": "NoSuchResource", "Message": "gone", "RequestId": "R2"}'),
-    (200, b"not json at all"),
-])
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (400, b'{"Code": "InvalidParameter", "Message": "bad", "RequestId": "R1"}'),
+        (404, b'{"Code": "NoSuchResource", "Message": "gone", "RequestId": "R2"}'),
+        (200, b"not json at all"),
+    ],
+)
 def test_a_retry_after_header_does_not_make_a_final_answer_retryable(status, body):
     with pytest.raises(AlibabaCloudError) as raised:
         parse_answer(Answer(status, {"x-acs-retry-after": "200", "Content-Type": "application/json"}, body))
@@ -180,8 +215,8 @@ def test_a_throttle_with_retry_after_is_retried_after_that_pause():
 
 def test_pt30m_is_rounded_up_to_the_next_whole_minute_and_works(emulator, release, context):
     result = release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseAfter": "PT30M"}, context)
-    moment = datetime.strptime(result["Parameters"]["AutoReleaseTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    now = datetime.now(timezone.utc)
+    moment = datetime.strptime(result["Parameters"]["AutoReleaseTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    now = datetime.now(UTC)
     assert moment.second == 0 and now + timedelta(minutes=29) < moment <= now + timedelta(minutes=31)
     assert emulator.state.instances[ECS_ID].AutoReleaseTime == result["Parameters"]["AutoReleaseTime"]
 

@@ -21,15 +21,19 @@ from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkcore.auth.credentials import AccessKeyCredential, StsTokenCredential
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.request import CommonRequest
+
+from alibaba_cloud import __version__
 from conftest import ECS_ID, REDIS_ID, in_future
 from local.runtime import LambdaContext, environment, load_function
 
-from alibaba_cloud import __version__
-
 STS_KEY, STS_SECRET, STS_TOKEN = "STS.NUofficialClient", "sts-secret/for+tests=", "CAIS-official-token/+=="
 AK_KEY, AK_SECRET = "LTAI5tOfficialClient1", "ak-secret/for+tests&%"
-OWNER = {"OwnerId": "1234567890123456", "OwnerAccount": "ops@example.com",
-         "ResourceOwnerAccount": "prod@example.com", "ResourceOwnerId": "6543210987654321"}
+OWNER = {
+    "OwnerId": "1234567890123456",
+    "OwnerAccount": "ops@example.com",
+    "ResourceOwnerAccount": "prod@example.com",
+    "ResourceOwnerId": "6543210987654321",
+}
 
 
 @pytest.fixture
@@ -46,8 +50,12 @@ def credentials(kind: str) -> dict[str, str]:
 
 
 def owner_fields() -> dict[str, object]:
-    return {"owner_id": int(OWNER["OwnerId"]), "owner_account": OWNER["OwnerAccount"],
-            "resource_owner_account": OWNER["ResourceOwnerAccount"], "resource_owner_id": int(OWNER["ResourceOwnerId"])}
+    return {
+        "owner_id": int(OWNER["OwnerId"]),
+        "owner_account": OWNER["OwnerAccount"],
+        "resource_owner_account": OWNER["ResourceOwnerAccount"],
+        "resource_owner_id": int(OWNER["ResourceOwnerId"]),
+    }
 
 
 def tea_call(emulator, kind: str, algorithm: str | None, product: str, params: dict[str, str]) -> str:
@@ -57,23 +65,35 @@ def tea_call(emulator, kind: str, algorithm: str | None, product: str, params: d
         config.signature_algorithm = algorithm
     if product == "Ecs":
         request = ecs_models.ModifyInstanceAutoReleaseTimeRequest(
-            region_id="cn-hangzhou", instance_id=params["InstanceId"], auto_release_time=params.get("AutoReleaseTime"),
-            **owner_fields())
+            region_id="cn-hangzhou",
+            instance_id=params["InstanceId"],
+            auto_release_time=params.get("AutoReleaseTime"),
+            **owner_fields(),
+        )
         return EcsClient(config).modify_instance_auto_release_time(request).body.request_id
     request = kv_models.ModifyInstanceMaintainTimeRequest(
-        instance_id=params["InstanceId"], maintain_start_time=params["MaintainStartTime"],
-        maintain_end_time=params["MaintainEndTime"], **owner_fields())
+        instance_id=params["InstanceId"],
+        maintain_start_time=params["MaintainStartTime"],
+        maintain_end_time=params["MaintainEndTime"],
+        **owner_fields(),
+    )
     return KvClient(config).modify_instance_maintain_time(request).body.request_id
 
 
 def core_call(emulator, kind: str, algorithm: str | None, product: str, params: dict[str, str]) -> str:
     """The same call through aliyun-python-sdk-core's CommonRequest (HMAC-SHA1, RegionId with every call)."""
     keys = credentials(kind)
-    credential = StsTokenCredential(keys["access_key_id"], keys["access_key_secret"], keys["security_token"]) \
-        if kind == "sts" else AccessKeyCredential(keys["access_key_id"], keys["access_key_secret"])
+    credential = (
+        StsTokenCredential(keys["access_key_id"], keys["access_key_secret"], keys["security_token"])
+        if kind == "sts"
+        else AccessKeyCredential(keys["access_key_id"], keys["access_key_secret"])
+    )
     client = AcsClient(region_id="cn-hangzhou", credential=credential, timeout=5, connect_timeout=5, auto_retry=False)
-    request = CommonRequest(domain=emulator.url.split("//")[1], version="2014-05-26" if product == "Ecs" else "2015-01-01",
-                            action_name="ModifyInstanceAutoReleaseTime" if product == "Ecs" else "ModifyInstanceMaintainTime")
+    request = CommonRequest(
+        domain=emulator.url.split("//")[1],
+        version="2014-05-26" if product == "Ecs" else "2015-01-01",
+        action_name="ModifyInstanceAutoReleaseTime" if product == "Ecs" else "ModifyInstanceMaintainTime",
+    )
     request.set_method("POST")
     request.set_protocol_type("http")
     for name, value in {**params, **OWNER}.items():
@@ -132,17 +152,28 @@ def test_official_clients_parse_the_emulators_errors(official, call, algorithm, 
 
 @pytest.mark.parametrize("version", ["v3", "v2"])
 @pytest.mark.parametrize("kind", ["ak", "sts"])
-@pytest.mark.parametrize(("function", "product", "params"), [
-    ("modify_instance_auto_release_time", "Ecs", None),
-    ("modify_instance_maintain_time", "R-kvstore", MAINTAIN_PARAMS),
-])
-def test_the_layer_sends_what_the_official_tea_client_sends(official, function_env, function, product, params, kind, version):
+@pytest.mark.parametrize(
+    ("function", "product", "params"),
+    [
+        ("modify_instance_auto_release_time", "Ecs", None),
+        ("modify_instance_maintain_time", "R-kvstore", MAINTAIN_PARAMS),
+    ],
+)
+def test_the_layer_sends_what_the_official_tea_client_sends(
+    official, function_env, function, product, params, kind, version
+):
     params = params or release_params()
     tea_call(official, kind, None if version == "v3" else "v2", product, params)
     theirs = official.state.received[-1]
     keys = credentials(kind)
-    with environment({"ALIBABA_CLOUD_ACCESS_KEY_ID": keys["access_key_id"], "ALIBABA_CLOUD_ACCESS_KEY_SECRET": keys["access_key_secret"],
-                      "ALIBABA_CLOUD_SECURITY_TOKEN": keys.get("security_token"), "ALIBABA_CLOUD_SIGNATURE_VERSION": version}):
+    with environment(
+        {
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": keys["access_key_id"],
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": keys["access_key_secret"],
+            "ALIBABA_CLOUD_SECURITY_TOKEN": keys.get("security_token"),
+            "ALIBABA_CLOUD_SIGNATURE_VERSION": version,
+        }
+    ):
         result = load_function(function).lambda_handler({**params, **OWNER, "RegionId": "cn-hangzhou"}, LambdaContext())
     ours = official.state.received[-1]
     assert result["RequestId"] == ours.RequestId and ours.Status == 200
@@ -156,5 +187,7 @@ def test_the_layer_sends_what_the_official_tea_client_sends(official, function_e
 
 def test_the_version_in_the_user_agent_is_the_projects():
     import tomllib
+
     from conftest import ROOT
+
     assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"] == __version__

@@ -11,12 +11,21 @@ import base64
 import json
 
 import pytest
-from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, MAINTAIN, RELEASE, REDIS_ID, WEBHOOK_SECRET, in_future, webhook_event
+
+from alibaba_cloud.errors import AlibabaCloudError
+from alibaba_cloud.rpc.credentials import mask
+from conftest import (
+    ACCESS_KEY_ID,
+    ACCESS_KEY_SECRET,
+    MAINTAIN,
+    REDIS_ID,
+    RELEASE,
+    WEBHOOK_SECRET,
+    in_future,
+    webhook_event,
+)
 from local.runtime import environment, load_function
 from test_secrets import SESSION_TOKEN, FakeExtension
-
-from alibaba_cloud.rpc.credentials import mask
-from alibaba_cloud.errors import AlibabaCloudError
 
 GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 TOKEN = "CAIS/token+with/odd=chars=="
@@ -33,20 +42,49 @@ def forms(secret: str) -> set[str]:
 def test_no_secret_anywhere_at_debug(emulator, function_env, context, capsys, caplog):
     caplog.set_level("DEBUG")
     emulator.add_credentials("STS.NUhygieneKey", ACCESS_KEY_SECRET, TOKEN)
-    extension = FakeExtension({"creds": json.dumps({"AccessKeyId": "STS.NUhygieneKey", "AccessKeySecret": ACCESS_KEY_SECRET,
-                                                    "SecurityToken": TOKEN}), "hook": WEBHOOK_SECRET})
+    extension = FakeExtension(
+        {
+            "creds": json.dumps(
+                {"AccessKeyId": "STS.NUhygieneKey", "AccessKeySecret": ACCESS_KEY_SECRET, "SecurityToken": TOKEN}
+            ),
+            "hook": WEBHOOK_SECRET,
+        }
+    )
     seen: list[str] = []
-    env = {"POWERTOOLS_LOG_LEVEL": "DEBUG", "POWERTOOLS_DEBUG": "true", "ALIBABA_CLOUD_RETRY_BASE_DELAY": "0.01",
-           "ALIBABA_CLOUD_ACCESS_KEY_ID": None, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": None, "WEBHOOK_SECRET": None,
-           "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID": "creds", "WEBHOOK_SECRET_ID": "hook",
-           "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension.server_address[1]), "AWS_SESSION_TOKEN": SESSION_TOKEN}
+    env = {
+        "POWERTOOLS_LOG_LEVEL": "DEBUG",
+        "POWERTOOLS_DEBUG": "true",
+        "ALIBABA_CLOUD_RETRY_BASE_DELAY": "0.01",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": None,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": None,
+        "WEBHOOK_SECRET": None,
+        "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID": "creds",
+        "WEBHOOK_SECRET_ID": "hook",
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension.server_address[1]),
+        "AWS_SESSION_TOKEN": SESSION_TOKEN,
+    }
     try:
         with environment(env):
             maintain, release = load_function(MAINTAIN), load_function(RELEASE)
             seen.append(json.dumps(maintain.lambda_handler(GOOD, context)))
-            seen.append(json.dumps(release.lambda_handler(webhook_event(RELEASE, {"InstanceId": "i-bp1env7nl3mijm2test",
-                                                                                  "AutoReleaseTime": in_future(hours=2)}), context)))
-            seen.append(json.dumps(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD, secret="whsec_d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXkhISE="), context)))
+            seen.append(
+                json.dumps(
+                    release.lambda_handler(
+                        webhook_event(
+                            RELEASE, {"InstanceId": "i-bp1env7nl3mijm2test", "AutoReleaseTime": in_future(hours=2)}
+                        ),
+                        context,
+                    )
+                )
+            )
+            seen.append(
+                json.dumps(
+                    maintain.lambda_handler(
+                        webhook_event(MAINTAIN, GOOD, secret="whsec_d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXkhISE="),
+                        context,
+                    )
+                )
+            )
             emulator.inject("internal", 2)
             seen.append(json.dumps(maintain.lambda_handler(GOOD, context)))
             for event in ({**GOOD, "InstanceId": "r-unknown"}, {**GOOD, "MaintainEndTime": "09:00Z"}):
@@ -66,7 +104,14 @@ def test_no_secret_anywhere_at_debug(emulator, function_env, context, capsys, ca
     everything = "\n".join(seen)
     assert "Call succeeded" in everything and "SignatureDoesNotMatch" in everything  # the capture is real
     key_text = base64.b64decode(WEBHOOK_SECRET.removeprefix("whsec_")).decode()
-    for secret in (ACCESS_KEY_SECRET, TOKEN, SESSION_TOKEN, WEBHOOK_SECRET, WEBHOOK_SECRET.removeprefix("whsec_"), key_text):
+    for secret in (
+        ACCESS_KEY_SECRET,
+        TOKEN,
+        SESSION_TOKEN,
+        WEBHOOK_SECRET,
+        WEBHOOK_SECRET.removeprefix("whsec_"),
+        key_text,
+    ):
         for form in forms(secret):
             assert form not in everything, f"a secret leaked in the form {form[:4]}…"
     assert "STS.NUhygieneKey" not in everything and mask("STS.NUhygieneKey") in everything

@@ -8,12 +8,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, MAINTAIN, REDIS_ID, WEBHOOK_SECRET, answer_of, webhook_event
-from local.runtime import environment, load_function
 
 from alibaba_cloud.config import ConfigurationError, Settings
-from alibaba_cloud.rpc.credentials import Credentials, mask
 from alibaba_cloud.errors import AlibabaCloudError
+from alibaba_cloud.rpc.credentials import Credentials, mask
+from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, MAINTAIN, REDIS_ID, WEBHOOK_SECRET, answer_of, webhook_event
+from local.runtime import environment, load_function
 
 GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 SESSION_TOKEN = "aws-session-token-for-the-extension"
@@ -57,14 +57,23 @@ class FakeExtension(ThreadingHTTPServer):
 
 @pytest.fixture
 def extension(function_env):
-    server = FakeExtension({
-        "creds": json.dumps({"AccessKeyId": ACCESS_KEY_ID, "AccessKeySecret": ACCESS_KEY_SECRET}),
-        "creds-env-names": json.dumps({"ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET}),
-        "not-json": "plain text",
-        "hook": WEBHOOK_SECRET,
-    })
-    env = {"PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(server.server_address[1]), "AWS_SESSION_TOKEN": SESSION_TOKEN,
-           "ALIBABA_CLOUD_ACCESS_KEY_ID": None, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": None, "WEBHOOK_SECRET": None}
+    server = FakeExtension(
+        {
+            "creds": json.dumps({"AccessKeyId": ACCESS_KEY_ID, "AccessKeySecret": ACCESS_KEY_SECRET}),
+            "creds-env-names": json.dumps(
+                {"ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET}
+            ),
+            "not-json": "plain text",
+            "hook": WEBHOOK_SECRET,
+        }
+    )
+    env = {
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(server.server_address[1]),
+        "AWS_SESSION_TOKEN": SESSION_TOKEN,
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": None,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": None,
+        "WEBHOOK_SECRET": None,
+    }
     with environment(env):
         yield server
     server.close()
@@ -93,7 +102,14 @@ def test_webhook_secret_comes_from_the_secret(emulator, extension, context):
     with environment({"ALIBABA_CLOUD_CREDENTIALS_SECRET_ID": "creds", "WEBHOOK_SECRET_ID": "hook"}):
         maintain = load_function(MAINTAIN)
         assert answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD), context))[0] == 200
-        assert answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD, secret="whsec_d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXkhISE="), context))[0] == 401
+        assert (
+            answer_of(
+                maintain.lambda_handler(
+                    webhook_event(MAINTAIN, GOOD, secret="whsec_d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXkhISE="), context
+                )
+            )[0]
+            == 401
+        )
     assert extension.requests.count("hook") == 1
 
 
@@ -103,13 +119,16 @@ def test_credentials_never_print_their_secret():
     assert mask("LTAI5tAbcdefghijkl") == "LTAI****jkl"
 
 
-@pytest.mark.parametrize(("env", "fragment"), [
-    ({"ALIBABA_CLOUD_ENDPOINT": "127.0.0.1:8080"}, "scheme"),
-    ({"ALIBABA_CLOUD_READ_TIMEOUT": "soon"}, "number"),
-    ({"ALIBABA_CLOUD_CONNECT_TIMEOUT": "-1"}, "positive"),
-    ({"MAINTAIN_WINDOW_RULE": "two-hours"}, "exactly-one-hour"),
-    ({"ALIBABA_CLOUD_NETWORK": "internal"}, "vpc"),
-])
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"ALIBABA_CLOUD_ENDPOINT": "127.0.0.1:8080"}, "scheme"),
+        ({"ALIBABA_CLOUD_READ_TIMEOUT": "soon"}, "number"),
+        ({"ALIBABA_CLOUD_CONNECT_TIMEOUT": "-1"}, "positive"),
+        ({"MAINTAIN_WINDOW_RULE": "two-hours"}, "exactly-one-hour"),
+        ({"ALIBABA_CLOUD_NETWORK": "internal"}, "vpc"),
+    ],
+)
 def test_bad_settings_fail_at_cold_start(env, fragment):
     with pytest.raises(ConfigurationError, match=fragment):
         Settings.from_env(env)

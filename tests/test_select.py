@@ -4,23 +4,23 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import RELEASE, answer_of, webhook_event
-from local.runtime import LambdaContext, load_function
 
 from alibaba_cloud.events.keys import ASYNC_LIMIT, ENVELOPE
+from conftest import RELEASE, answer_of, webhook_event
+from local.runtime import LambdaContext, load_function
 
 DEV = {"env": "dev"}
 
 
 def created(hours_ago: float) -> str:
-    return (datetime.now(timezone.utc) - timedelta(hours=hours_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (datetime.now(UTC) - timedelta(hours=hours_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def minute(text: str) -> datetime:
-    return datetime.strptime(text[:16], "%Y-%m-%dT%H:%M").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text[:16], "%Y-%m-%dT%H:%M").replace(tzinfo=UTC)
 
 
 def writes(emulator, action: str) -> int:
@@ -59,8 +59,14 @@ def test_ecs_inventory_reads_every_page(emulator, describe_ecs, context):
     assert result["Inventory"] == {"Read": 250, "TotalCount": 250, "Pages": 3, "Complete": True}
     assert [r["InstanceId"] for r in result["Instances"]] == ids and reads(emulator) == 3
     assert result["Instances"][0] == {
-        "InstanceId": ids[0], "RegionId": "cn-hangzhou", "Status": "Running", "ChargeType": "PostPaid",
-        "CreationTime": "2026-11-22T03:04Z", "AutoReleaseTime": None, "Tags": DEV}
+        "InstanceId": ids[0],
+        "RegionId": "cn-hangzhou",
+        "Status": "Running",
+        "ChargeType": "PostPaid",
+        "CreationTime": "2026-11-22T03:04Z",
+        "AutoReleaseTime": None,
+        "Tags": DEV,
+    }
     sent = [r.Parameters for r in emulator.state.received]
     assert sent[0]["MaxResults"] == "100" and "NextToken" not in sent[0] and sent[1]["NextToken"]
 
@@ -105,16 +111,19 @@ def test_inventory_by_webhook(emulator, function_env, context):
     assert status == 200 and [r["InstanceId"] for r in body["Instances"]] == ["r-hooked00000", "r-hooked00001"]
 
 
-@pytest.mark.parametrize(("event", "code"), [
-    ({"Tags": {}}, "InvalidParameter"),
-    ({"Tags": {"env": 1}}, "InvalidParameter"),
-    ({"Tags": {f"k{n}": "v" for n in range(21)}}, "InvalidParameter"),
-    ({"Tags": DEV, "Tag.1.Key": "env"}, "UnsupportedParameter"),  # tags only through Tags
-    ({"Tags": DEV, "MaxResults": "500"}, "InvalidParameter"),
-    ({"InstanceIds": ["i-1"]}, "InvalidParameter"),
-    ({"Tags": DEV, "SkipOnPage": -1}, "InvalidParameter"),
-    ({"Tags": DEV, "SkipOnPage": "3"}, "InvalidParameter"),
-])
+@pytest.mark.parametrize(
+    ("event", "code"),
+    [
+        ({"Tags": {}}, "InvalidParameter"),
+        ({"Tags": {"env": 1}}, "InvalidParameter"),
+        ({"Tags": {f"k{n}": "v" for n in range(21)}}, "InvalidParameter"),
+        ({"Tags": DEV, "Tag.1.Key": "env"}, "UnsupportedParameter"),  # tags only through Tags
+        ({"Tags": DEV, "MaxResults": "500"}, "InvalidParameter"),
+        ({"InstanceIds": ["i-1"]}, "InvalidParameter"),
+        ({"Tags": DEV, "SkipOnPage": -1}, "InvalidParameter"),
+        ({"Tags": DEV, "SkipOnPage": "3"}, "InvalidParameter"),
+    ],
+)
 def test_inventory_refuses_malformed_selections(emulator, describe_ecs, context, event, code):
     with pytest.raises(Exception) as raised:
         describe_ecs.lambda_handler(event, context)
@@ -124,14 +133,20 @@ def test_inventory_refuses_malformed_selections(emulator, describe_ecs, context,
 # Select: TTL by tag
 
 
-TTL_POLICY = {"Select": {"Tags": {"env": "dev", "ttl": None}}, "AutoReleaseAfter": {"Tag": "ttl"}, "Since": "CreationTime"}
+TTL_POLICY = {
+    "Select": {"Tags": {"env": "dev", "ttl": None}},
+    "AutoReleaseAfter": {"Tag": "ttl"},
+    "Since": "CreationTime",
+}
 
 
 @pytest.fixture
 def ttl_fleet(emulator):
     emulator.add_instance("i-ttl8h", "Ecs", Tags={**DEV, "ttl": "PT8H"}, CreationTime=created(2))
     emulator.add_instance("i-ttl1d", "Ecs", Tags={**DEV, "ttl": "P1D"}, CreationTime=created(5))
-    emulator.add_instance("i-ttlsub", "Ecs", InstanceChargeType="PrePaid", Tags={**DEV, "ttl": "PT8H"}, CreationTime=created(1))
+    emulator.add_instance(
+        "i-ttlsub", "Ecs", InstanceChargeType="PrePaid", Tags={**DEV, "ttl": "PT8H"}, CreationTime=created(1)
+    )
     emulator.add_instance("i-ttlbad", "Ecs", Tags={**DEV, "ttl": "eight hours"}, CreationTime=created(1))
     emulator.add_instance("i-ttlprod", "Ecs", Tags={"env": "prod", "ttl": "PT1H"}, CreationTime=created(9))
     emulator.add_instance("i-ttlnone", "Ecs", Tags=dict(DEV), CreationTime=created(9))
@@ -142,18 +157,35 @@ def test_ttl_by_tag_plan_apply_then_nothing_to_do(ttl_fleet, release, context):
     emulator = ttl_fleet
     plan = release.lambda_handler({**TTL_POLICY, "DryRun": True}, context)
     assert writes(emulator, "ModifyInstanceAutoReleaseTime") == 0 and plan["DryRun"] is True
-    assert plan["Summary"] == {"Total": 3, "Succeeded": 0, "Failed": 1, "NotAttempted": 0, "Unchanged": 0, "WouldChange": 2}
+    assert plan["Summary"] == {
+        "Total": 3,
+        "Succeeded": 0,
+        "Failed": 1,
+        "NotAttempted": 0,
+        "Unchanged": 0,
+        "WouldChange": 2,
+    }
     assert plan["Selection"]["Skipped"] == {"SubscriptionInstance": 1} and plan["Selection"]["Complete"] is True
-    would = {t["InstanceId"]: t["Parameters"]["AutoReleaseTime"] for t in plan["Targets"] if t["Outcome"] == "WouldChange"}
+    would = {
+        t["InstanceId"]: t["Parameters"]["AutoReleaseTime"] for t in plan["Targets"] if t["Outcome"] == "WouldChange"
+    }
     instances = emulator.state.instances
     assert minute(would["i-ttl8h"]) == minute(instances["i-ttl8h"].CreationTime) + timedelta(hours=8)
     assert minute(would["i-ttl1d"]) == minute(instances["i-ttl1d"].CreationTime) + timedelta(days=1)
-    assert plan["NotSucceeded"] == [{"Outcome": "Failed", "ErrorCode": "InvalidAutoReleaseAfter.Malformed",
-                                     "ErrorMessage": plan["NotSucceeded"][0]["ErrorMessage"], "InstanceIds": ["i-ttlbad"]}]
+    assert plan["NotSucceeded"] == [
+        {
+            "Outcome": "Failed",
+            "ErrorCode": "InvalidAutoReleaseAfter.Malformed",
+            "ErrorMessage": plan["NotSucceeded"][0]["ErrorMessage"],
+            "InstanceIds": ["i-ttlbad"],
+        }
+    ]
 
     applied = release.lambda_handler(TTL_POLICY, context)
     assert applied["Summary"]["Succeeded"] == 2 and writes(emulator, "ModifyInstanceAutoReleaseTime") == 2
-    assert {i: instances[i].AutoReleaseTime for i in would} == {i: minute(t).strftime("%Y-%m-%dT%H:%M:%SZ") for i, t in would.items()}
+    assert {i: instances[i].AutoReleaseTime for i in would} == {
+        i: minute(t).strftime("%Y-%m-%dT%H:%M:%SZ") for i, t in would.items()
+    }
     assert instances["i-ttlsub"].AutoReleaseTime is None and instances["i-ttlprod"].AutoReleaseTime is None
     assert applied["Rerun"]["Select"] == TTL_POLICY["Select"] and applied["Rerun"]["Since"] == "CreationTime"
 
@@ -163,7 +195,9 @@ def test_ttl_by_tag_plan_apply_then_nothing_to_do(ttl_fleet, release, context):
 
 
 def test_an_instance_without_the_tag_fails_alone(ttl_fleet, release, context):
-    result = release.lambda_handler({"Select": {"Tags": DEV}, "AutoReleaseAfter": {"Tag": "ttl"}, "Since": "CreationTime"}, context)
+    result = release.lambda_handler(
+        {"Select": {"Tags": DEV}, "AutoReleaseAfter": {"Tag": "ttl"}, "Since": "CreationTime"}, context
+    )
     failed = {g["ErrorCode"]: g["InstanceIds"] for g in result["NotSucceeded"]}
     assert failed == {"InvalidAutoReleaseAfter.Malformed": ["i-ttlbad"], "Tag.Missing": ["i-ttlnone"]}
     assert result["Summary"]["Succeeded"] == 2 and result["Outcome"] == "Failed"
@@ -173,8 +207,10 @@ def test_an_overdue_instance_gets_the_earliest_time_once(emulator, release, cont
     emulator.add_instance("i-overdue", "Ecs", Tags={**DEV, "ttl": "PT1H"}, CreationTime=created(3))
     first = release.lambda_handler(TTL_POLICY, context)
     (line,) = first["Targets"]
-    earliest = datetime.now(timezone.utc) + timedelta(minutes=30)
-    assert line["Outcome"] == "Succeeded" and earliest < minute(line["Parameters"]["AutoReleaseTime"]) <= earliest + timedelta(minutes=3)
+    earliest = datetime.now(UTC) + timedelta(minutes=30)
+    assert line["Outcome"] == "Succeeded" and earliest < minute(
+        line["Parameters"]["AutoReleaseTime"]
+    ) <= earliest + timedelta(minutes=3)
     second = release.lambda_handler(TTL_POLICY, context)  # a later run does not push the release back
     assert second["Targets"][0]["Outcome"] == "Unchanged" and writes(emulator, "ModifyInstanceAutoReleaseTime") == 1
 
@@ -183,7 +219,11 @@ def test_a_changed_ttl_is_written_again(ttl_fleet, release, context):
     release.lambda_handler(TTL_POLICY, context)
     ttl_fleet.state.instances["i-ttl8h"].Tags["ttl"] = "PT10H"
     result = release.lambda_handler(TTL_POLICY, context)
-    assert {t["InstanceId"]: t["Outcome"] for t in result["Targets"]} == {"i-ttl8h": "Succeeded", "i-ttl1d": "Unchanged", "i-ttlbad": "Failed"}
+    assert {t["InstanceId"]: t["Outcome"] for t in result["Targets"]} == {
+        "i-ttl8h": "Succeeded",
+        "i-ttl1d": "Unchanged",
+        "i-ttlbad": "Failed",
+    }
 
 
 def test_cancel_by_tag_is_unchanged_where_nothing_is_set(ttl_fleet, release, context):
@@ -210,7 +250,9 @@ def test_a_selection_reads_for_the_owner_it_writes_for(emulator, release, contex
     result = release.lambda_handler({"Select": {"Tags": DEV}, "AutoReleaseAfter": "P1D", **owner}, context)
     assert result["Summary"]["Succeeded"] == 1
     assert [(r.Action, owner.items() <= r.Parameters.items()) for r in emulator.state.received] == [
-        ("DescribeInstances", True), ("ModifyInstanceAutoReleaseTime", True)]
+        ("DescribeInstances", True),
+        ("ModifyInstanceAutoReleaseTime", True),
+    ]
 
 
 # Select: Redis windows by tag
@@ -220,12 +262,19 @@ def test_redis_windows_from_each_instances_time_zone(emulator, maintain, context
     emulator.add_instance("r-shanghai", "R-kvstore", Tags={**DEV, "tz": "Asia/Shanghai"})
     emulator.add_instance("r-london", "R-kvstore", Tags={**DEV, "tz": "Europe/London"})
     emulator.add_instance("r-nozone", "R-kvstore", Tags=dict(DEV))
-    event = {"Select": {"Tags": DEV}, "MaintainStartTime": "03:00", "MaintainEndTime": "04:00", "TimeZone": {"Tag": "tz"},
-             "ScheduledTime": "2026-07-01T00:00:00Z"}
+    event = {
+        "Select": {"Tags": DEV},
+        "MaintainStartTime": "03:00",
+        "MaintainEndTime": "04:00",
+        "TimeZone": {"Tag": "tz"},
+        "ScheduledTime": "2026-07-01T00:00:00Z",
+    }
     result = maintain.lambda_handler(event, context)
     instances = emulator.state.instances
     assert (instances["r-shanghai"].MaintainStartTime, instances["r-london"].MaintainStartTime) == ("19:00Z", "02:00Z")
-    assert result["NotSucceeded"][0]["ErrorCode"] == "Tag.Missing" and result["NotSucceeded"][0]["InstanceIds"] == ["r-nozone"]
+    assert result["NotSucceeded"][0]["ErrorCode"] == "Tag.Missing" and result["NotSucceeded"][0]["InstanceIds"] == [
+        "r-nozone"
+    ]
     # DescribeInstances does not tell the window: every selected instance is written, never compared
     assert maintain.lambda_handler(event, context)["Summary"]["Succeeded"] == 2
 
@@ -233,19 +282,22 @@ def test_redis_windows_from_each_instances_time_zone(emulator, maintain, context
 # Refusals and limits
 
 
-@pytest.mark.parametrize(("event", "code"), [
-    ({"InstanceIds": ["i-1"], "AutoReleaseAfter": {"Tag": "ttl"}}, "InvalidParameter"),  # tag values need Select
-    ({"InstanceIds": ["i-1"], "Since": "CreationTime"}, "InvalidParameter"),
-    ({"Select": {"Tags": DEV}, "Since": "LaunchTime"}, "InvalidParameter"),
-    ({"Select": {"Tags": DEV}, "DryRun": "yes"}, "InvalidParameter"),
-    ({"Select": {"Tags": DEV}, "InstanceIds": ["i-1"]}, "InvalidParameter"),
-    ({"Select": {"Tags": DEV}, "InstanceId": "i-1"}, "InvalidParameter"),
-    ({"Select": {"Tags": {}}}, "InvalidParameter"),
-    ({"Select": {"Region": "cn-beijing", "Tags": DEV}}, "InvalidParameter"),
-    ({"Select": {"Tags": DEV}, "AutoReleaseAfter": {"Tag": 3}}, "InvalidParameter"),
-    ({"Select": {"Tags": DEV}, "Detail": "Full"}, "InvalidParameter"),  # every line only for webhook callers
-    ({"DryRun": True, "InstanceId": "i-1"}, "UnsupportedParameter"),
-])
+@pytest.mark.parametrize(
+    ("event", "code"),
+    [
+        ({"InstanceIds": ["i-1"], "AutoReleaseAfter": {"Tag": "ttl"}}, "InvalidParameter"),  # tag values need Select
+        ({"InstanceIds": ["i-1"], "Since": "CreationTime"}, "InvalidParameter"),
+        ({"Select": {"Tags": DEV}, "Since": "LaunchTime"}, "InvalidParameter"),
+        ({"Select": {"Tags": DEV}, "DryRun": "yes"}, "InvalidParameter"),
+        ({"Select": {"Tags": DEV}, "InstanceIds": ["i-1"]}, "InvalidParameter"),
+        ({"Select": {"Tags": DEV}, "InstanceId": "i-1"}, "InvalidParameter"),
+        ({"Select": {"Tags": {}}}, "InvalidParameter"),
+        ({"Select": {"Region": "cn-beijing", "Tags": DEV}}, "InvalidParameter"),
+        ({"Select": {"Tags": DEV}, "AutoReleaseAfter": {"Tag": 3}}, "InvalidParameter"),
+        ({"Select": {"Tags": DEV}, "Detail": "Full"}, "InvalidParameter"),  # every line only for webhook callers
+        ({"DryRun": True, "InstanceId": "i-1"}, "UnsupportedParameter"),
+    ],
+)
 def test_malformed_selections_are_refused_before_any_call(emulator, release, context, event, code):
     with pytest.raises(Exception) as raised:
         release.lambda_handler(event, context)
@@ -306,7 +358,10 @@ def test_inventory_of_heavily_tagged_instances_fits_and_resumes(emulator, descri
     seen, pages = [], 0
     while event is not None and pages < 20:
         result = describe_ecs.lambda_handler(event, context)
-        assert len(json.dumps({"requestPayload": event, "responsePayload": result}, ensure_ascii=False).encode()) <= ASYNC_LIMIT - ENVELOPE
+        assert (
+            len(json.dumps({"requestPayload": event, "responsePayload": result}, ensure_ascii=False).encode())
+            <= ASYNC_LIMIT - ENVELOPE
+        )
         seen += [r["InstanceId"] for r in result["Instances"]]
         event, pages = result.get("Resume"), pages + 1
     assert seen == ids  # in order, nothing read twice, nothing lost

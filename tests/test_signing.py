@@ -47,8 +47,20 @@ def test_openapi_util_unit_test_vector():
 
 @pytest.mark.parametrize(
     ("text", "encoded"),
-    [("a b", "a%20b"), ("*", "%2A"), ("~", "~"), ("+", "%2B"), ("/", "%2F"), ("=", "%3D"), ("&", "%26"),
-     ("%", "%25"), ("", ""), ("中", "%E4%B8%AD"), ("-_.", "-_."), ("😀", "%F0%9F%98%80")],
+    [
+        ("a b", "a%20b"),
+        ("*", "%2A"),
+        ("~", "~"),
+        ("+", "%2B"),
+        ("/", "%2F"),
+        ("=", "%3D"),
+        ("&", "%26"),
+        ("%", "%25"),
+        ("", ""),
+        ("中", "%E4%B8%AD"),
+        ("-_.", "-_."),
+        ("😀", "%F0%9F%98%80"),
+    ],
 )
 def test_percent_encoding_is_rfc3986(text, encoded):
     assert percent_encode(text) == encoded
@@ -61,7 +73,9 @@ def test_absent_values_are_left_out_and_empty_ones_kept():
 # Any text UTF-8 can carry: names and values with spaces, reserved characters, unicode, empties.
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
 NAMES = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=20)
-PARAMS = st.dictionaries(NAMES, TEXT | st.sampled_from(["*~+/=&% ", "", "a b+c", "中文", "2026-11-22T10:00:00Z"]), max_size=12)
+PARAMS = st.dictionaries(
+    NAMES, TEXT | st.sampled_from(["*~+/=&% ", "", "a b+c", "中文", "2026-11-22T10:00:00Z"]), max_size=12
+)
 METHODS = st.sampled_from(["GET", "POST"])
 
 
@@ -86,18 +100,30 @@ def test_string_to_sign_and_signature_equal_aliyun_python_sdk_core(params, metho
 
 
 def _signed(**overrides):
-    base = dict(method="POST", action="ModifyInstanceMaintainTime", version="2015-01-01",
-                params={"InstanceId": "r-1", "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"},
-                access_key_id="LTAIkey", access_key_secret="s3cret")
+    base = dict(
+        method="POST",
+        action="ModifyInstanceMaintainTime",
+        version="2015-01-01",
+        params={"InstanceId": "r-1", "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"},
+        access_key_id="LTAIkey",
+        access_key_secret="s3cret",
+    )
     base.update(overrides)
     return sign_request(**base)
 
 
 def test_sign_request_sends_every_common_parameter_and_a_valid_signature():
     signed = _signed()
-    assert {k: signed[k] for k in ("Action", "Version", "Format", "AccessKeyId", "SignatureMethod", "SignatureVersion")} == {
-        "Action": "ModifyInstanceMaintainTime", "Version": "2015-01-01", "Format": "JSON",
-        "AccessKeyId": "LTAIkey", "SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0"}
+    assert {
+        k: signed[k] for k in ("Action", "Version", "Format", "AccessKeyId", "SignatureMethod", "SignatureVersion")
+    } == {
+        "Action": "ModifyInstanceMaintainTime",
+        "Version": "2015-01-01",
+        "Format": "JSON",
+        "AccessKeyId": "LTAIkey",
+        "SignatureMethod": "HMAC-SHA1",
+        "SignatureVersion": "1.0",
+    }
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", signed["Timestamp"])
     assert "SecurityToken" not in signed
     unsigned = {k: v for k, v in signed.items() if k != "Signature"}
@@ -139,14 +165,17 @@ EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 
 
 def test_v3_documentation_vector():
-    authorization = v3_authorization("POST", V3_QUERY, V3_HEADERS, EMPTY_SHA256, "YourAccessKeyId", "YourAccessKeySecret")
+    authorization = v3_authorization(
+        "POST", V3_QUERY, V3_HEADERS, EMPTY_SHA256, "YourAccessKeyId", "YourAccessKeySecret"
+    )
     assert authorization == (
         "ACS3-HMAC-SHA256 Credential=YourAccessKeyId,"
         "SignedHeaders=host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version,"
         "Signature=06563a9e1b43f5dfe96b81484da74bceab24a1d853912eee15083a6f0f3283c0"
     )
     assert v3_canonical_request("POST", V3_QUERY, V3_HEADERS, EMPTY_SHA256).startswith(
-        "POST\n/\nImageId=win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd&RegionId=cn-shanghai\nhost:ecs.cn-shanghai.aliyuncs.com\n")
+        "POST\n/\nImageId=win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd&RegionId=cn-shanghai\nhost:ecs.cn-shanghai.aliyuncs.com\n"
+    )
 
 
 def oracle_v3(method, query, headers, payload, key_id, secret):
@@ -162,22 +191,38 @@ HEADER_VALUES = st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size
 
 
 @settings(max_examples=2000, deadline=None)
-@given(st.dictionaries(PARAM_NAMES, TEXT, max_size=10), st.dictionaries(HEADER_NAMES, HEADER_VALUES, min_size=1, max_size=6),
-       METHODS, TEXT, TEXT)
+@given(
+    st.dictionaries(PARAM_NAMES, TEXT, max_size=10),
+    st.dictionaries(HEADER_NAMES, HEADER_VALUES, min_size=1, max_size=6),
+    METHODS,
+    TEXT,
+    TEXT,
+)
 def test_v3_authorization_equals_openapi_util(query, headers, method, key_id, secret):
     ours = v3_authorization(method, query, headers, EMPTY_SHA256, key_id, secret)
     assert ours == oracle_v3(method, query, headers, EMPTY_SHA256, key_id, secret)
 
 
 def test_sign_v3_signs_its_own_headers_and_sends_the_parameters_in_the_query():
-    signed = sign_v3(method="POST", host="r-kvstore.cn-hangzhou.aliyuncs.com", action="ModifyInstanceMaintainTime",
-                     version="2015-01-01", params={"InstanceId": "r-1", "MaintainStartTime": "02:00Z"},
-                     access_key_id="STS.key", access_key_secret="s3cret", security_token="tok")
+    signed = sign_v3(
+        method="POST",
+        host="r-kvstore.cn-hangzhou.aliyuncs.com",
+        action="ModifyInstanceMaintainTime",
+        version="2015-01-01",
+        params={"InstanceId": "r-1", "MaintainStartTime": "02:00Z"},
+        access_key_id="STS.key",
+        access_key_secret="s3cret",
+        security_token="tok",
+    )
     assert signed.query == "InstanceId=r-1&MaintainStartTime=02%3A00Z" and signed.body == b""
     headers = {k: v for k, v in signed.headers.items() if k != "Authorization"}
     assert headers["x-acs-security-token"] == "tok" and headers["x-acs-content-sha256"] == EMPTY_SHA256
     assert headers["x-acs-accesskey-id"] == "STS.key"  # beside the token, as the official client sends it
-    expected = oracle_v3("POST", {"InstanceId": "r-1", "MaintainStartTime": "02:00Z"}, headers, EMPTY_SHA256, "STS.key", "s3cret")
+    expected = oracle_v3(
+        "POST", {"InstanceId": "r-1", "MaintainStartTime": "02:00Z"}, headers, EMPTY_SHA256, "STS.key", "s3cret"
+    )
     assert signed.headers["Authorization"] == expected
-    assert ("SignedHeaders=host;x-acs-accesskey-id;x-acs-action;x-acs-content-sha256;x-acs-date;"
-            "x-acs-security-token;x-acs-signature-nonce;x-acs-version,") in expected
+    assert (
+        "SignedHeaders=host;x-acs-accesskey-id;x-acs-action;x-acs-content-sha256;x-acs-date;"
+        "x-acs-security-token;x-acs-signature-nonce;x-acs-version,"
+    ) in expected

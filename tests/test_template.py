@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from local import template as local_template
 from samtranslator.translator.transform import transform
+
+from local import template as local_template
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,7 +49,12 @@ def of_type(resources, kind):
 
 
 def test_cfn_lint_has_no_findings():
-    result = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(ROOT / "template.yaml")], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), str(ROOT / "template.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -82,18 +88,34 @@ def test_each_function_has_a_schedule_disabled_until_configured(resources, templ
     for name in ("MaintainTimeInput", "AutoReleaseTimeInput"):
         assert "InstanceId" in json.loads(template["Parameters"][name]["Default"])
     ttl = json.loads(template["Parameters"]["TtlByTagInput"]["Default"])
-    assert ttl["AutoReleaseAfter"] == {"Tag": "ttl"} and ttl["Since"] == "CreationTime" and ttl["Select"]["Tags"]["ttl"] is None
+    assert (
+        ttl["AutoReleaseAfter"] == {"Tag": "ttl"}
+        and ttl["Since"] == "CreationTime"
+        and ttl["Select"]["Tags"]["ttl"] is None
+    )
 
 
 def test_each_function_has_a_webhook_route(resources, template):
     routes = set()
     for api in of_type(resources, "AWS::ApiGatewayV2::Api").values():
-        routes |= {f"{'ANY' if method == 'x-amazon-apigateway-any-method' else method.upper()} {path}"
-                   for path, methods in api["Properties"]["Body"]["paths"].items() for method in methods}
+        routes |= {
+            f"{'ANY' if method == 'x-amazon-apigateway-any-method' else method.upper()} {path}"
+            for path, methods in api["Properties"]["Body"]["paths"].items()
+            for method in methods
+        }
     # every method reaches the function, which answers 405 but to POST: API Gateway alone would answer 404
-    assert routes == {"ANY /redis/maintain-time", "ANY /ecs/auto-release-time", "ANY /ecs/instances", "ANY /redis/instances"}
-    for function in ("modify_instance_maintain_time", "modify_instance_auto_release_time", "describe_ecs_instances",
-                     "describe_redis_instances"):
+    assert routes == {
+        "ANY /redis/maintain-time",
+        "ANY /ecs/auto-release-time",
+        "ANY /ecs/instances",
+        "ANY /redis/instances",
+    }
+    for function in (
+        "modify_instance_maintain_time",
+        "modify_instance_auto_release_time",
+        "describe_ecs_instances",
+        "describe_redis_instances",
+    ):
         sample = json.loads((ROOT / "events" / function / "webhook.json").read_text())
         assert sample["routeKey"] in routes
     assert set(template["Outputs"]) >= {"MaintainTimeWebhookUrl", "AutoReleaseTimeWebhookUrl"}
@@ -131,8 +153,14 @@ def test_failures_go_once_to_the_dead_letter_queue(resources):
 
 def _sam(*args, timeout=300):
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    return subprocess.run([str(Path(sys.executable).with_name("sam")), *args], cwd=ROOT, capture_output=True, text=True,
-                          env=env, timeout=timeout)
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("sam")), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
 
 
 @pytest.mark.parametrize("args", [["validate", "--lint"], ["validate", "--region", "us-east-1"]])
@@ -148,7 +176,9 @@ def test_extension_layer_is_the_regions_unless_overridden(resources, template):
         assert condition == "UseRegionalExtensionLayer" and override == {"Ref": "ParametersSecretsExtensionLayerArn"}
         arn, variables = regional["Fn::Sub"]
         assert ":layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:${ParametersSecretsExtensionVersion}" in arn
-        assert variables["Account"] == {"Fn::FindInMap": ["ParametersSecretsExtension", {"Ref": "AWS::Region"}, "Account"]}
+        assert variables["Account"] == {
+            "Fn::FindInMap": ["ParametersSecretsExtension", {"Ref": "AWS::Region"}, "Account"]
+        }
     accounts = template["Mappings"]["ParametersSecretsExtension"]
     assert accounts["us-east-1"]["Account"] == "177933569100" and len(accounts) >= 20
 
@@ -180,10 +210,14 @@ def test_least_privilege_no_managed_policy_but_log_writing_no_wildcard(resources
         managed = role["Properties"].get("ManagedPolicyArns", [])
         assert managed in ([], ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]), name
         for statement in statements_of(role):
-            assert statement["Resource"] != "*" and "*" not in json.dumps(statement["Action"]).replace("sqs:SendMessage*", ""), (name, statement)
+            assert statement["Resource"] != "*" and "*" not in json.dumps(statement["Action"]).replace(
+                "sqs:SendMessage*", ""
+            ), (name, statement)
     # each modify function reads its own targets queue, and no other
-    for function, queue in (("ModifyInstanceMaintainTimeFunctionRole", "MaintainTimeTargetsQueue"),
-                            ("ModifyInstanceAutoReleaseTimeFunctionRole", "AutoReleaseTimeTargetsQueue")):
+    for function, queue in (
+        ("ModifyInstanceMaintainTimeFunctionRole", "MaintainTimeTargetsQueue"),
+        ("ModifyInstanceAutoReleaseTimeFunctionRole", "AutoReleaseTimeTargetsQueue"),
+    ):
         receive = [s for s in statements_of(roles[function]) if "sqs:ReceiveMessage" in s["Action"]]
         assert [s["Resource"] for s in receive] == [{"Fn::GetAtt": [queue, "Arn"]}]
 
@@ -191,9 +225,22 @@ def test_least_privilege_no_managed_policy_but_log_writing_no_wildcard(resources
 def test_checkov_finds_nothing_and_every_skip_says_why():
     checkov = ROOT / ".venv" / "checkov" / "bin" / "checkov"
     assert checkov.exists(), "make test installs checkov in .venv/checkov"
-    result = subprocess.run([str(checkov), "-f", str(ROOT / "template.yaml"), "--framework", "cloudformation", "--skip-download",
-                             "--output", "json"], capture_output=True, text=True, timeout=600,
-                            env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"})
+    result = subprocess.run(
+        [
+            str(checkov),
+            "-f",
+            str(ROOT / "template.yaml"),
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"},
+    )
     report = json.loads(result.stdout)
     failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
     assert failed == [] and result.returncode == 0
@@ -206,14 +253,29 @@ def test_failures_reach_a_person(resources, template):
     alarms = of_type(resources, "AWS::CloudWatch::Alarm")
     assert set(alarms) == {"FailedInvocationsAlarm", "TargetsDeadLettersAlarm", "FailuresAlarm"}
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
-    queues = {a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms.values() if "Dimensions" in a["Properties"]}
+    queues = {
+        a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for a in alarms.values()
+        if "Dimensions" in a["Properties"]
+    }
     assert queues == {"FailedInvocationsQueue", "TargetsDeadLetterQueue"}
     # the Failures alarm covers every function, by the dimensions its metrics are published with
     import re
-    published = {re.search(r'Metrics\(namespace="AlibabaCloudLifecycle", service="([a-z-]+)"\)', (f / "app.py").read_text()).group(1)
-                 for f in (ROOT / "functions").iterdir() if (f / "app.py").exists()}
-    watched = {d["Value"] for m in alarms["FailuresAlarm"]["Properties"]["Metrics"] if "MetricStat" in m
-               for d in m["MetricStat"]["Metric"]["Dimensions"] if d["Name"] == "service"}
+
+    published = {
+        re.search(
+            r'Metrics\(namespace="AlibabaCloudLifecycle", service="([a-z-]+)"\)', (f / "app.py").read_text()
+        ).group(1)
+        for f in (ROOT / "functions").iterdir()
+        if (f / "app.py").exists()
+    }
+    watched = {
+        d["Value"]
+        for m in alarms["FailuresAlarm"]["Properties"]["Metrics"]
+        if "MetricStat" in m
+        for d in m["MetricStat"]["Metric"]["Dimensions"]
+        if d["Name"] == "service"
+    }
     assert watched == published and len(published) == FUNCTIONS
     subscription = resources["AlarmEmailSubscription"]
     assert subscription["Condition"] == "HasAlarmEmail" and subscription["Properties"]["Protocol"] == "email"
@@ -237,7 +299,9 @@ def test_settings_are_parameters_with_safe_defaults(template):
 def test_cron_chain_resources(resources, template):
     (bus_name,) = of_type(resources, "AWS::Events::EventBus")
     for config in of_type(resources, "AWS::Lambda::EventInvokeConfig").values():
-        assert config["Properties"]["DestinationConfig"]["OnSuccess"]["Destination"] == {"Fn::GetAtt": [bus_name, "Arn"]}
+        assert config["Properties"]["DestinationConfig"]["OnSuccess"]["Destination"] == {
+            "Fn::GetAtt": [bus_name, "Arn"]
+        }
     rules = of_type(resources, "AWS::Events::Rule")
     chained = {name: rule for name, rule in rules.items() if "Chained" in name}
     assert len(chained) == 2
@@ -254,10 +318,17 @@ def test_cron_chain_resources(resources, template):
         if name.endswith("FunctionRole"):
             statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
             assert any("events:PutEvents" in str(s["Action"]) and bus_name in str(s["Resource"]) for s in statements)
-    permissions = [p for p in of_type(resources, "AWS::Lambda::Permission").values() if p["Properties"]["Principal"] == "events.amazonaws.com"]
+    permissions = [
+        p
+        for p in of_type(resources, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "events.amazonaws.com"
+    ]
     assert len(permissions) == 2
     example = json.loads(template["Parameters"]["AutoReleaseTimeInput"]["Default"])
-    assert example["Next"]["Action"] == "ModifyInstanceMaintainTime" and example["ScheduledTime"] == "<aws.scheduler.scheduled-time>"
+    assert (
+        example["Next"]["Action"] == "ModifyInstanceMaintainTime"
+        and example["ScheduledTime"] == "<aws.scheduler.scheduled-time>"
+    )
 
 
 def test_fleets_fan_out_through_sqs_with_partial_batch_responses(resources):
@@ -270,5 +341,8 @@ def test_fleets_fan_out_through_sqs_with_partial_batch_responses(resources):
         assert props["ScalingConfig"]["MaximumConcurrency"] == 2
         (queue,) = [q for q in queues if props["EventSourceArn"] == {"Fn::GetAtt": [q, "Arn"]}]
         redrive = queues[queue]["Properties"]["RedrivePolicy"]
-        assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["TargetsDeadLetterQueue", "Arn"]} and redrive["maxReceiveCount"] == 3
+        assert (
+            redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["TargetsDeadLetterQueue", "Arn"]}
+            and redrive["maxReceiveCount"] == 3
+        )
         assert queues[queue]["Properties"]["VisibilityTimeout"] >= 6 * 30

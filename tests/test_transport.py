@@ -6,11 +6,11 @@ import json
 import socket
 
 import pytest
+
+from alibaba_cloud.errors import AlibabaCloudError
+from alibaba_cloud.rpc.credentials import mask
 from conftest import MAINTAIN, REDIS_ID, answer_of, webhook_event
 from local.runtime import environment, load_function
-
-from alibaba_cloud.rpc.credentials import mask
-from alibaba_cloud.errors import AlibabaCloudError
 
 GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 
@@ -73,30 +73,50 @@ def test_unknown_access_key(emulator, function_env, context):
 
 def test_sts_credentials_send_the_token(emulator, function_env, context):
     emulator.add_credentials("STS.NUtestTemporaryKey", "sts-secret", "sts-token/+=value")
-    with environment({"ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.NUtestTemporaryKey",
-                      "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "sts-secret",
-                      "ALIBABA_CLOUD_SECURITY_TOKEN": "sts-token/+=value"}):
+    with environment(
+        {
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.NUtestTemporaryKey",
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "sts-secret",
+            "ALIBABA_CLOUD_SECURITY_TOKEN": "sts-token/+=value",
+        }
+    ):
         maintain = load_function(MAINTAIN)
         assert maintain.lambda_handler(GOOD, context)["Outcome"] == "Succeeded"
 
 
-@pytest.mark.parametrize(("version", "echo"), [("v2", "server string to sign is"), ("v3", "server canonical request is")])
+@pytest.mark.parametrize(
+    ("version", "echo"), [("v2", "server string to sign is"), ("v3", "server canonical request is")]
+)
 def test_secrets_never_appear_in_errors_results_or_logs(emulator, function_env, context, capsys, caplog, version, echo):
     """SignatureDoesNotMatch echoes what the server signed, token included: it must come back scrubbed."""
     token = "SECRET-sts-token/with+chars=="
     secret = "the-wrong-secret-value"
     emulator.add_credentials("STS.NUleakTest", "right-secret", token)
     caplog.set_level("DEBUG")
-    with environment({"ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.NUleakTest", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret,
-                      "ALIBABA_CLOUD_SECURITY_TOKEN": token, "POWERTOOLS_LOG_LEVEL": "DEBUG",
-                      "ALIBABA_CLOUD_SIGNATURE_VERSION": version}):
+    with environment(
+        {
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": "STS.NUleakTest",
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": secret,
+            "ALIBABA_CLOUD_SECURITY_TOKEN": token,
+            "POWERTOOLS_LOG_LEVEL": "DEBUG",
+            "ALIBABA_CLOUD_SIGNATURE_VERSION": version,
+        }
+    ):
         maintain = load_function(MAINTAIN)
         error = call(maintain, context)
         answer = maintain.lambda_handler(webhook_event(MAINTAIN, GOOD), context)
     assert error.code == "SignatureDoesNotMatch" and echo in error.message
     assert "***" in error.message  # the token was there, and was replaced
-    seen = "\n".join([str(error), repr(error), json.dumps(answer), capsys.readouterr().out, caplog.text,
-                      *(json.dumps(r.__dict__, default=str) for r in caplog.records)])
+    seen = "\n".join(
+        [
+            str(error),
+            repr(error),
+            json.dumps(answer),
+            capsys.readouterr().out,
+            caplog.text,
+            *(json.dumps(r.__dict__, default=str) for r in caplog.records),
+        ]
+    )
     for forbidden in (token, secret, "right-secret"):
         for form in (forbidden, forbidden.replace("/", "%2F").replace("+", "%2B").replace("=", "%3D")):
             assert form not in seen
@@ -131,15 +151,26 @@ def test_the_official_client_reads_the_same_denial(emulator, maintain, context):
     from alibabacloud_r_kvstore20150101.client import Client
     from alibabacloud_tea_openapi.exceptions import ClientException
     from alibabacloud_tea_openapi.models import Config
+
     from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 
     emulator.inject("denied", 2)
     ours = call(maintain, context)
-    client = Client(Config(access_key_id=ACCESS_KEY_ID, access_key_secret=ACCESS_KEY_SECRET,
-                           endpoint=emulator.url.split("//")[1], protocol="http", region_id="cn-hangzhou"))
+    client = Client(
+        Config(
+            access_key_id=ACCESS_KEY_ID,
+            access_key_secret=ACCESS_KEY_SECRET,
+            endpoint=emulator.url.split("//")[1],
+            protocol="http",
+            region_id="cn-hangzhou",
+        )
+    )
     with pytest.raises(ClientException) as raised:
-        client.modify_instance_maintain_time(models.ModifyInstanceMaintainTimeRequest(
-            instance_id=REDIS_ID, maintain_start_time="02:00Z", maintain_end_time="03:00Z"))
+        client.modify_instance_maintain_time(
+            models.ModifyInstanceMaintainTimeRequest(
+                instance_id=REDIS_ID, maintain_start_time="02:00Z", maintain_end_time="03:00Z"
+            )
+        )
     assert raised.value.access_denied_detail == ours.access_denied_detail
     assert raised.value.code == ours.code and raised.value.data["Recommend"] == ours.recommend
 
@@ -155,15 +186,20 @@ def test_xml_error_bodies_are_read_like_json_ones(emulator, function_env, contex
     assert error.recommend == "https://api.aliyun.com/troubleshoot?q=InternalError" and error.host_id
 
 
-@pytest.mark.parametrize("body", [
-    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
-    b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]><Error><Code>&d;</Code></Error>',
-    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><Error><Code>&e;</Code></Error>',
-    b"<Error><Code>unclosed",
-    b"<Other><Code>X</Code></Other>",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+        b"<Error><Code>&d;</Code></Error>",
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><Error><Code>&e;</Code></Error>',
+        b"<Error><Code>unclosed",
+        b"<Other><Code>X</Code></Other>",
+    ],
+)
 def test_hostile_or_broken_xml_is_an_invalid_response(body):
     from alibaba_cloud.rpc.transport import Answer, parse_answer
+
     with pytest.raises(AlibabaCloudError) as raised:
         parse_answer(Answer(500, {"Content-Type": "text/xml"}, body))
     error = raised.value  # never an entity's expansion, never a file's content
@@ -172,12 +208,15 @@ def test_hostile_or_broken_xml_is_an_invalid_response(body):
 
 def test_an_access_denied_detail_is_kept_flat_and_bounded():
     from alibaba_cloud.rpc.transport import Answer, parse_answer
+
     detail = {f"Field{n}": "x" * 5000 for n in range(40)} | {"Nested": {"a": 1}, "AuthAction": "ecs:Describe*"}
     body = json.dumps({"Code": "Forbidden.RAM", "Message": "no", "AccessDeniedDetail": detail}).encode()
     with pytest.raises(AlibabaCloudError) as raised:
         parse_answer(Answer(403, {"Content-Type": "application/json"}, body))
     kept = raised.value.access_denied_detail
-    assert len(kept) <= 16 and all(isinstance(v, str) and len(v) <= 2048 for v in kept.values()) and "Nested" not in kept
+    assert (
+        len(kept) <= 16 and all(isinstance(v, str) and len(v) <= 2048 for v in kept.values()) and "Nested" not in kept
+    )
 
 
 def test_a_host_that_does_not_resolve_fails_at_once(function_env, context, monkeypatch):

@@ -5,19 +5,17 @@ from __future__ import annotations
 import base64
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
-from datetime import datetime, timezone
-
-from conftest import MAINTAIN, REDIS_ID, WEBHOOK_SECRET, answer_of, webhook_event
 from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from local.runtime import environment, load_function
-
-from alibaba_cloud.errors import AlibabaCloudError
 from alibaba_cloud.delivery.standard_webhooks import WebhookVerifier, decode_secret, sign_headers, signature
+from alibaba_cloud.errors import AlibabaCloudError
+from conftest import MAINTAIN, REDIS_ID, WEBHOOK_SECRET, answer_of, webhook_event
+from local.runtime import environment, load_function
 
 KEYS = st.binary(min_size=1, max_size=64)
 IDS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40)
@@ -30,7 +28,7 @@ def secret_of(key: bytes) -> str:
 
 @given(KEYS, IDS, st.integers(0, 2**33), BODIES)
 def test_signature_equals_the_reference_library(key, webhook_id, timestamp, body):
-    theirs = Webhook(secret_of(key)).sign(webhook_id, datetime.fromtimestamp(timestamp, tz=timezone.utc), body)
+    theirs = Webhook(secret_of(key)).sign(webhook_id, datetime.fromtimestamp(timestamp, tz=UTC), body)
     assert signature(key, webhook_id, str(timestamp), body.encode()) == theirs
 
 
@@ -49,15 +47,31 @@ def both_verify(key: bytes, headers: dict, body: str) -> tuple[bool, bool]:
     return ours, theirs
 
 
-VARIANTS = st.sampled_from(["valid", "other-key", "tampered", "stale", "future", "near-edge", "several", "v2-only",
-                            "upper-case", "missing-id", "missing-signature", "missing-timestamp"])
+VARIANTS = st.sampled_from(
+    [
+        "valid",
+        "other-key",
+        "tampered",
+        "stale",
+        "future",
+        "near-edge",
+        "several",
+        "v2-only",
+        "upper-case",
+        "missing-id",
+        "missing-signature",
+        "missing-timestamp",
+    ]
+)
 
 
 @given(KEYS, KEYS, IDS.filter(lambda s: s.isprintable()), BODIES, VARIANTS)
 def test_verification_agrees_with_the_reference_library(key, other_key, webhook_id, body, variant):
     now = int(time.time())
     stamp = {"stale": now - 400, "future": now + 400, "near-edge": now - 280}.get(variant, now)
-    sig = signature(other_key if variant == "other-key" and other_key != key else key, webhook_id, str(stamp), body.encode())
+    sig = signature(
+        other_key if variant == "other-key" and other_key != key else key, webhook_id, str(stamp), body.encode()
+    )
     headers = {"webhook-id": webhook_id, "webhook-timestamp": str(stamp), "webhook-signature": sig}
     if variant == "tampered":
         body += " "
@@ -71,7 +85,9 @@ def test_verification_agrees_with_the_reference_library(key, other_key, webhook_
         del headers["webhook-" + variant.removeprefix("missing-")]
     ours, theirs = both_verify(key, headers, body)
     assert ours == theirs
-    assert ours == (variant in ("valid", "near-edge", "several", "upper-case") or (variant == "other-key" and other_key == key))
+    assert ours == (
+        variant in ("valid", "near-edge", "several", "upper-case") or (variant == "other-key" and other_key == key)
+    )
 
 
 def test_secret_without_padding_is_the_same_key():
@@ -81,14 +97,20 @@ def test_secret_without_padding_is_the_same_key():
     assert decode_secret("whsec_" + padded) == decode_secret("whsec_" + padded.rstrip("=")) == key
 
 
-@pytest.mark.parametrize("secret", [
-    base64.b64encode(b"a thirty-two byte key, not less").decode(),  # no whsec_: perhaps a secret's name or a password
-    "whsec_" + base64.b64encode(b"only twenty-three bytes").decode(),
-    "whsec_",
-    "whsec_not base64!",
-])
+@pytest.mark.parametrize(
+    "secret",
+    [
+        base64.b64encode(
+            b"a thirty-two byte key, not less"
+        ).decode(),  # no whsec_: perhaps a secret's name or a password
+        "whsec_" + base64.b64encode(b"only twenty-three bytes").decode(),
+        "whsec_",
+        "whsec_not base64!",
+    ],
+)
 def test_a_weak_or_malformed_webhook_secret_stops_the_cold_start(function_env, secret):
     from alibaba_cloud.config import ConfigurationError
+
     with environment({"WEBHOOK_SECRET": secret}), pytest.raises(ConfigurationError):
         load_function(MAINTAIN)
 
@@ -141,6 +163,8 @@ def test_reused_id_with_another_body_is_409(emulator, maintain, context):
 
 
 def test_replay_after_the_tolerance_is_refused(emulator, maintain, context):
-    status, body = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD, timestamp=int(time.time()) - 400), context))
+    status, body = answer_of(
+        maintain.lambda_handler(webhook_event(MAINTAIN, GOOD, timestamp=int(time.time()) - 400), context)
+    )
     assert (status, body["Code"]) == (401, "Webhook.TimestampExpired")
     assert emulator.state.received == []

@@ -10,7 +10,7 @@ Run it: ``python -m local.emulator --port 8080`` (see ``--help``).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .gateway import EmulatorServer, server_signature, server_string_to_sign
 from .state import ApiError, EmulatorState, Fault, Instance, Received
@@ -35,18 +35,37 @@ def seed_demo(server: EmulatorServer) -> None:
 def seed_tagged_fleet(server: EmulatorServer, now: datetime | None = None) -> None:
     """Ephemeral dev instances for the TTL-by-tag example: created over the last hours, each with a
     ``ttl`` tag; one subscription instance (never written) and one whose ``ttl`` is not a duration."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     created = lambda hours: (now - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
     for n, (age, ttl) in enumerate([(1, "PT8H"), (2, "PT8H"), (3, "PT12H"), (5, "P1D"), (6, "PT8H")]):
         server.add_instance(f"i-bp1devfleet0{n}demo", "Ecs", Tags={**DEMO_TAGS, "ttl": ttl}, CreationTime=created(age))
-    server.add_instance("i-bp1devreserved0demo", "Ecs", InstanceChargeType="PrePaid",
-                        Tags={**DEMO_TAGS, "ttl": "PT8H"}, CreationTime=created(30))
-    server.add_instance("i-bp1devbadttl00demo", "Ecs", Tags={**DEMO_TAGS, "ttl": "eight hours"}, CreationTime=created(2))
+    server.add_instance(
+        "i-bp1devreserved0demo",
+        "Ecs",
+        InstanceChargeType="PrePaid",
+        Tags={**DEMO_TAGS, "ttl": "PT8H"},
+        CreationTime=created(30),
+    )
+    server.add_instance(
+        "i-bp1devbadttl00demo", "Ecs", Tags={**DEMO_TAGS, "ttl": "eight hours"}, CreationTime=created(2)
+    )
     for n, zone in enumerate(["Asia/Shanghai", "Europe/London", "America/New_York"]):
-        server.add_instance(f"r-bp1devcache0{n}demo", "R-kvstore", Tags={**DEMO_TAGS, "tz": zone}, CreationTime=created(48))
+        server.add_instance(
+            f"r-bp1devcache0{n}demo", "R-kvstore", Tags={**DEMO_TAGS, "tz": zone}, CreationTime=created(48)
+        )
 
 
 __all__ = [
-    "DEMO_ACCESS_KEY_ID", "DEMO_ACCESS_KEY_SECRET", "ApiError", "EmulatorServer", "EmulatorState", "Fault",
-    "Instance", "Received", "seed_demo", "seed_tagged_fleet", "server_signature", "server_string_to_sign",
+    "DEMO_ACCESS_KEY_ID",
+    "DEMO_ACCESS_KEY_SECRET",
+    "ApiError",
+    "EmulatorServer",
+    "EmulatorState",
+    "Fault",
+    "Instance",
+    "Received",
+    "seed_demo",
+    "seed_tagged_fleet",
+    "server_signature",
+    "server_string_to_sign",
 ]

@@ -8,7 +8,9 @@ from . import DEMO_ACCESS_KEY_ID, EmulatorServer, seed_demo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="A local Alibaba Cloud RPC gateway for ECS and R-kvstore, on 127.0.0.1.")
+    parser = argparse.ArgumentParser(
+        description="A local Alibaba Cloud RPC gateway for ECS and R-kvstore, on 127.0.0.1."
+    )
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--window-rule", choices=("exactly-one-hour", "at-least-one-hour"), default="exactly-one-hour")
     args = parser.parse_args()

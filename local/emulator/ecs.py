@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .state import TAG_PARAMETER, ApiError, EmulatorState, require_instance, selected, tag_filter
 
@@ -30,18 +30,26 @@ def modify_instance_auto_release_time(state: EmulatorState, params: dict[str, st
     try:
         if not RELEASE_TIME.fullmatch(text):
             raise ValueError(text)
-        when = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc, second=0)
+        when = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC, second=0)
     except ValueError:
-        raise ApiError(400, "InvalidAutoReleaseTime.Malformed", "The specified parameter autoReleaseTime is not valid.") from None
+        raise ApiError(
+            400, "InvalidAutoReleaseTime.Malformed", "The specified parameter autoReleaseTime is not valid."
+        ) from None
     now = state.now()
     if when - now < timedelta(minutes=30):
-        raise ApiError(400, "InvalidAutoReleaseTime.TooEarly", "The release time must be at least 30 minutes later than the current time.")
+        raise ApiError(
+            400,
+            "InvalidAutoReleaseTime.TooEarly",
+            "The release time must be at least 30 minutes later than the current time.",
+        )
     try:
         latest = now.replace(year=now.year + 3)
     except ValueError:
         latest = now.replace(year=now.year + 3, day=28)
     if when > latest:
-        raise ApiError(400, "InvalidAutoReleaseTime.TooLate", "The release time must be at most three years from the current time.")
+        raise ApiError(
+            400, "InvalidAutoReleaseTime.TooLate", "The release time must be at most three years from the current time."
+        )
     instance.AutoReleaseTime = when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -54,20 +62,25 @@ def describe_instances(state: EmulatorState, params: dict[str, str]) -> dict:
     size = min(max(size, 10), 100)
     start = _offset(params.get("NextToken"))
     found = selected(state, "Ecs", region, tag_filter(params, MAX_TAGS))
-    page = found[start:start + size]
+    page = found[start : start + size]
     more = start + size < len(found)
     return {
         "TotalCount": len(found),
         "NextToken": base64.urlsafe_b64encode(f"offset:{start + size}".encode()).decode() if more else "",
-        "Instances": {"Instance": [{
-            "InstanceId": i.InstanceId,
-            "RegionId": i.RegionId,
-            "Status": i.Status,
-            "InstanceChargeType": i.InstanceChargeType,
-            "CreationTime": i.CreationTime[:16] + "Z",  # read back to the minute
-            "AutoReleaseTime": i.AutoReleaseTime[:16] + "Z" if i.AutoReleaseTime else "",
-            "Tags": {"Tag": [{"TagKey": k, "TagValue": v} for k, v in sorted(i.Tags.items())]},
-        } for i in page]},
+        "Instances": {
+            "Instance": [
+                {
+                    "InstanceId": i.InstanceId,
+                    "RegionId": i.RegionId,
+                    "Status": i.Status,
+                    "InstanceChargeType": i.InstanceChargeType,
+                    "CreationTime": i.CreationTime[:16] + "Z",  # read back to the minute
+                    "AutoReleaseTime": i.AutoReleaseTime[:16] + "Z" if i.AutoReleaseTime else "",
+                    "Tags": {"Tag": [{"TagKey": k, "TagValue": v} for k, v in sorted(i.Tags.items())]},
+                }
+                for i in page
+            ]
+        },
     }
 
 
@@ -91,7 +104,11 @@ def _offset(token: str | None) -> int:
 
 ACTIONS = {
     (VERSION, "ModifyInstanceAutoReleaseTime"): (
-        lambda name: name in {"InstanceId", "AutoReleaseTime"}, modify_instance_auto_release_time),
+        lambda name: name in {"InstanceId", "AutoReleaseTime"},
+        modify_instance_auto_release_time,
+    ),
     (VERSION, "DescribeInstances"): (
-        lambda name: name in {"MaxResults", "NextToken"} or bool(TAG_PARAMETER.fullmatch(name)), describe_instances),
+        lambda name: name in {"MaxResults", "NextToken"} or bool(TAG_PARAMETER.fullmatch(name)),
+        describe_instances,
+    ),
 }

@@ -8,7 +8,8 @@ and rules are in their own module (:mod:`local.emulator.ecs`, :mod:`local.emulat
 Inspect and steer it over HTTP:
 
 * ``GET  /_emulator/instances``      every instance and its state
-* ``POST /_emulator/instances``      add or replace instances: ``[{"InstanceId": ..., "Product": "Ecs"|"R-kvstore", ...}]``
+* ``POST /_emulator/instances``      add or replace instances:
+  ``[{"InstanceId": ..., "Product": "Ecs"|"R-kvstore", ...}]``
 * ``POST /_emulator/faults``         queue faults: ``[{"Kind": "throttle", "Times": 2}, ...]``
 * ``GET  /_emulator/requests``       what the gateway received, oldest first
 """
@@ -25,7 +26,7 @@ import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -35,8 +36,17 @@ from .state import ApiError, EmulatorState, Fault, Instance, Received
 
 UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 COMMON = {
-    "Action", "Version", "Format", "AccessKeyId", "Signature", "SignatureMethod", "SignatureVersion",
-    "SignatureNonce", "SignatureType", "Timestamp", "SecurityToken",
+    "Action",
+    "Version",
+    "Format",
+    "AccessKeyId",
+    "Signature",
+    "SignatureMethod",
+    "SignatureVersion",
+    "SignatureNonce",
+    "SignatureType",
+    "Timestamp",
+    "SecurityToken",
 }
 # RegionId: aliyun-python-sdk-core sends it with every action. The owner parameters: every action of
 # both products' official models lists them.
@@ -99,7 +109,9 @@ class Gateway:
             self.state.nonces.add(request.nonce)
         route = ACTIONS.get((version, action))
         if route is None:
-            raise ApiError(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
+            raise ApiError(
+                404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method."
+            )
         takes, run = route
         extra = sorted(name for name in set(request.params) - COMMON - TAKEN_BY_EVERY_ACTION if not takes(name))
         if extra:
@@ -113,9 +125,11 @@ class Gateway:
     def _credentials(self, access_key_id: str, token: str | None, timestamp: str) -> str:
         """The key's secret, once the timestamp, the key and its STS token check out."""
         try:
-            stamp = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            stamp = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         except ValueError:
-            raise ApiError(400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.") from None
+            raise ApiError(
+                400, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted."
+            ) from None
         if abs(self.state.now() - stamp) > TIMESTAMP_TOLERANCE:
             raise ApiError(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
         known = self.state.credentials.get(access_key_id)
@@ -130,27 +144,51 @@ class Gateway:
         params = request.params
         for name in ("AccessKeyId", "Signature", "SignatureNonce", "Timestamp", "SignatureMethod"):
             if not params.get(name):
-                raise ApiError(400, "IncompleteSignature" if name.startswith("Signature") else "MissingParameter",
-                               f"The input parameter \"{name}\" that is mandatory for processing this request is not supplied.")
+                raise ApiError(
+                    400,
+                    "IncompleteSignature" if name.startswith("Signature") else "MissingParameter",
+                    f'The input parameter "{name}" that is mandatory for processing this request is not supplied.',
+                )
         for name in ("Action", "Version"):
             if not params.get(name):
-                raise ApiError(400, "MissingParameter", f"The input parameter \"{name}\" that is mandatory for processing this request is not supplied.")
+                raise ApiError(
+                    400,
+                    "MissingParameter",
+                    f'The input parameter "{name}" that is mandatory for processing this request is not supplied.',
+                )
         if params["SignatureMethod"] != "HMAC-SHA1" or params.get("SignatureVersion") != "1.0":
             raise ApiError(400, "InvalidSignatureMethod", "Specified signature method or version is not supported.")
         secret = self._credentials(params["AccessKeyId"], params.get("SecurityToken"), params["Timestamp"])
         to_sign = server_string_to_sign(request.method, params)
         if not hmac.compare_digest(server_signature(to_sign, secret), params["Signature"]):
-            raise ApiError(400, "SignatureDoesNotMatch",
-                           f"Specified signature is not matched with our calculation. server string to sign is:{to_sign}")
+            raise ApiError(
+                400,
+                "SignatureDoesNotMatch",
+                f"Specified signature is not matched with our calculation. server string to sign is:{to_sign}",
+            )
         return params["Action"], params["Version"]
 
     def _verify_v3(self, request: Request) -> tuple[str, str]:
         headers = request.headers
-        fields = dict(part.strip().split("=", 1) for part in headers["authorization"][len(V3_ALGORITHM) + 1:].split(",") if "=" in part)
+        fields = dict(
+            part.strip().split("=", 1)
+            for part in headers["authorization"][len(V3_ALGORITHM) + 1 :].split(",")
+            if "=" in part
+        )
         signed_names = fields.get("SignedHeaders", "").split(";")
-        required = ("host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256")
-        if not fields.get("Credential") or not fields.get("Signature") or any(
-                name not in signed_names or name not in headers for name in required):
+        required = (
+            "host",
+            "x-acs-action",
+            "x-acs-version",
+            "x-acs-date",
+            "x-acs-signature-nonce",
+            "x-acs-content-sha256",
+        )
+        if (
+            not fields.get("Credential")
+            or not fields.get("Signature")
+            or any(name not in signed_names or name not in headers for name in required)
+        ):
             raise ApiError(400, "IncompleteSignature", "The request signature does not conform to Aliyun standards.")
         for name in ("x-acs-security-token", "x-acs-accesskey-id"):
             if name in headers and name not in signed_names:
@@ -162,19 +200,26 @@ class Gateway:
         secret = self._credentials(fields["Credential"], headers.get("x-acs-security-token"), headers["x-acs-date"])
         query = "&".join(f"{k}={v}" for k, v in sorted((rfc3986(k), rfc3986(v)) for k, v in request.query))
         header_lines = "".join(f"{name}:{headers.get(name, '').strip()}\n" for name in signed_names)
-        canonical = "\n".join((request.method, "/", query, header_lines, ";".join(signed_names), headers["x-acs-content-sha256"]))
+        canonical = "\n".join(
+            (request.method, "/", query, header_lines, ";".join(signed_names), headers["x-acs-content-sha256"])
+        )
         to_sign = f"{V3_ALGORITHM}\n{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
         expected = hmac.new(secret.encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
         if signed_names != sorted(signed_names) or not hmac.compare_digest(expected, fields["Signature"]):
-            raise ApiError(400, "SignatureDoesNotMatch",
-                           f"Specified signature is not matched with our calculation. server canonical request is:{canonical}")
+            raise ApiError(
+                400,
+                "SignatureDoesNotMatch",
+                f"Specified signature is not matched with our calculation. server canonical request is:{canonical}",
+            )
         return headers["x-acs-action"], headers["x-acs-version"]
 
 
 def access_denied_detail(request: Request) -> dict[str, str]:
     """What Alibaba's RAM answers beside Forbidden.RAM: which policy type denied which action, for whom."""
     action = request.action or ""
-    product = "ecs" if (request.params.get("Version") or request.headers.get("x-acs-version")) == ecs.VERSION else "kvstore"
+    product = (
+        "ecs" if (request.params.get("Version") or request.headers.get("x-acs-version")) == ecs.VERSION else "kvstore"
+    )
     return {
         "PolicyType": "AccountLevelIdentityBasedPolicy",
         "NoPermissionType": "ImplicitDeny",
@@ -218,10 +263,16 @@ class _Handler(Responder):
         except (UnicodeDecodeError, ValueError):
             return self._error(400, "InvalidParameter", "The request is not valid UTF-8 form data.", request_id)
         request = Request(method, params, pairs, {k.lower(): v for k, v in self.headers.items()}, body)
-        record = Received(request.action, {k: v for k, v in params.items() if k not in COMMON}, Nonce=request.nonce,
-                          RequestId=request_id, Arrived=time.monotonic(), ClientPort=self.client_address[1],
-                          Signature="V3" if request.headers.get("authorization", "").startswith(V3_ALGORITHM) else "V2",
-                          Headers={k: request.headers[k] for k in RECORDED_HEADERS if k in request.headers})
+        record = Received(
+            request.action,
+            {k: v for k, v in params.items() if k not in COMMON},
+            Nonce=request.nonce,
+            RequestId=request_id,
+            Arrived=time.monotonic(),
+            ClientPort=self.client_address[1],
+            Signature="V3" if request.headers.get("authorization", "").startswith(V3_ALGORITHM) else "V2",
+            Headers={k: request.headers[k] for k in RECORDED_HEADERS if k in request.headers},
+        )
         with state.lock:
             state.received.append(record)
             state.in_flight += 1
@@ -251,14 +302,29 @@ class _Handler(Responder):
 
     def _misbehave(self, fault: Fault, request_id: str, request: Request) -> tuple[int, str | None]:
         if fault.Kind == "throttle":
-            self._error(400, "Throttling.User", "Request was denied due to user flow control.", request_id,
-                        {"x-acs-retry-after": str(fault.RetryAfterMs)})
+            self._error(
+                400,
+                "Throttling.User",
+                "Request was denied due to user flow control.",
+                request_id,
+                {"x-acs-retry-after": str(fault.RetryAfterMs)},
+            )
             return 400, "Throttling.User"
         if fault.Kind == "internal":
-            self._error(500, "InternalError", "The request processing has failed due to some unknown error, exception or failure.", request_id)
+            self._error(
+                500,
+                "InternalError",
+                "The request processing has failed due to some unknown error, exception or failure.",
+                request_id,
+            )
             return 500, "InternalError"
         if fault.Kind == "unavailable":
-            self._error(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.", request_id)
+            self._error(
+                503,
+                "ServiceUnavailable",
+                "The request has failed due to a temporary failure of the server.",
+                request_id,
+            )
             return 503, "ServiceUnavailable"
         if fault.Kind == "nonce_used":
             self._error(400, "SignatureNonceUsed", "Specified signature nonce was used already.", request_id)
@@ -282,14 +348,21 @@ class _Handler(Responder):
             self.send_body(200, "text/plain", b"OK")
             return 200, None
         if fault.Kind == "denied":
-            self._error(403, "Forbidden.RAM", "User not authorized to operate on the specified resource, or this API "
-                        "doesn't support RAM.", request_id, detail=access_denied_detail(request))
+            self._error(
+                403,
+                "Forbidden.RAM",
+                "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
+                request_id,
+                detail=access_denied_detail(request),
+            )
             return 403, "Forbidden.RAM"
         if fault.Kind == "xml":
-            body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><RequestId>{request_id}</RequestId>'
-                    f'<HostId>{self.headers.get("Host", "")}</HostId><Code>InternalError</Code>'
-                    "<Message>The request processing has failed due to some unknown error.</Message>"
-                    "<Recommend>https://api.aliyun.com/troubleshoot?q=InternalError</Recommend></Error>")
+            body = (
+                f'<?xml version="1.0" encoding="UTF-8"?><Error><RequestId>{request_id}</RequestId>'
+                f"<HostId>{self.headers.get('Host', '')}</HostId><Code>InternalError</Code>"
+                "<Message>The request processing has failed due to some unknown error.</Message>"
+                "<Recommend>https://api.aliyun.com/troubleshoot?q=InternalError</Recommend></Error>"
+            )
             self.send_body(500, "text/xml;charset=utf-8", body.encode())
             return 500, "InternalError"
         raise ValueError(f"unknown fault kind {fault.Kind!r}")
@@ -314,21 +387,31 @@ class _Handler(Responder):
                 return self._send(400, {"Code": "InvalidParameter", "Message": str(exc)})
         self._send(404, {"Code": "NotFound", "Message": path})
 
-    def _error(self, status: int, code: str, message: str, request_id: str, headers: dict[str, str] | None = None,
-               detail: dict[str, str] | None = None) -> None:
+    def _error(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        request_id: str,
+        headers: dict[str, str] | None = None,
+        detail: dict[str, str] | None = None,
+    ) -> None:
         host = self.headers.get("Host", "127.0.0.1")
-        self._send(status, {
-            "RequestId": request_id,
-            "HostId": host,
-            "Code": code,
-            "Message": message,
-            "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}",
-            **({"AccessDeniedDetail": detail} if detail else {}),
-        }, headers)
+        self._send(
+            status,
+            {
+                "RequestId": request_id,
+                "HostId": host,
+                "Code": code,
+                "Message": message,
+                "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}",
+                **({"AccessDeniedDetail": detail} if detail else {}),
+            },
+            headers,
+        )
 
     def _send(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
         self.send_body(status, "application/json;charset=utf-8", json.dumps(payload).encode(), headers)
-
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -358,7 +441,9 @@ class EmulatorServer(ThreadingHTTPServer):
         self.state.faults.append(Fault(kind, times, **options))  # type: ignore[arg-type]
 
     def start(self) -> EmulatorServer:
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, name="alibaba-cloud-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name="alibaba-cloud-emulator", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -371,5 +456,3 @@ class EmulatorServer(ThreadingHTTPServer):
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-

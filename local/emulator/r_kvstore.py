@@ -52,20 +52,29 @@ def describe_instances(state: EmulatorState, params: dict[str, str]) -> dict:
         "TotalCount": len(found),
         "PageNumber": int(number),
         "PageSize": int(size),
-        "Instances": {"KVStoreInstance": [{
-            "InstanceId": i.InstanceId,
-            "RegionId": i.RegionId,
-            "InstanceStatus": i.Status,
-            "ChargeType": i.InstanceChargeType,
-            "CreateTime": i.CreationTime,
-            "Tags": {"Tag": [{"Key": k, "Value": v} for k, v in sorted(i.Tags.items())]},
-        } for i in found[start:start + int(size)]]},
+        "Instances": {
+            "KVStoreInstance": [
+                {
+                    "InstanceId": i.InstanceId,
+                    "RegionId": i.RegionId,
+                    "InstanceStatus": i.Status,
+                    "ChargeType": i.InstanceChargeType,
+                    "CreateTime": i.CreationTime,
+                    "Tags": {"Tag": [{"Key": k, "Value": v} for k, v in sorted(i.Tags.items())]},
+                }
+                for i in found[start : start + int(size)]
+            ]
+        },
     }
 
 
 ACTIONS = {
     (VERSION, "ModifyInstanceMaintainTime"): (
-        lambda name: name in {"InstanceId", "MaintainStartTime", "MaintainEndTime"}, modify_instance_maintain_time),
+        lambda name: name in {"InstanceId", "MaintainStartTime", "MaintainEndTime"},
+        modify_instance_maintain_time,
+    ),
     (VERSION, "DescribeInstances"): (
-        lambda name: name in {"PageNumber", "PageSize"} or bool(TAG_PARAMETER.fullmatch(name)), describe_instances),
+        lambda name: name in {"PageNumber", "PageSize"} or bool(TAG_PARAMETER.fullmatch(name)),
+        describe_instances,
+    ),
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 TAG_PARAMETER = re.compile(r"Tag\.([1-9]\d*)\.(Key|Value)")
 
@@ -26,7 +26,7 @@ class Instance:
     MaintainStartTime: str | None = "18:00Z"
     MaintainEndTime: str | None = "19:00Z"
     Tags: dict[str, str] = field(default_factory=dict)
-    CreationTime: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    CreationTime: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     Status: str = "Running"
 
 
@@ -48,8 +48,20 @@ class Fault:
     Action: str | None = None
     RetryAfterMs: int = 100
 
-    KINDS = ("throttle", "internal", "unavailable", "nonce_used", "latency", "drop", "reset", "html", "truncated",
-             "text", "denied", "xml")
+    KINDS = (
+        "throttle",
+        "internal",
+        "unavailable",
+        "nonce_used",
+        "latency",
+        "drop",
+        "reset",
+        "html",
+        "truncated",
+        "text",
+        "denied",
+        "xml",
+    )
 
     def __post_init__(self) -> None:  # a misspelt kind is refused when queued, not when a request meets it
         if self.Kind not in self.KINDS:
@@ -86,7 +98,7 @@ class EmulatorState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc) + self.clock_skew
+        return datetime.now(UTC) + self.clock_skew
 
     def take_fault(self, action: str | None) -> Fault | None:
         with self.lock:
@@ -97,8 +109,6 @@ class EmulatorState:
                         self.faults.remove(fault)
                     return fault
         return None
-
-
 
 
 def require_instance(state: EmulatorState, params: dict[str, str], product: str) -> Instance:
@@ -130,7 +140,12 @@ def tag_filter(params: dict[str, str], limit: int) -> dict[str, str | None]:
 def selected(state: EmulatorState, product: str, region: str, tags: dict[str, str | None]) -> list[Instance]:
     """The product's instances in the region whose tags match (a key without value matches any), by ID."""
     return sorted(
-        (i for i in state.instances.values() if i.Product == product and i.RegionId == region
-         and all(k in i.Tags and (v is None or i.Tags[k] == v) for k, v in tags.items())),
+        (
+            i
+            for i in state.instances.values()
+            if i.Product == product
+            and i.RegionId == region
+            and all(k in i.Tags and (v is None or i.Tags[k] == v) for k, v in tags.items())
+        ),
         key=lambda i: i.InstanceId,
     )

@@ -98,9 +98,7 @@ class Settings:
         env = os.environ if env is None else env
         endpoint = env.get("ALIBABA_CLOUD_ENDPOINT") or None
         if endpoint and not endpoint.startswith(("http://", "https://")):
-            raise ConfigurationError(
-                f"ALIBABA_CLOUD_ENDPOINT must be a base URL with its scheme, not {endpoint!r}"
-            )
+            raise ConfigurationError(f"ALIBABA_CLOUD_ENDPOINT must be a base URL with its scheme, not {endpoint!r}")
         return cls(
             region_id=env.get("ALIBABA_CLOUD_REGION_ID") or None,
             endpoint=endpoint.rstrip("/") if endpoint else None,

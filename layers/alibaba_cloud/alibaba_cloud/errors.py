@@ -61,8 +61,15 @@ class AlibabaCloudError(Exception):
         return text
 
     def details(self) -> dict[str, Any]:
-        """The diagnosis Alibaba gave beside the code, where it gave any: ``HostId``, ``Recommend``, ``AccessDeniedDetail``."""
-        fields = (("HostId", self.host_id), ("Recommend", self.recommend), ("AccessDeniedDetail", self.access_denied_detail))
+        """The diagnosis Alibaba gave beside the code, where it gave any.
+
+        ``HostId``, ``Recommend`` and ``AccessDeniedDetail``, each only when it is there.
+        """
+        fields = (
+            ("HostId", self.host_id),
+            ("Recommend", self.recommend),
+            ("AccessDeniedDetail", self.access_denied_detail),
+        )
         return {name: value for name, value in fields if value}
 
     def to_dict(self) -> dict[str, Any]:

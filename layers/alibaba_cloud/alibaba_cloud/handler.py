@@ -33,8 +33,11 @@ def is_http_api_event(event: object) -> bool:
 
 def is_sqs_event(event: object) -> bool:
     records = event.get("Records") if isinstance(event, dict) else None
-    return bool(records) and isinstance(records, list) and all(
-        isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
+    return (
+        bool(records)
+        and isinstance(records, list)
+        and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
+    )
 
 
 class ActionHandler:
@@ -55,7 +58,9 @@ class ActionHandler:
         self.keys = WebhookKeys(settings.webhook_secret, settings.webhook_secret_id, secrets.get)
         if settings.webhook_secret:
             parse_secrets(settings.webhook_secret)  # an unusable inline secret stops the cold start, loudly
-        self.runner = Runner(action, settings, self.client, Observer(action.name, logger, metrics), Deliveries(settings, self.keys))
+        self.runner = Runner(
+            action, settings, self.client, Observer(action.name, logger, metrics), Deliveries(settings, self.keys)
+        )
         self.direct = DirectTrigger(self.runner)
         self._webhook: Any = None
         self._queue: Any = None

@@ -17,7 +17,6 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from .errors import AlibabaCloudError
-from .rpc.client import CallResult
 
 
 def _snake(name: str) -> str:
@@ -49,30 +48,42 @@ class Observer:
     def rejected(self, error: AlibabaCloudError) -> None:
         """An event refused before any call: counted per code, and logged for the operator."""
         self.count("Rejected", error.code)
-        self.logger.warning("Event rejected", extra={"error_code": error.code, "error_message": error.message,
-                                                     "http_status": error.http_status})
+        self.logger.warning(
+            "Event rejected",
+            extra={"error_code": error.code, "error_message": error.message, "http_status": error.http_status},
+        )
 
-    def call_succeeded(self, call: CallResult, hop: int) -> None:
+    def call_succeeded(self, parameters: dict[str, str], request_id: str | None, attempts: int, hop: int) -> None:
         self.count("Calls")
         self.count("Successes")
-        self.logger.info("Call succeeded", extra={
-            "action": self.action_name, "parameters": call.parameters, "request_id": call.request_id,
-            "attempts": call.attempts, "hop": hop})
+        self.logger.info(
+            "Call succeeded",
+            extra={
+                "action": self.action_name,
+                "parameters": parameters,
+                "request_id": request_id,
+                "attempts": attempts,
+                "hop": hop,
+            },
+        )
 
     def call_failed(self, error: AlibabaCloudError, counted: bool = True) -> None:
         if counted:
             self.count("Failures", error.code)
         log = self.logger.error if error.http_status >= 500 else self.logger.warning
-        log("Call failed", extra={
-            "action": self.action_name,
-            "error_code": error.code,
-            "error_message": error.message,
-            "request_id": error.request_id,
-            "request_ids": error.request_ids,
-            "attempts": error.attempts,
-            "http_status": error.http_status,
-            **{_snake(name): value for name, value in error.details().items()},
-        })
+        log(
+            "Call failed",
+            extra={
+                "action": self.action_name,
+                "error_code": error.code,
+                "error_message": error.message,
+                "request_id": error.request_id,
+                "request_ids": error.request_ids,
+                "attempts": error.attempts,
+                "http_status": error.http_status,
+                **{_snake(name): value for name, value in error.details().items()},
+            },
+        )
 
     def batch_finished(self, lines: Sequence[dict[str, Any]], result: dict[str, Any], hop: int) -> None:
         """Totals once per batch, and failures per code."""
@@ -96,4 +107,6 @@ class Observer:
 
     def dead_lettered(self, error: AlibabaCloudError) -> None:
         self.count("DeadLettered", error.code)
-        self.logger.warning("Sent to the dead-letter queue at once: it can never succeed", extra={"error_code": error.code})
+        self.logger.warning(
+            "Sent to the dead-letter queue at once: it can never succeed", extra={"error_code": error.code}
+        )

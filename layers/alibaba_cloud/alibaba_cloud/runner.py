@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .actions.declaring import Action
@@ -34,9 +34,15 @@ def deadline_of(context: Any) -> float | None:
 
 def event_rules(action: Action, settings: Settings) -> EventRules:
     """What an event for ``action`` may ask for beside its parameters, from its declaration."""
-    return EventRules(action.name, batches=action.listing is None, selects=action.fleet is not None,
-                      pages=action.listing is not None, max_hops=settings.max_hops,
-                      max_invocations=settings.max_invocations, configured_urls=len(settings.notify_urls))
+    return EventRules(
+        action.name,
+        batches=action.listing is None,
+        selects=action.fleet is not None,
+        pages=action.listing is not None,
+        max_hops=settings.max_hops,
+        max_invocations=settings.max_invocations,
+        configured_urls=len(settings.notify_urls),
+    )
 
 
 class Runner:
@@ -49,7 +55,7 @@ class Runner:
         client: RpcClient,
         observer: Observer,
         deliveries: Deliveries,
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.action = action
         self.settings = settings
@@ -59,8 +65,14 @@ class Runner:
         self.clock = clock
         self.rules = event_rules(action, settings)
 
-    def run(self, event: Any, correlation_id: str | None, deadline: float | None, request_size: int = 0,
-            synchronous: bool = False) -> Outcome:
+    def run(
+        self,
+        event: Any,
+        correlation_id: str | None,
+        deadline: float | None,
+        request_size: int = 0,
+        synchronous: bool = False,
+    ) -> Outcome:
         """Run what ``event`` asks for. ``request_size`` is its size in bytes (a result must fit beside
         it); ``synchronous`` says the caller waits for the answer (a webhook), whose limit is 6 MB.
 
@@ -72,7 +84,9 @@ class Runner:
             self.observer.rejected(refusal)
             raise
         self.observer.logger.set_correlation_id(invocation.correlation_id)
-        ctx = RunContext(self.action, self.settings, self.client, invocation, deadline, self.clock(), request_size, synchronous)
+        ctx = RunContext(
+            self.action, self.settings, self.client, invocation, deadline, self.clock(), request_size, synchronous
+        )
         ran = self._path(invocation)(ctx)
         self._observe(ran, invocation)
         self._deliver(ran.result, invocation, deadline)
@@ -98,7 +112,7 @@ class Runner:
                 observer.count("Calls")
                 observer.call_failed(ran.error)
             elif ran.call is not None:
-                observer.call_succeeded(ran.call, invocation.hop)
+                observer.call_succeeded(ran.call.parameters, ran.call.request_id, ran.call.attempts, invocation.hop)
             else:
                 observer.count("Calls")
                 observer.count("Successes")

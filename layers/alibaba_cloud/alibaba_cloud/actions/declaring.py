@@ -26,7 +26,10 @@ Record = dict[str, Any]
 
 @dataclass(frozen=True)
 class Convenience:
-    """Keys that are not the action's parameters but resolve into them (``AutoReleaseAfter``, ``TimeZone``, ``Tags``)."""
+    """Keys that are not the action's parameters but resolve into them.
+
+    ``AutoReleaseAfter``, ``TimeZone`` and ``Tags`` are the conveniences the declarations use.
+    """
 
     keys: tuple[str, ...]
     resolve: Resolve
@@ -99,7 +102,10 @@ class Action:
         shown = ", ".join(map(repr, names))
         subject = f"The parameter {shown} is" if len(names) == 1 else f"The parameters {shown} are"
         batch = () if self.listing else tuple(k for k in BATCH_KEYS if k != "Select" or self.fleet)
-        takes = f"{self.name} takes {', '.join(self.accepted_names)}; beside them, an event may carry {', '.join(CHAIN_KEYS)}"
+        takes = (
+            f"{self.name} takes {', '.join(self.accepted_names)}; "
+            f"beside them, an event may carry {', '.join(CHAIN_KEYS)}"
+        )
         return f"{subject} unsupported: {takes}" + (f", and for many targets {', '.join(batch)}." if batch else ".")
 
     def validate(self, given: Mapping[str, object], ctx: v.ValidationContext) -> dict[str, str]:
@@ -120,7 +126,9 @@ class Action:
             for convenience in self.conveniences:
                 given = convenience.resolve(given, ctx)
         except OverflowError:
-            raise invalid("InvalidParameter", "The ScheduledTime and the parameters reach beyond any valid date.") from None
+            raise invalid(
+                "InvalidParameter", "The ScheduledTime and the parameters reach beyond any valid date."
+            ) from None
         for parameter in self.parameters:
             if parameter.required and given.get(parameter.name) in (None, ""):
                 raise invalid("MissingParameter", f"{parameter.name} should not be null.")
@@ -181,7 +189,9 @@ def owner_of(given: Mapping[str, Any]) -> dict[str, Any]:
 def tag_parameters(count: int) -> tuple[Parameter, ...]:
     """``Tag.N.Key`` and ``Tag.N.Value`` for N from 1 to ``count``, written by the ``Tags`` convenience."""
     return tuple(
-        Parameter(f"Tag.{n}.{part}", check=v.tag_text, public=False) for n in range(1, count + 1) for part in ("Key", "Value")
+        Parameter(f"Tag.{n}.{part}", check=v.tag_text, public=False)
+        for n in range(1, count + 1)
+        for part in ("Key", "Value")
     )
 
 

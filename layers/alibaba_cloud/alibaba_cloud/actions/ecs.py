@@ -8,7 +8,18 @@ from typing import Any
 
 from ..rpc.endpoints import ECS
 from . import validation as v
-from .declaring import OWNER_PARAMETERS, Action, Convenience, Fleet, Listing, Parameter, Record, item_tags, tag_parameters, tags_convenience
+from .declaring import (
+    OWNER_PARAMETERS,
+    Action,
+    Convenience,
+    Fleet,
+    Listing,
+    Parameter,
+    Record,
+    item_tags,
+    tag_parameters,
+    tags_convenience,
+)
 
 MAX_TAGS = 20  # Tag.N, N from 1 to 20
 PAGE_SIZE = 100  # MaxResults: at most 100

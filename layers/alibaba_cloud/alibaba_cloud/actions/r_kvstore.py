@@ -7,7 +7,18 @@ from typing import Any
 
 from ..rpc.endpoints import R_KVSTORE
 from . import validation as v
-from .declaring import OWNER_PARAMETERS, Action, Convenience, Fleet, Listing, Parameter, Record, item_tags, tag_parameters, tags_convenience
+from .declaring import (
+    OWNER_PARAMETERS,
+    Action,
+    Convenience,
+    Fleet,
+    Listing,
+    Parameter,
+    Record,
+    item_tags,
+    tag_parameters,
+    tags_convenience,
+)
 
 MAX_TAGS = 5  # the model: up to 5 tag pairs a request
 # The API document lists 30, 50 or 100; the official model says at most 50. 50 is valid under both.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from ..config import AT_LEAST_ONE_HOUR, EXACTLY_ONE_HOUR
 from ..errors import invalid
@@ -65,7 +65,9 @@ def tag_text(name: str, value: str, ctx: ValidationContext) -> str:
     """A tag key (1 to 128 characters) or value (up to 128, empty allowed)."""
     shortest = 1 if name.endswith("Key") else 0
     if not shortest <= len(value) <= 128 or not value.isprintable():
-        raise invalid("InvalidParameter", f"The parameter {name} must be printable text of {shortest} to 128 characters.")
+        raise invalid(
+            "InvalidParameter", f"The parameter {name} must be printable text of {shortest} to 128 characters."
+        )
     return value
 
 
@@ -77,8 +79,11 @@ def page_token(name: str, value: str, ctx: ValidationContext) -> str:
 
 def whole_number(allowed):
     """A check for a whole number in ``allowed``: a range, or the values an API lists."""
-    shown = f"a whole number from {allowed.start} to {allowed.stop - 1}" if isinstance(allowed, range) \
+    shown = (
+        f"a whole number from {allowed.start} to {allowed.stop - 1}"
+        if isinstance(allowed, range)
         else "one of " + ", ".join(map(str, allowed))
+    )
 
     def check(name: str, value: str, ctx: ValidationContext) -> str:
         if not (value.isascii() and value.isdigit() and int(value) in allowed):
@@ -112,12 +117,11 @@ def auto_release_time(name: str, value: str, ctx: ValidationContext) -> str:
     try:
         if not match:
             raise ValueError
-        moment = datetime(*map(int, match.groups()), tzinfo=timezone.utc)
+        moment = datetime(*map(int, match.groups()), tzinfo=UTC)
     except ValueError:
         raise invalid(
             "InvalidAutoReleaseTime.Malformed",
-            f"The specified parameter {name} is not valid. "
-            "Specify the time in UTC in the yyyy-MM-ddTHH:mm:ssZ format.",
+            f"The specified parameter {name} is not valid. Specify the time in UTC in the yyyy-MM-ddTHH:mm:ssZ format.",
         ) from None
     moment = moment.replace(second=0)  # the API takes the start of the minute
     earliest = ctx.now + MIN_RELEASE_DELAY
@@ -132,8 +136,7 @@ def auto_release_time(name: str, value: str, ctx: ValidationContext) -> str:
     if moment > _add_years(ctx.now, MAX_RELEASE_YEARS):
         raise invalid(
             "InvalidAutoReleaseTime.TooLate",
-            f"The specified parameter {name} must be at most three years from the current "
-            f"time ({_iso(ctx.now)}).",
+            f"The specified parameter {name} must be at most three years from the current time ({_iso(ctx.now)}).",
         )
     return _iso(moment)
 
@@ -141,7 +144,9 @@ def auto_release_time(name: str, value: str, ctx: ValidationContext) -> str:
 def earliest_release(now: datetime) -> datetime:
     """The earliest release time worth sending: 30 minutes ahead, a minute's margin, on a whole minute."""
     moment = now + MIN_RELEASE_DELAY + timedelta(minutes=1)
-    return moment.replace(second=0, microsecond=0) + (timedelta(minutes=1) if moment.second or moment.microsecond else timedelta(0))
+    return moment.replace(second=0, microsecond=0) + (
+        timedelta(minutes=1) if moment.second or moment.microsecond else timedelta(0)
+    )
 
 
 RELEASE_MOMENT = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?Z")
@@ -153,13 +158,13 @@ def release_moment(text: object) -> datetime | None:
     if not match:
         return None
     try:
-        return datetime(*map(int, match.groups()[:5]), tzinfo=timezone.utc)
+        return datetime(*map(int, match.groups()[:5]), tzinfo=UTC)
     except ValueError:
         return None
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # Rules across values: (parameters, context) -> None.
@@ -171,8 +176,12 @@ def _minutes(hh_mm: str) -> int:
 
 def one_hour_window(params: Mapping[str, str], ctx: ValidationContext) -> None:
     """The maintenance window lasts one hour (or at least one hour, by setting), across midnight too."""
-    _window_length(_minutes(params["MaintainStartTime"]), _minutes(params["MaintainEndTime"]), ctx.maintain_window,
-                   lambda minutes: f"{minutes // 60:02d}:{minutes % 60:02d}Z")
+    _window_length(
+        _minutes(params["MaintainStartTime"]),
+        _minutes(params["MaintainEndTime"]),
+        ctx.maintain_window,
+        lambda minutes: f"{minutes // 60:02d}:{minutes % 60:02d}Z",
+    )
 
 
 def _window_length(start: int, end: int, rule: str, shown: Callable[[int], str], zone: str = "") -> None:
@@ -181,7 +190,10 @@ def _window_length(start: int, end: int, rule: str, shown: Callable[[int], str],
     window = f"{shown(start)}-{shown(end)}{zone}"
     if rule == AT_LEAST_ONE_HOUR:
         if length < 60:
-            raise invalid("InvalidEndTime.Format", f"Specified end time is not valid. The window {window} must last at least one hour.")
+            raise invalid(
+                "InvalidEndTime.Format",
+                f"Specified end time is not valid. The window {window} must last at least one hour.",
+            )
     elif length != 60:
         raise invalid(
             "InvalidEndTime.Format",
@@ -241,7 +253,9 @@ def tags_filter(given: Mapping[str, object], ctx: ValidationContext, limit: int)
     if tags is None:
         return resolved
     if not isinstance(tags, dict) or not 0 < len(tags) <= limit:
-        raise invalid("InvalidParameter", f"Tags must be an object of 1 to {limit} tag keys and values (null: any value).")
+        raise invalid(
+            "InvalidParameter", f"Tags must be an object of 1 to {limit} tag keys and values (null: any value)."
+        )
     for n, (key, value) in enumerate(sorted(tags.items()), start=1):
         if value is not None and not isinstance(value, str):
             raise invalid("InvalidParameter", f"The value of tag {key!r} must be text or null (any value).")
@@ -281,11 +295,18 @@ def local_window(given: Mapping[str, object], ctx: ValidationContext) -> dict[st
             raise invalid(code, f"With TimeZone, {name} is a local time in the HH:mm format, e.g. 02:00.")
         local[name] = int(match[1]) * 60 + int(match[2])
     if len(local) == 2:  # checked here, where the caller's local times can be quoted (the offset keeps the length)
-        _window_length(local["MaintainStartTime"], local["MaintainEndTime"], ctx.maintain_window,
-                       lambda minutes: f"{minutes // 60:02d}:{minutes % 60:02d}", f" ({zone_name})")
+        _window_length(
+            local["MaintainStartTime"],
+            local["MaintainEndTime"],
+            ctx.maintain_window,
+            lambda minutes: f"{minutes // 60:02d}:{minutes % 60:02d}",
+            f" ({zone_name})",
+        )
     if "MaintainStartTime" in local:
         day = ctx.reference_time.astimezone(zone).date()
-        start = datetime(day.year, day.month, day.day, local["MaintainStartTime"] // 60, local["MaintainStartTime"] % 60, tzinfo=zone)
+        start = datetime(
+            day.year, day.month, day.day, local["MaintainStartTime"] // 60, local["MaintainStartTime"] % 60, tzinfo=zone
+        )
         offset = int(start.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
         for name, minutes in local.items():
             utc = (minutes - offset) % (24 * 60)

@@ -29,8 +29,15 @@ class AwsError(Exception):
 
 
 class AwsJsonClient:
-    def __init__(self, service: str, target_prefix: str, region: str, endpoint: str, fetcher: Fetcher,
-                 env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        service: str,
+        target_prefix: str,
+        region: str,
+        endpoint: str,
+        fetcher: Fetcher,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.service, self.target_prefix, self.region = service, target_prefix, region
         parts = parse_url(endpoint)
         self.url = endpoint.rstrip("/") + "/"
@@ -39,11 +46,16 @@ class AwsJsonClient:
         self.env = dict(os.environ if env is None else env)  # at cold start, as Lambda sets it for the container
 
     @classmethod
-    def from_env(cls, service: str, target_prefix: str, fetcher: Fetcher, env: Mapping[str, str] | None = None) -> AwsJsonClient:
+    def from_env(
+        cls, service: str, target_prefix: str, fetcher: Fetcher, env: Mapping[str, str] | None = None
+    ) -> AwsJsonClient:
         env = os.environ if env is None else env
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-        endpoint = (env.get(f"AWS_ENDPOINT_URL_{service.upper()}") or env.get("AWS_ENDPOINT_URL")
-                    or f"https://{service}.{region}.amazonaws.com")
+        endpoint = (
+            env.get(f"AWS_ENDPOINT_URL_{service.upper()}")
+            or env.get("AWS_ENDPOINT_URL")
+            or f"https://{service}.{region}.amazonaws.com"
+        )
         return cls(service, target_prefix, region, endpoint, fetcher, env)
 
     def credentials(self) -> AwsCredentials:
@@ -66,7 +78,9 @@ class AwsJsonClient:
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            raise AwsError("InvalidResponse", f"{self.service} answered HTTP {answer.status} with no JSON object", answer.status)
+            raise AwsError(
+                "InvalidResponse", f"{self.service} answered HTTP {answer.status} with no JSON object", answer.status
+            )
         if answer.status >= 300:
             code = str(data.get("__type", f"HTTP{answer.status}")).rsplit("#", 1)[-1]
             raise AwsError(code, str(data.get("message") or data.get("Message") or "")[:500], answer.status)

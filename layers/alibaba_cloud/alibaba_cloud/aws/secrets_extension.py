@@ -22,7 +22,9 @@ MAX_SECRET_BYTES = 1024 * 1024  # a Secrets Manager value is at most 64 KiB; its
 class SecretsExtension:
     """Reads and caches ``SecretString`` values by secret name or ARN."""
 
-    def __init__(self, *, port: int = 2773, cache_seconds: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, *, port: int = 2773, cache_seconds: float = 300.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._fetcher: Fetcher | None = None  # made on first use: most containers never read a secret
         self._url = f"http://localhost:{port}/secretsmanager/get"
         self._cache_seconds = cache_seconds
@@ -47,8 +49,11 @@ class SecretsExtension:
             self._fetcher = Fetcher(1.0, 5.0, max_bytes=MAX_SECRET_BYTES, pool_size=2)
         try:
             answer = self._fetcher.request(
-                "GET", f"{self._url}?secretId={quote(secret_id, safe='')}", None,
-                {"X-Aws-Parameters-Secrets-Token": os.environ.get("AWS_SESSION_TOKEN", "")}, None,
+                "GET",
+                f"{self._url}?secretId={quote(secret_id, safe='')}",
+                None,
+                {"X-Aws-Parameters-Secrets-Token": os.environ.get("AWS_SESSION_TOKEN", "")},
+                None,
             )
         except FetchError as exc:
             failure.message += f": {type(exc).__name__}"

@@ -12,7 +12,7 @@ import hmac
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote, unquote
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -67,7 +67,9 @@ def canonical_headers(headers: Sequence[tuple[str, str]]) -> tuple[str, str]:
     return "".join(f"{n}:{','.join(merged[n])}\n" for n in names), ";".join(names)
 
 
-def canonical_request(method: str, path: str, query: str, headers: Sequence[tuple[str, str]], payload_sha256: str) -> tuple[str, str]:
+def canonical_request(
+    method: str, path: str, query: str, headers: Sequence[tuple[str, str]], payload_sha256: str
+) -> tuple[str, str]:
     lines, signed = canonical_headers(headers)
     return f"{method}\n{canonical_path(path)}\n{canonical_query(query)}\n{lines}\n{signed}\n{payload_sha256}", signed
 
@@ -88,25 +90,47 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
 
 
 def authorization(
-    method: str, path: str, query: str, headers: Sequence[tuple[str, str]], body: bytes,
-    credentials: AwsCredentials, region: str, service: str, amz_date: str,
+    method: str,
+    path: str,
+    query: str,
+    headers: Sequence[tuple[str, str]],
+    body: bytes,
+    credentials: AwsCredentials,
+    region: str,
+    service: str,
+    amz_date: str,
 ) -> str:
     """The ``Authorization`` header over exactly ``headers`` (which must include Host and X-Amz-Date)."""
     canonical, signed = canonical_request(method, path, query, headers, hashlib.sha256(body).hexdigest())
     credential_scope = scope(amz_date, region, service)
     to_sign = string_to_sign(amz_date, credential_scope, canonical)
-    signature = hmac.new(signing_key(credentials.secret_access_key, amz_date[:8], region, service), to_sign.encode(), hashlib.sha256)
-    return f"{ALGORITHM} Credential={credentials.access_key_id}/{credential_scope}, SignedHeaders={signed}, Signature={signature.hexdigest()}"
+    signature = hmac.new(
+        signing_key(credentials.secret_access_key, amz_date[:8], region, service), to_sign.encode(), hashlib.sha256
+    )
+    return (
+        f"{ALGORITHM} Credential={credentials.access_key_id}/{credential_scope}, "
+        f"SignedHeaders={signed}, Signature={signature.hexdigest()}"
+    )
 
 
 def sign(
-    method: str, host: str, path: str, query: str, headers: dict[str, str], body: bytes,
-    credentials: AwsCredentials, region: str, service: str, now: datetime | None = None,
+    method: str,
+    host: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
+    credentials: AwsCredentials,
+    region: str,
+    service: str,
+    now: datetime | None = None,
 ) -> dict[str, str]:
     """The headers to send: ``headers`` plus Host, X-Amz-Date, X-Amz-Security-Token (signed) and Authorization."""
-    amz_date = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    amz_date = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     signed = {**headers, "Host": host, "X-Amz-Date": amz_date}
     if credentials.session_token:
         signed["X-Amz-Security-Token"] = credentials.session_token
-    signed["Authorization"] = authorization(method, path, query, list(signed.items()), body, credentials, region, service, amz_date)
+    signed["Authorization"] = authorization(
+        method, path, query, list(signed.items()), body, credentials, region, service, amz_date
+    )
     return signed

@@ -60,8 +60,13 @@ class Notifier:
         self.policy = policy
         self.sleep = sleep
         self.trusted = Fetcher(policy.connect_timeout, policy.read_timeout, max_bytes=0)
-        self.untrusted = Fetcher(policy.connect_timeout, policy.read_timeout, max_bytes=0, public_only=True,
-                                 allowed_networks=policy.allowed_networks)
+        self.untrusted = Fetcher(
+            policy.connect_timeout,
+            policy.read_timeout,
+            max_bytes=0,
+            public_only=True,
+            allowed_networks=policy.allowed_networks,
+        )
 
     def target(self, url: str, from_event: bool) -> str:
         """The URL to post to, read once by urllib3; :class:`UrlRefused` says why not (addresses are
@@ -94,7 +99,9 @@ class Notifier:
             outcomes.append(self._post(fetcher, target, body, key, webhook_id, deadline))
         return outcomes
 
-    def _post(self, fetcher: Fetcher, url: str, body: bytes, key: bytes, webhook_id: str, deadline: float | None) -> dict[str, Any]:
+    def _post(
+        self, fetcher: Fetcher, url: str, body: bytes, key: bytes, webhook_id: str, deadline: float | None
+    ) -> dict[str, Any]:
         outcome: dict[str, Any] = {"Url": shown(url), "Delivered": False, "Attempts": 0}
         for attempt in range(1, self.policy.attempts + 1):
             if deadline is not None and deadline - time.monotonic() < 0.2:
@@ -139,7 +146,9 @@ class Deliveries:
         self.keys = keys
         self._notifier: Notifier | None = None
 
-    def deliver(self, result: dict[str, Any], event_urls: Sequence[str], deadline: float | None) -> list[dict[str, Any]]:
+    def deliver(
+        self, result: dict[str, Any], event_urls: Sequence[str], deadline: float | None
+    ) -> list[dict[str, Any]]:
         """One outcome per URL (none when there is nowhere to deliver); raises if there is no key to sign with."""
         targets = [(url, False) for url in self.settings.notify_urls] + [(url, True) for url in event_urls]
         if not targets:
@@ -150,7 +159,10 @@ class Deliveries:
 
     def notifier(self) -> Notifier:
         if self._notifier is None:
-            policy = NotifyPolicy(allow_http=self.settings.notify_allow_http, allowed_hosts=self.settings.notify_allowed_hosts,
-                                  allowed_networks=self.settings.notify_allowed_networks)
+            policy = NotifyPolicy(
+                allow_http=self.settings.notify_allow_http,
+                allowed_hosts=self.settings.notify_allowed_hosts,
+                allowed_networks=self.settings.notify_allowed_networks,
+            )
             self._notifier = Notifier(policy)
         return self._notifier

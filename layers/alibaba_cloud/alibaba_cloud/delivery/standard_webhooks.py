@@ -62,7 +62,9 @@ def sign_headers(key: bytes, webhook_id: str, body: bytes, timestamp: int | None
 class WebhookVerifier:
     """Checks a delivery's headers against the configured keys; answers 401 otherwise."""
 
-    def __init__(self, keys: tuple[bytes, ...], tolerance_seconds: float = 300.0, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, keys: tuple[bytes, ...], tolerance_seconds: float = 300.0, clock: Callable[[], float] = time.time
+    ) -> None:
         self._keys = keys
         self._tolerance = tolerance_seconds
         self._clock = clock

@@ -41,9 +41,12 @@ class RateControl:
         if not (valid_count or valid_percent):
             raise bad_request('RateControl.MaxErrors must be a whole number from 0, or a percentage such as "10%".')
         rate = value.get("MaxRequestsPerSecond", cls.max_requests_per_second)
-        if rate is not None and (not isinstance(rate, (int, float)) or isinstance(rate, bool)
-                                 or not 0 < rate <= MAX_REQUESTS_PER_SECOND):
-            raise bad_request(f"RateControl.MaxRequestsPerSecond must be a number above 0 and at most {MAX_REQUESTS_PER_SECOND}.")
+        if rate is not None and (
+            not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 < rate <= MAX_REQUESTS_PER_SECOND
+        ):
+            raise bad_request(
+                f"RateControl.MaxRequestsPerSecond must be a number above 0 and at most {MAX_REQUESTS_PER_SECOND}."
+            )
         return cls(concurrency, max_errors, None if rate is None else float(rate))
 
     def error_limit(self, total: int) -> int:
@@ -53,7 +56,11 @@ class RateControl:
         return self.max_errors
 
     def to_dict(self) -> dict[str, Any]:
-        return {"Concurrency": self.concurrency, "MaxErrors": self.max_errors, "MaxRequestsPerSecond": self.max_requests_per_second}
+        return {
+            "Concurrency": self.concurrency,
+            "MaxErrors": self.max_errors,
+            "MaxRequestsPerSecond": self.max_requests_per_second,
+        }
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,7 @@ class Selection:
         if region is not None and not isinstance(region, str):
             raise bad_request("Select.RegionId must be a region ID.")
         if not isinstance(tags, dict) or not tags:
-            raise bad_request("Select.Tags must name at least one tag: {\"env\": \"dev\"} (null matches any value).")
+            raise bad_request('Select.Tags must name at least one tag: {"env": "dev"} (null matches any value).')
         if not all(v is None or isinstance(v, str) for v in tags.values()):
             raise bad_request("A Select tag's value must be text, or null for any value.")
         return cls(region, dict(tags))

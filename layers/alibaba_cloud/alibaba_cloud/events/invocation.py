@@ -21,7 +21,8 @@ or ``Select`` (instances by tags), the other parameters shared by all, with an o
 
 What an action allows beside its parameters (a batch, a ``Select``, paging) comes from its
 declaration as :class:`EventRules`, so a key the action cannot use is refused before anything is
-read or written. What it gives back (:mod:`.result`), returns to its caller, sends to Lambda destinations and to ``NotifyUrls``
+read or written. What it gives back (:mod:`.result`), returns to its caller, sends to Lambda
+destinations and to ``NotifyUrls``
 is a result event::
 
     {"Action", "Product", "Parameters", "RequestId", "Outcome": "Succeeded" | "Failed",
@@ -36,14 +37,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import bad_request, invalid
 from .batch import Batch, RateControl, Selection, tag_values_in
 from .keys import (
-    BATCH_KEYS, CHAIN_KEYS, DETAIL, HOP_KEYS, MAX_CORRELATION_ID, MAX_DEPTH, MAX_NOTIFY_URLS, MAX_SKIP_ON_PAGE,
-    MAX_TARGETS, MAX_URL_LENGTH, SINCE, SKIP_ON_PAGE, TARGET_KEYS,
+    BATCH_KEYS,
+    CHAIN_KEYS,
+    DETAIL,
+    HOP_KEYS,
+    MAX_CORRELATION_ID,
+    MAX_DEPTH,
+    MAX_NOTIFY_URLS,
+    MAX_SKIP_ON_PAGE,
+    MAX_TARGETS,
+    MAX_URL_LENGTH,
+    SINCE,
+    SKIP_ON_PAGE,
+    TARGET_KEYS,
 )
 
 
@@ -81,7 +93,9 @@ class Invocation:
         return max(0, self.budget - 1) // self.branches
 
 
-def read_invocation(event: object, rules: EventRules, correlation_id: str | None, synchronous: bool = False) -> Invocation:
+def read_invocation(
+    event: object, rules: EventRules, correlation_id: str | None, synchronous: bool = False
+) -> Invocation:
     """The invocation an event asks for, or the error that says why it asks for none.
 
     ``synchronous``: the caller waits for the answer (a webhook), which may then be up to 6 MB.
@@ -103,8 +117,10 @@ def read_invocation(event: object, rules: EventRules, correlation_id: str | None
         controls = {k: v for k, v in event.items() if k not in ("Action", "Parameters")}
         unknown = sorted(set(controls) - set(CHAIN_KEYS))
         if unknown:
-            raise invalid("UnsupportedParameter",
-                          f"A hop takes Action, Parameters and {', '.join(CHAIN_KEYS)}; not {', '.join(unknown)}.")
+            raise invalid(
+                "UnsupportedParameter",
+                f"A hop takes Action, Parameters and {', '.join(CHAIN_KEYS)}; not {', '.join(unknown)}.",
+            )
     else:
         parameters = {k: v for k, v in event.items() if k not in CHAIN_KEYS}
         controls = {k: v for k, v in event.items() if k in CHAIN_KEYS}
@@ -112,11 +128,16 @@ def read_invocation(event: object, rules: EventRules, correlation_id: str | None
     skip_on_page = _skip_on_page(parameters) if rules.pages else 0
     hop = max(_whole(controls.get("Hop", 0), "Hop"), floor)
     if hop > rules.max_hops:
-        raise invalid("Chain.HopLimitExceeded", f"Hop {hop} is over the limit of {rules.max_hops}: the chain may be looping.")
+        raise invalid(
+            "Chain.HopLimitExceeded", f"Hop {hop} is over the limit of {rules.max_hops}: the chain may be looping."
+        )
     budget = min(_whole(controls.get("Budget", rules.max_invocations), "Budget"), rules.max_invocations)
     if budget < 1:
-        raise invalid("Chain.BudgetExhausted", "The chain has made all the invocations its Budget allowed "
-                      f"(at most {rules.max_invocations}, shared among its branches): this hop is not run.")
+        raise invalid(
+            "Chain.BudgetExhausted",
+            "The chain has made all the invocations its Budget allowed "
+            f"(at most {rules.max_invocations}, shared among its branches): this hop is not run.",
+        )
     _check_next(controls.get("Next"), rules.max_hops - hop)
     urls = _urls(controls.get("NotifyUrls"))
     return Invocation(
@@ -161,8 +182,10 @@ def _check_next(value: object, hops_left: int) -> None:
         hop = _hop(value)
         unknown = sorted(set(hop) - HOP_KEYS)
         if unknown:
-            raise invalid("UnsupportedParameter",
-                          f"A Next hop takes Action, Parameters and {', '.join(CHAIN_KEYS)}; not {', '.join(unknown)}.")
+            raise invalid(
+                "UnsupportedParameter",
+                f"A Next hop takes Action, Parameters and {', '.join(CHAIN_KEYS)}; not {', '.join(unknown)}.",
+            )
         depth += 1
         if depth > hops_left:
             raise invalid("Chain.HopLimitExceeded", f"The chain's Next hops go deeper than the {hops_left} hops left.")
@@ -184,7 +207,11 @@ def _batch(parameters: dict[str, Any], rules: EventRules, synchronous: bool) -> 
         raise bad_request(f"{rules.action} reads every page itself: give RegionId and Tags, no batch keys.")
     name = named[0]
     control = RateControl.parse(parameters.get("RateControl"))
-    dry_run, since, detail = parameters.get("DryRun", False), parameters.get("Since", "ScheduledTime"), parameters.get("Detail", "Summary")
+    dry_run, since, detail = (
+        parameters.get("DryRun", False),
+        parameters.get("Since", "ScheduledTime"),
+        parameters.get("Detail", "Summary"),
+    )
     if not isinstance(dry_run, bool):
         raise bad_request("DryRun must be true or false.")
     if since not in SINCE:
@@ -208,7 +235,10 @@ def _batch(parameters: dict[str, Any], rules: EventRules, synchronous: bool) -> 
     if not isinstance(listed, list) or not listed:
         raise bad_request(f"{name} must be a non-empty list.")
     if len(listed) > MAX_TARGETS:
-        raise invalid("Batch.TooManyTargets", f"At most {MAX_TARGETS} targets an invocation; fan larger fleets out in chunks (see the README).")
+        raise invalid(
+            "Batch.TooManyTargets",
+            f"At most {MAX_TARGETS} targets an invocation; fan larger fleets out in chunks (see the README).",
+        )
     if name == "InstanceIds":
         if "InstanceId" in shared:
             raise bad_request("With InstanceIds, give no InstanceId.")
@@ -234,7 +264,9 @@ def _skip_on_page(parameters: Mapping[str, Any]) -> int:
 
 def _next_of_result(result: Mapping[str, Any]) -> dict[str, Any]:
     if result.get("Outcome") != "Succeeded":
-        raise invalid("Chain.PreviousFailed", f"The previous action {result.get('Action')!r} did not succeed; nothing to run.")
+        raise invalid(
+            "Chain.PreviousFailed", f"The previous action {result.get('Action')!r} did not succeed; nothing to run."
+        )
     hop = result.get("Next")
     if not isinstance(hop, dict):
         raise invalid("Chain.NoNextHop", "The result names no Next hop to run.")
@@ -252,7 +284,11 @@ def _correlation_id(value: object, default: str | None) -> str | None:
 def _hop(value: object) -> dict[str, Any] | None:
     if value is None:
         return None
-    if not isinstance(value, dict) or not isinstance(value.get("Action"), str) or not isinstance(value.get("Parameters"), dict):
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("Action"), str)
+        or not isinstance(value.get("Parameters"), dict)
+    ):
         raise bad_request('Next must be a hop: {"Action": ..., "Parameters": {...}}.')
     return value
 
@@ -260,8 +296,11 @@ def _hop(value: object) -> dict[str, Any] | None:
 def _urls(value: object) -> tuple[str, ...]:
     if value is None:
         return ()
-    if not isinstance(value, list) or len(value) > MAX_NOTIFY_URLS or not all(
-            isinstance(u, str) and len(u) <= MAX_URL_LENGTH for u in value):
+    if (
+        not isinstance(value, list)
+        or len(value) > MAX_NOTIFY_URLS
+        or not all(isinstance(u, str) and len(u) <= MAX_URL_LENGTH for u in value)
+    ):
         raise bad_request(f"NotifyUrls must be a list of at most {MAX_NOTIFY_URLS} URLs.")
     return tuple(value)
 
@@ -276,5 +315,7 @@ def _scheduled_time(value: object) -> datetime | None:
         if moment.tzinfo is None:
             raise ValueError(value)
     except ValueError:
-        raise bad_request("ScheduledTime must be an ISO 8601 time with its offset, e.g. 2026-11-22T02:00:00Z.") from None
-    return moment.astimezone(timezone.utc)
+        raise bad_request(
+            "ScheduledTime must be an ISO 8601 time with its offset, e.g. 2026-11-22T02:00:00Z."
+        ) from None
+    return moment.astimezone(UTC)

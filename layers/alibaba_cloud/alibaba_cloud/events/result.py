@@ -62,6 +62,10 @@ def with_next(event: dict[str, Any], invocation: Invocation) -> dict[str, Any]:
     """The chain's fields on a result; ``Next`` only on success, its ``Hop`` one more than this one's."""
     event["CorrelationId"], event["Hop"] = invocation.correlation_id, invocation.hop
     if event["Outcome"] == "Succeeded" and invocation.next is not None:
-        event["Next"] = {**invocation.next, "Hop": invocation.hop + 1, "Budget": invocation.next_budget,
-                         "CorrelationId": invocation.correlation_id}
+        event["Next"] = {
+            **invocation.next,
+            "Hop": invocation.hop + 1,
+            "Budget": invocation.next_budget,
+            "CorrelationId": invocation.correlation_id,
+        }
     return event

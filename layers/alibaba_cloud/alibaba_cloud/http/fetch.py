@@ -35,10 +35,17 @@ from urllib3.util import connection as urllib3_connection
 
 from .. import __version__
 
-USER_AGENT = (f"alibaba-cloud-lifecycle/{__version__} Python/{'.'.join(map(str, sys.version_info[:3]))} "
-              f"urllib3/{urllib3.__version__}")
+USER_AGENT = (
+    f"alibaba-cloud-lifecycle/{__version__} Python/{'.'.join(map(str, sys.version_info[:3]))} "
+    f"urllib3/{urllib3.__version__}"
+)
 # What requests sent by default, so nothing changes on the wire but the User-Agent, which names the product.
-DEFAULT_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate", "Accept": "*/*", "Connection": "keep-alive"}
+DEFAULT_HEADERS = {
+    "User-Agent": USER_AGENT,
+    "Accept-Encoding": "gzip, deflate",
+    "Accept": "*/*",
+    "Connection": "keep-alive",
+}
 
 _local = threading.local()  # the guard of the request this thread is making
 
@@ -175,10 +182,12 @@ class _Watched:
                 raise AddressRefused(self, self.host, address, why)
         try:  # the checked address itself, never the name again
             return urllib3_connection.create_connection(
-                (addresses[0], self.port), self.timeout, source_address=self.source_address,
+                (addresses[0], self.port),
+                self.timeout,
+                source_address=self.source_address,
                 socket_options=self.socket_options,  # type: ignore[arg-type]
             )
-        except socket.timeout as exc:
+        except TimeoutError as exc:
             raise ConnectTimeoutError(self, f"Connection to {self.host} timed out.") from exc
         except OSError as exc:
             raise NewConnectionError(self, f"Failed to establish a new connection: {exc}") from exc  # type: ignore[arg-type]
@@ -233,8 +242,14 @@ class Fetcher:
     """One pool of connections (kept for the container's life) and the guarantees above on each request."""
 
     def __init__(
-        self, connect_timeout: float, read_timeout: float, *, max_bytes: int, public_only: bool = False,
-        allowed_networks: tuple[str, ...] = (), pool_size: int = 64,
+        self,
+        connect_timeout: float,
+        read_timeout: float,
+        *,
+        max_bytes: int,
+        public_only: bool = False,
+        allowed_networks: tuple[str, ...] = (),
+        pool_size: int = 64,
     ) -> None:
         """``max_bytes`` 0: the body is not read at all. ``allowed_networks``: CIDRs a public-only
         fetcher may reach anyway (a local run's receivers on 127.0.0.1)."""
@@ -250,11 +265,20 @@ class Fetcher:
         self.pool = PoolManager(num_pools=4, maxsize=pool_size, cert_reqs="CERT_REQUIRED", ca_certs=certifi.where())
         self.pool.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}  # type: ignore[assignment]
 
-    def post(self, url: str, body: bytes, headers: dict[str, str], deadline: float | None, read_timeout: float | None = None) -> Answer:
+    def post(
+        self, url: str, body: bytes, headers: dict[str, str], deadline: float | None, read_timeout: float | None = None
+    ) -> Answer:
         return self.request("POST", url, body, headers, deadline, read_timeout)
 
-    def request(self, method: str, url: str, body: bytes | None, headers: dict[str, str], deadline: float | None,
-                read_timeout: float | None = None) -> Answer:
+    def request(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        deadline: float | None,
+        read_timeout: float | None = None,
+    ) -> Answer:
         """One request, ended by ``deadline`` (a ``time.monotonic()`` value) whatever the peer does.
 
         Raises a :class:`FetchError`: :class:`DeadlineReached`, :class:`TooLarge`, :class:`Refused`,
@@ -276,9 +300,16 @@ class Fetcher:
             timer.start()
         _local.guard = guard
         try:
-            response = self.pool.urlopen(method, url, body=body, headers={**DEFAULT_HEADERS, **headers},
-                                         timeout=Timeout(connect=connect, read=read), retries=False, redirect=False,
-                                         preload_content=False)
+            response = self.pool.urlopen(
+                method,
+                url,
+                body=body,
+                headers={**DEFAULT_HEADERS, **headers},
+                timeout=Timeout(connect=connect, read=read),
+                retries=False,
+                redirect=False,
+                preload_content=False,
+            )
             try:
                 content = self._read(response)
             except BaseException:

@@ -29,8 +29,9 @@ class RunContext:
     synchronous: bool = False  # the caller waits for the answer (a webhook): it may take up to 6 MB
 
     def validation(self) -> ValidationContext:
-        return ValidationContext(now=self.now, maintain_window=self.settings.maintain_window,
-                                 scheduled_time=self.invocation.scheduled_time)
+        return ValidationContext(
+            now=self.now, maintain_window=self.settings.maintain_window, scheduled_time=self.invocation.scheduled_time
+        )
 
 
 @dataclass(frozen=True)

@@ -22,16 +22,31 @@ def run_inventory(ctx: RunContext) -> Ran:
     records_budget = budget(ctx.request_size, ctx.synchronous) - 2 * ctx.request_size - RESULT_FIELDS
     try:
         inventory = InventoryReader(ctx.client, ctx.settings).read(
-            action, given, ctx.validation(), ctx.deadline, records_budget, invocation.skip_on_page)
+            action, given, ctx.validation(), ctx.deadline, records_budget, invocation.skip_on_page
+        )
     except AlibabaCloudError as error:
-        return Ran(result_event(action=action.name, product=action.product.code, parameters=invocation.parameters,
-                                invocation=invocation, error=error), error)
-    result: dict[str, Any] = {"Action": action.name, "Product": action.product.code, "Parameters": invocation.parameters,
-                              "Outcome": "Succeeded" if inventory.complete else "Failed"}
+        return Ran(
+            result_event(
+                action=action.name,
+                product=action.product.code,
+                parameters=invocation.parameters,
+                invocation=invocation,
+                error=error,
+            ),
+            error,
+        )
+    result: dict[str, Any] = {
+        "Action": action.name,
+        "Product": action.product.code,
+        "Parameters": invocation.parameters,
+        "Outcome": "Succeeded" if inventory.complete else "Failed",
+    }
     if not inventory.complete:
-        result.update(ErrorCode="Inventory.Incomplete",
-                      ErrorMessage=f"Read {len(inventory.records)} instances before stopping ({inventory.reason}); "
-                                   "send Resume to read on.")
+        result.update(
+            ErrorCode="Inventory.Incomplete",
+            ErrorMessage=f"Read {len(inventory.records)} instances before stopping ({inventory.reason}); "
+            "send Resume to read on.",
+        )
         paging = {k: v for k, v in (inventory.resume or {}).items() if k in PAGING}
         result["Resume"] = {**given, **paging}
     result["Inventory"] = inventory.summary()

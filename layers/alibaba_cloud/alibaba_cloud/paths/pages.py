@@ -34,8 +34,12 @@ class Inventory:
     resume: dict[str, Any] | None = None  # the parameters (and SkipOnPage) that read on from where this stopped
 
     def summary(self) -> dict[str, Any]:
-        summary: dict[str, Any] = {"Read": len(self.records), "TotalCount": self.total_count, "Pages": self.pages,
-                                   "Complete": self.complete}
+        summary: dict[str, Any] = {
+            "Read": len(self.records),
+            "TotalCount": self.total_count,
+            "Pages": self.pages,
+            "Complete": self.complete,
+        }
         if not self.complete:
             summary["Reason"] = self.reason
         return summary
@@ -95,7 +99,11 @@ class InventoryReader:
                 params["NextToken"] = token
             else:
                 number = int(params["PageNumber"])
-                if not items or inventory.total_count is None or number * int(params[listing.page_size_parameter]) >= inventory.total_count:
+                if (
+                    not items
+                    or inventory.total_count is None
+                    or number * int(params[listing.page_size_parameter]) >= inventory.total_count
+                ):
                     break
                 params["PageNumber"] = str(number + 1)
         else:

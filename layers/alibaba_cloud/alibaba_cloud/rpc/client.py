@@ -111,7 +111,10 @@ class RpcClient:
                 if not error.retryable or attempt == self.retry.max_attempts:
                     raise
                 pause = self.retry.delay(attempt, error)
-                if deadline is not None and time.monotonic() + pause + self.retry.min_attempt_time > deadline - self.retry.margin:
+                if (
+                    deadline is not None
+                    and time.monotonic() + pause + self.retry.min_attempt_time > deadline - self.retry.margin
+                ):
                     raise  # no time for another attempt: report this one while we still can
                 self.sleep(pause)
                 if pace is not None and not pace():

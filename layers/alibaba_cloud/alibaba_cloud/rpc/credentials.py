@@ -63,7 +63,9 @@ class CredentialsProvider:
     within the cache period on a warm container.
     """
 
-    def __init__(self, secret_id: str | None, read_secret: ReadSecret, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, secret_id: str | None, read_secret: ReadSecret, environ: Mapping[str, str] | None = None
+    ) -> None:
         self._secret_id = secret_id
         self._read_secret = read_secret
         # Read once, like every other setting: a container's environment does not change.
@@ -89,9 +91,7 @@ class CredentialsProvider:
             values = None
         credentials = None
         if isinstance(values, dict):
-            credentials = Credentials.from_mapping(values, SECRET_KEYS) or Credentials.from_mapping(
-                values, ENV_NAMES
-            )
+            credentials = Credentials.from_mapping(values, SECRET_KEYS) or Credentials.from_mapping(values, ENV_NAMES)
         if credentials is None:
             raise AlibabaCloudError(
                 "InvalidCredentialsSecret",

@@ -46,33 +46,47 @@ class Product:
 
 
 # From alibabacloud_ecs20140526 7.11.8 (Client._endpoint_map).
-ECS = Product("Ecs", "2014-05-26", "ecs", _by_host({
-    "ecs-cn-hangzhou.aliyuncs.com": (
-        "cn-hangzhou cn-shanghai-finance-1 cn-shenzhen-finance-1 cn-beijing-nu16-b01 cn-fujian "
-        "cn-haidian-cm12-c01 cn-hangzhou-bj-b01 cn-hangzhou-internal-prod-1 cn-hangzhou-internal-test-1 "
-        "cn-hangzhou-internal-test-2 cn-hangzhou-internal-test-3 cn-hangzhou-test-306 cn-shanghai-et15-b01 "
-        "cn-shanghai-et2-b01 cn-shanghai-internal-test-1 cn-shenzhen-st4-d01 cn-shenzhen-su18-b01 "
-        "cn-zhangbei-na61-b01"
+ECS = Product(
+    "Ecs",
+    "2014-05-26",
+    "ecs",
+    _by_host(
+        {
+            "ecs-cn-hangzhou.aliyuncs.com": (
+                "cn-hangzhou cn-shanghai-finance-1 cn-shenzhen-finance-1 cn-beijing-nu16-b01 cn-fujian "
+                "cn-haidian-cm12-c01 cn-hangzhou-bj-b01 cn-hangzhou-internal-prod-1 cn-hangzhou-internal-test-1 "
+                "cn-hangzhou-internal-test-2 cn-hangzhou-internal-test-3 cn-hangzhou-test-306 cn-shanghai-et15-b01 "
+                "cn-shanghai-et2-b01 cn-shanghai-internal-test-1 cn-shenzhen-st4-d01 cn-shenzhen-su18-b01 "
+                "cn-zhangbei-na61-b01"
+            ),
+            "ecs.aliyuncs.com": (
+                "cn-north-2-gov-1 ap-northeast-2-pop cn-beijing-finance-pop cn-beijing-gov-1 cn-hangzhou-finance "
+                "cn-hongkong-finance-pop cn-shanghai-inner cn-shenzhen-inner cn-wuhan cn-yushanfang cn-zhangbei "
+                "rus-west-1-pop"
+            ),
+            "ecs.cn-qingdao-nebula.aliyuncs.com": "cn-edge-1 cn-huhehaote-nebula-1 cn-zhengzhou-nebula-1",
+            "ecs.cn-zhangjiakou.aliyuncs.com": "cn-zhangjiakou-na62-a01",
+            "ecs.cn-shenzhen-cloudstone.aliyuncs.com": "eu-west-1-oxs",
+        }
     ),
-    "ecs.aliyuncs.com": (
-        "cn-north-2-gov-1 ap-northeast-2-pop cn-beijing-finance-pop cn-beijing-gov-1 cn-hangzhou-finance "
-        "cn-hongkong-finance-pop cn-shanghai-inner cn-shenzhen-inner cn-wuhan cn-yushanfang cn-zhangbei "
-        "rus-west-1-pop"
-    ),
-    "ecs.cn-qingdao-nebula.aliyuncs.com": "cn-edge-1 cn-huhehaote-nebula-1 cn-zhengzhou-nebula-1",
-    "ecs.cn-zhangjiakou.aliyuncs.com": "cn-zhangjiakou-na62-a01",
-    "ecs.cn-shenzhen-cloudstone.aliyuncs.com": "eu-west-1-oxs",
-}))
+)
 
 # From alibabacloud_r_kvstore20150101 7.0.0 (Client._endpoint_map): every mapped region uses the central host.
-R_KVSTORE = Product("R-kvstore", "2015-01-01", "r-kvstore", _by_host({
-    "r-kvstore.aliyuncs.com": (
-        "cn-hangzhou cn-hangzhou-finance ap-northeast-2-pop cn-beijing-finance-pop cn-beijing-gov-1 "
-        "cn-beijing-nu16-b01 cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou-bj-b01 "
-        "cn-hangzhou-internal-prod-1 cn-hangzhou-internal-test-1 cn-hangzhou-internal-test-2 "
-        "cn-hangzhou-internal-test-3 cn-hangzhou-test-306 cn-hongkong-finance-pop cn-qingdao-nebula "
-        "cn-shanghai-et15-b01 cn-shanghai-et2-b01 cn-shanghai-inner cn-shanghai-internal-test-1 "
-        "cn-shenzhen-inner cn-shenzhen-st4-d01 cn-shenzhen-su18-b01 cn-wuhan cn-yushanfang cn-zhangbei "
-        "cn-zhangbei-na61-b01 cn-zhangjiakou-na62-a01 cn-zhengzhou-nebula-1 eu-west-1-oxs rus-west-1-pop"
+R_KVSTORE = Product(
+    "R-kvstore",
+    "2015-01-01",
+    "r-kvstore",
+    _by_host(
+        {
+            "r-kvstore.aliyuncs.com": (
+                "cn-hangzhou cn-hangzhou-finance ap-northeast-2-pop cn-beijing-finance-pop cn-beijing-gov-1 "
+                "cn-beijing-nu16-b01 cn-edge-1 cn-fujian cn-haidian-cm12-c01 cn-hangzhou-bj-b01 "
+                "cn-hangzhou-internal-prod-1 cn-hangzhou-internal-test-1 cn-hangzhou-internal-test-2 "
+                "cn-hangzhou-internal-test-3 cn-hangzhou-test-306 cn-hongkong-finance-pop cn-qingdao-nebula "
+                "cn-shanghai-et15-b01 cn-shanghai-et2-b01 cn-shanghai-inner cn-shanghai-internal-test-1 "
+                "cn-shenzhen-inner cn-shenzhen-st4-d01 cn-shenzhen-su18-b01 cn-wuhan cn-yushanfang cn-zhangbei "
+                "cn-zhangbei-na61-b01 cn-zhangjiakou-na62-a01 cn-zhengzhou-nebula-1 eu-west-1-oxs rus-west-1-pop"
+            ),
+        }
     ),
-}))
+)

@@ -16,7 +16,7 @@ import hmac
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -43,9 +43,7 @@ def percent_encode(text: str) -> str:
 def canonical_query(params: Mapping[str, str | None]) -> str:
     """Sorted ``name=value`` pairs joined by ``&``; absent (``None``) values are left out, empty ones kept."""
     return "&".join(
-        f"{percent_encode(name)}={percent_encode(value)}"
-        for name, value in sorted(params.items())
-        if value is not None
+        f"{percent_encode(name)}={percent_encode(value)}" for name, value in sorted(params.items()) if value is not None
     )
 
 
@@ -63,7 +61,7 @@ def rpc_signature(method: str, params: Mapping[str, str | None], secret: str) ->
 
 def utc_timestamp(now: datetime | None = None) -> str:
     """Alibaba's ``Timestamp`` format: UTC ``yyyy-MM-ddTHH:mm:ssZ``."""
-    return (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_nonce() -> str:
@@ -125,14 +123,20 @@ def canonical_headers(headers: Mapping[str, str]) -> tuple[str, str]:
     return "".join(f"{name}:{value}\n" for name, value in pairs), ";".join(name for name, _ in pairs)
 
 
-def v3_canonical_request(method: str, query: Mapping[str, str | None], headers: Mapping[str, str], payload_sha256: str) -> str:
+def v3_canonical_request(
+    method: str, query: Mapping[str, str | None], headers: Mapping[str, str], payload_sha256: str
+) -> str:
     lines, signed_names = canonical_headers(headers)
     return f"{method}\n/\n{canonical_query(query)}\n{lines}\n{signed_names}\n{payload_sha256}"
 
 
 def v3_authorization(
-    method: str, query: Mapping[str, str | None], headers: Mapping[str, str], payload_sha256: str,
-    access_key_id: str, access_key_secret: str,
+    method: str,
+    query: Mapping[str, str | None],
+    headers: Mapping[str, str],
+    payload_sha256: str,
+    access_key_id: str,
+    access_key_secret: str,
 ) -> str:
     """The ``Authorization`` header over the given (signed) headers."""
     canonical = v3_canonical_request(method, query, headers, payload_sha256)

@@ -8,7 +8,15 @@ from urllib.parse import urlsplit
 
 from ..errors import AlibabaCloudError, deadline_exceeded, invalid_response
 from ..http.fetch import (
-    Answer, ConnectFailed, ConnectTimedOut, DeadlineReached, Fetcher, FetchError, NotResolved, ReadTimedOut, TooLarge,
+    Answer,
+    ConnectFailed,
+    ConnectTimedOut,
+    DeadlineReached,
+    Fetcher,
+    FetchError,
+    NotResolved,
+    ReadTimedOut,
+    TooLarge,
 )
 from .signing import SignedRequest
 
@@ -64,17 +72,26 @@ class Transport:
         """
         host = urlsplit(url).hostname or url
         if isinstance(failure, DeadlineReached):
-            return deadline_exceeded("The invocation's deadline came before the endpoint answered"
-                                     + ("; the request may have been applied." if failure.sent else "; nothing was sent."))
+            return deadline_exceeded(
+                "The invocation's deadline came before the endpoint answered"
+                + ("; the request may have been applied." if failure.sent else "; nothing was sent.")
+            )
         if isinstance(failure, TooLarge):
             return invalid_response(f"The endpoint's answer is larger than {failure.limit} bytes; it was not read.")
         if isinstance(failure, ConnectTimedOut):
-            return AlibabaCloudError("NetworkError.ConnectTimeout",
-                                     f"No connection to the endpoint within {self.timeout[0]:g} s; nothing was sent.",
-                                     http_status=504, retryable=True)
+            return AlibabaCloudError(
+                "NetworkError.ConnectTimeout",
+                f"No connection to the endpoint within {self.timeout[0]:g} s; nothing was sent.",
+                http_status=504,
+                retryable=True,
+            )
         if isinstance(failure, ReadTimedOut):
-            return AlibabaCloudError("NetworkError.ReadTimeout", "No answer in time; the request may have been applied.",
-                                     http_status=504, retryable=True)  # both actions set a value: repeating one is harmless
+            return AlibabaCloudError(
+                "NetworkError.ReadTimeout",
+                "No answer in time; the request may have been applied.",
+                http_status=504,
+                retryable=True,
+            )  # both actions set a value: repeating one is harmless
         if isinstance(failure, NotResolved):
             return AlibabaCloudError(
                 "NetworkError.NameResolution",
@@ -83,12 +100,18 @@ class Transport:
                 http_status=502,
             )
         if isinstance(failure, ConnectFailed):  # refused, unreachable: the request never left
-            return AlibabaCloudError("NetworkError.ConnectionFailed",
-                                     f"No connection to {host} could be made ({failure}); nothing was sent.",
-                                     http_status=502, retryable=True)
-        return AlibabaCloudError("NetworkError.ConnectionFailed",
-                                 f"The connection to {host} failed ({failure}); the request may have been applied.",
-                                 http_status=502, retryable=True)
+            return AlibabaCloudError(
+                "NetworkError.ConnectionFailed",
+                f"No connection to {host} could be made ({failure}); nothing was sent.",
+                http_status=502,
+                retryable=True,
+            )
+        return AlibabaCloudError(
+            "NetworkError.ConnectionFailed",
+            f"The connection to {host} failed ({failure}); the request may have been applied.",
+            http_status=502,
+            retryable=True,
+        )
 
 
 def parse_answer(answer: Answer, scrub: Callable[[str], str] = str) -> dict:

@@ -15,7 +15,10 @@ def refuse_constant(name: str) -> None:
 
 
 def strict_loads(text: str | bytes, what: str) -> Any:
-    """``text`` as strict JSON (no NaN or Infinity, no depth that exhausts the parser); ``what`` names it in the refusal."""
+    """``text`` as strict JSON: no NaN or Infinity, no depth that exhausts the parser.
+
+    ``what`` names the text in the refusal.
+    """
     try:
         return json.loads(text, parse_constant=refuse_constant)
     except (ValueError, RecursionError):
@@ -27,8 +30,13 @@ def event_size(event: Any) -> int:
     try:
         size = len(json.dumps(event, ensure_ascii=False, allow_nan=False).encode())
     except (ValueError, RecursionError):
-        raise bad_request(f"The event must be strict JSON (no NaN or Infinity), nested at most {MAX_DEPTH} deep.") from None
+        raise bad_request(
+            f"The event must be strict JSON (no NaN or Infinity), nested at most {MAX_DEPTH} deep."
+        ) from None
     if size > MAX_BODY_BYTES:
-        raise invalid("PayloadTooLarge", f"The event exceeds {MAX_BODY_BYTES} bytes; fan large fleets out through the targets queue "
-                        "or name them with Select.")
+        raise invalid(
+            "PayloadTooLarge",
+            f"The event exceeds {MAX_BODY_BYTES} bytes; fan large fleets out through the targets queue "
+            "or name them with Select.",
+        )
     return size

@@ -31,13 +31,19 @@ class QueueTrigger:
             self._sqs = AwsJsonClient.from_env("sqs", "AmazonSQS", aws_fetcher())
         attributes = {"ErrorCode": error.code[:256], "ErrorMessage": error.message[:1024]}
         try:
-            self._sqs.call("SendMessage", {
-                "QueueUrl": self.dead_letter_queue_url, "MessageBody": body,
-                "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
-            }, deadline)
+            self._sqs.call(
+                "SendMessage",
+                {
+                    "QueueUrl": self.dead_letter_queue_url,
+                    "MessageBody": body,
+                    "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+                },
+                deadline,
+            )
         except AwsError as failure:
-            self.runner.observer.logger.error("Not sent to the dead-letter queue: SQS will deliver it again",
-                                              extra={"reason": failure.code})
+            self.runner.observer.logger.error(
+                "Not sent to the dead-letter queue: SQS will deliver it again", extra={"reason": failure.code}
+            )
             return False
         self.runner.observer.dead_lettered(error)
         return True
@@ -45,8 +51,12 @@ class QueueTrigger:
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         from aws_lambda_powertools.utilities.batch import process_partial_response
 
-        return process_partial_response(event=event, record_handler=lambda record: self._record(record, context),
-                                        processor=self.processor, context=context)
+        return process_partial_response(
+            event=event,
+            record_handler=lambda record: self._record(record, context),
+            processor=self.processor,
+            context=context,
+        )
 
     def _record(self, record: Any, context: Any) -> dict[str, Any]:
         runner = self.runner
@@ -66,5 +76,7 @@ class QueueTrigger:
                 return {"DeadLettered": error.code}  # handled: SQS deletes it
             raise
         if result["Outcome"] != "Succeeded":
-            raise AlibabaCloudError("Batch.Incomplete", f"Not all done: {result.get('Summary') or result.get('Inventory')}", http_status=500)
+            raise AlibabaCloudError(
+                "Batch.Incomplete", f"Not all done: {result.get('Summary') or result.get('Inventory')}", http_status=500
+            )
         return result

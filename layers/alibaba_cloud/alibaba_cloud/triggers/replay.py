@@ -36,14 +36,17 @@ class Prior:
 
 
 def id_reused() -> AlibabaCloudError:
-    return AlibabaCloudError("Webhook.IdReused", "This webhook-id was already delivered with another body.", http_status=409)
+    return AlibabaCloudError(
+        "Webhook.IdReused", "This webhook-id was already delivered with another body.", http_status=409
+    )
 
 
 def unavailable(reason: str) -> AlibabaCloudError:
     return AlibabaCloudError(
         "Webhook.ReplayStoreUnavailable",
         f"The store of delivered webhook ids cannot be reached ({reason}); the delivery was not run: send it again.",
-        http_status=503, retryable=True,
+        http_status=503,
+        retryable=True,
     )
 
 
@@ -97,7 +100,9 @@ class MemoryReplayStore:
 class DynamoReplayStore:
     """The ids in a DynamoDB table (key ``WebhookId``, TTL attribute ``ExpiresAt``), shared by every container."""
 
-    def __init__(self, client: AwsJsonClient, table: str, max_age_seconds: float, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, client: AwsJsonClient, table: str, max_age_seconds: float, clock: Callable[[], float] = time.time
+    ) -> None:
         self.client, self.table, self.max_age, self.clock = client, table, max_age_seconds, clock
 
     def _call(self, operation: str, payload: dict[str, Any], deadline: float | None) -> dict[str, Any]:
@@ -110,20 +115,35 @@ class DynamoReplayStore:
 
     def claim(self, webhook_id: str, digest: str, deadline: float | None) -> Prior | None:
         now = self.clock()
-        item = {"WebhookId": {"S": webhook_id}, "BodySha256": {"S": digest}, "FirstSeen": {"N": f"{now:.3f}"},
-                "ExpiresAt": {"N": str(int(now + self.max_age))},
-                "RunningUntil": {"N": f"{running_until(deadline, now, self.max_age):.3f}"}}
+        item = {
+            "WebhookId": {"S": webhook_id},
+            "BodySha256": {"S": digest},
+            "FirstSeen": {"N": f"{now:.3f}"},
+            "ExpiresAt": {"N": str(int(now + self.max_age))},
+            "RunningUntil": {"N": f"{running_until(deadline, now, self.max_age):.3f}"},
+        }
         # an expired item may linger until DynamoDB's TTL sweep removes it: it counts as absent; so does
         # an unanswered claim of the same body whose invocation's deadline has passed (it was killed)
-        condition = ("attribute_not_exists(WebhookId) OR ExpiresAt < :now OR "
-                     "(attribute_not_exists(Answer) AND RunningUntil < :now AND BodySha256 = :digest)")
+        condition = (
+            "attribute_not_exists(WebhookId) OR ExpiresAt < :now OR "
+            "(attribute_not_exists(Answer) AND RunningUntil < :now AND BodySha256 = :digest)"
+        )
         try:
-            self._call("PutItem", {"Item": item, "ConditionExpression": condition, "ExpressionAttributeValues": {
-                ":now": {"N": f"{now:.3f}"}, ":digest": {"S": digest}}}, deadline)
+            self._call(
+                "PutItem",
+                {
+                    "Item": item,
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeValues": {":now": {"N": f"{now:.3f}"}, ":digest": {"S": digest}},
+                },
+                deadline,
+            )
             return None
         except AwsError:
             pass
-        prior = self._call("GetItem", {"Key": {"WebhookId": {"S": webhook_id}}, "ConsistentRead": True}, deadline).get("Item")
+        prior = self._call("GetItem", {"Key": {"WebhookId": {"S": webhook_id}}, "ConsistentRead": True}, deadline).get(
+            "Item"
+        )
         if not prior:  # released in between: the sender's retry of a transient failure, racing; let it wait
             return Prior(None, now)
         if prior.get("BodySha256", {}).get("S") != digest:
@@ -132,11 +152,15 @@ class DynamoReplayStore:
         return Prior(answer, float(prior.get("FirstSeen", {}).get("N", now)))
 
     def settle(self, webhook_id: str, digest: str, answer: dict[str, Any], deadline: float | None) -> None:
-        self._call("UpdateItem", {
-            "Key": {"WebhookId": {"S": webhook_id}},
-            "UpdateExpression": "SET Answer = :answer",
-            "ExpressionAttributeValues": {":answer": {"S": json.dumps(kept(answer), ensure_ascii=False)}},
-        }, deadline)
+        self._call(
+            "UpdateItem",
+            {
+                "Key": {"WebhookId": {"S": webhook_id}},
+                "UpdateExpression": "SET Answer = :answer",
+                "ExpressionAttributeValues": {":answer": {"S": json.dumps(kept(answer), ensure_ascii=False)}},
+            },
+            deadline,
+        )
 
     def release(self, webhook_id: str, deadline: float | None) -> None:
         self._call("DeleteItem", {"Key": {"WebhookId": {"S": webhook_id}}}, deadline)

@@ -10,13 +10,13 @@ import hashlib
 import json
 from typing import Any
 
+from ..aws.client import AwsJsonClient, aws_fetcher
 from ..config import Settings
 from ..delivery.standard_webhooks import WebhookKeys, WebhookVerifier
 from ..errors import AlibabaCloudError, bad_request, internal_error, too_large
 from ..events.keys import MAX_BODY_BYTES
 from ..runner import Runner, deadline_of
 from .common import strict_loads
-from ..aws.client import AwsJsonClient, aws_fetcher
 from .replay import DynamoReplayStore, MemoryReplayStore, Prior, ReplayStore
 
 
@@ -30,11 +30,17 @@ def http_answer(status: int, body: dict[str, Any]) -> dict[str, Any]:
 def replayed(prior: Prior) -> dict[str, Any]:
     """409 for a webhook-id seen before; the first answer inside, so a sender whose answer was lost learns it."""
     if prior.answer is None:
-        error = AlibabaCloudError("Webhook.InProgress", "This webhook-id is being run by an earlier delivery; it is not "
-                                  "run again.", http_status=409)
+        error = AlibabaCloudError(
+            "Webhook.InProgress",
+            "This webhook-id is being run by an earlier delivery; it is not run again.",
+            http_status=409,
+        )
         return http_answer(409, error.to_dict())
-    error = AlibabaCloudError("Webhook.Replayed", "This webhook-id was delivered before; it is not run again. Its "
-                              "first answer is in FirstAnswer.", http_status=409)
+    error = AlibabaCloudError(
+        "Webhook.Replayed",
+        "This webhook-id was delivered before; it is not run again. Its first answer is in FirstAnswer.",
+        http_status=409,
+    )
     body = prior.answer.get("body")
     first = {"StatusCode": prior.answer["statusCode"], "Body": json.loads(body) if body else None}
     return http_answer(409, {**error.to_dict(), "FirstAnswer": first})
@@ -95,7 +101,9 @@ class WebhookTrigger:
             observer.logger.exception("Unexpected failure")
             return http_answer(500, internal_error().to_dict())
 
-    def _run(self, payload: Any, correlation_id: str | None, deadline: float | None, size: int) -> tuple[dict[str, Any], bool]:
+    def _run(
+        self, payload: Any, correlation_id: str | None, deadline: float | None, size: int
+    ) -> tuple[dict[str, Any], bool]:
         """The delivery's answer, and whether it was a transient failure."""
         try:
             result, error = self.runner.run(payload, correlation_id, deadline, size, synchronous=True)

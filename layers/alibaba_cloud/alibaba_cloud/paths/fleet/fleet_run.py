@@ -41,12 +41,19 @@ class FleetRun:
             assert fleet is not None  # the event reader refuses a Select for an action without one
             try:
                 inventory = InventoryReader(ctx.client, ctx.settings).read(
-                    fleet.describe, batch.select.describe_parameters() | owner_of(batch.shared), planner.ctx, ctx.deadline)
+                    fleet.describe,
+                    batch.select.describe_parameters() | owner_of(batch.shared),
+                    planner.ctx,
+                    ctx.deadline,
+                )
                 targets, skipped = planner.selected(batch.select, inventory, batch.shared, batch.since)
                 to_act = sum(t.line is None or t.line["Outcome"] != "Unchanged" for t in targets)
                 if to_act > MAX_TARGETS:
-                    raise AlibabaCloudError("Select.TooManyTargets", f"{to_act} selected instances need a change; at most "
-                                            f"{MAX_TARGETS} an invocation: narrow the selection (see the README).")
+                    raise AlibabaCloudError(
+                        "Select.TooManyTargets",
+                        f"{to_act} selected instances need a change; at most "
+                        f"{MAX_TARGETS} an invocation: narrow the selection (see the README).",
+                    )
             except AlibabaCloudError as error:
                 return Ran(self._report([], [], inventory, skipped, error), error, lines=[])
         else:
@@ -71,14 +78,23 @@ class FleetRun:
         sent = iter(batch_runner.run([t for t in targets if t.line is None], run_one, not_attempted))
         return [t.line if t.line is not None else next(sent) for t in targets]
 
-    def _report(self, targets: list[Target], lines: list[dict[str, Any]], inventory: Inventory | None, skipped: Counter,
-                error: AlibabaCloudError | None = None) -> dict[str, Any]:
+    def _report(
+        self,
+        targets: list[Target],
+        lines: list[dict[str, Any]],
+        inventory: Inventory | None,
+        skipped: Counter,
+        error: AlibabaCloudError | None = None,
+    ) -> dict[str, Any]:
         action, batch = self.ctx.action, self.batch
         counts = report.summary(lines)
         complete = error is None and (inventory is None or inventory.complete)
         succeeded = complete and counts["Failed"] == counts["NotAttempted"] == 0
-        result: dict[str, Any] = {"Action": action.name, "Product": action.product.code,
-                                  "Outcome": "Succeeded" if succeeded else "Failed"}
+        result: dict[str, Any] = {
+            "Action": action.name,
+            "Product": action.product.code,
+            "Outcome": "Succeeded" if succeeded else "Failed",
+        }
         if error is not None:
             result.update(error_fields(error), RequestId=error.request_id)
         if batch.dry_run:
@@ -112,7 +128,9 @@ class FleetRun:
             if batch.since != "ScheduledTime":
                 rerun["Since"] = batch.since
         else:
-            rerun[batch.named_by] = [t.given for t, done in zip(targets, lines) if done["Outcome"] in report.NOT_SUCCEEDED]
+            rerun[batch.named_by] = [
+                t.given for t, done in zip(targets, lines, strict=True) if done["Outcome"] in report.NOT_SUCCEEDED
+            ]
         rerun["RateControl"] = self.rate_control.to_dict()
         if batch.dry_run:
             rerun["DryRun"] = True

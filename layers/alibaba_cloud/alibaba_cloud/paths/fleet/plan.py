@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ...actions.declaring import Action
@@ -21,7 +21,6 @@ from ...errors import AlibabaCloudError, bad_request
 from ...events.batch import Selection, is_tag_value
 from ...rpc.client import RpcRequest
 from ..pages import Inventory
-
 
 
 @dataclass
@@ -40,8 +39,15 @@ def line(target: Target, outcome: str, **fields: Any) -> dict[str, Any]:
 
 def failed(target: Target, error: AlibabaCloudError, parameters: Any = None) -> dict[str, Any]:
     fields = {"Parameters": parameters} if parameters is not None else {}
-    return line(target, "Failed", **fields, ErrorCode=error.code, ErrorMessage=error.message, RequestId=error.request_id,
-                **error.details())
+    return line(
+        target,
+        "Failed",
+        **fields,
+        ErrorCode=error.code,
+        ErrorMessage=error.message,
+        RequestId=error.request_id,
+        **error.details(),
+    )
 
 
 def not_attempted(target: Target, reason: str) -> dict[str, Any]:
@@ -60,7 +66,7 @@ class Planner:
     def explicit(self, targets: tuple[Any, ...], originals: tuple[Any, ...]) -> list[Target]:
         """Targets the event listed (``Targets`` or ``InstanceIds``); their current values are not read."""
         planned = []
-        for given, original in zip(targets, originals):
+        for given, original in zip(targets, originals, strict=True):
             instance_id = given.get("InstanceId") if isinstance(given, dict) else None
             target = Target(original, instance_id if isinstance(instance_id, str) else None)
             if not isinstance(given, dict):
@@ -70,7 +76,9 @@ class Planner:
             planned.append(target)
         return planned
 
-    def selected(self, selection: Selection, inventory: Inventory, shared: dict[str, Any], since: str) -> tuple[list[Target], Counter]:
+    def selected(
+        self, selection: Selection, inventory: Inventory, shared: dict[str, Any], since: str
+    ) -> tuple[list[Target], Counter]:
         """The selected instances that match, each with its values from tags; skipped ones counted by reason."""
         fleet = self.action.fleet
         assert fleet is not None
@@ -87,7 +95,11 @@ class Planner:
             target = Target(record["InstanceId"], record["InstanceId"])
             try:
                 # the instance's region: its parameter and its host (a fleet action takes RegionId)
-                given = {**with_tag_values(shared, record), "InstanceId": record["InstanceId"], "RegionId": record["RegionId"]}
+                given = {
+                    **with_tag_values(shared, record),
+                    "InstanceId": record["InstanceId"],
+                    "RegionId": record["RegionId"],
+                }
                 ctx = self.ctx
                 if since == "CreationTime":
                     ctx = replace(ctx, scheduled_time=creation_time(record), overdue_to_earliest=True)
@@ -98,7 +110,9 @@ class Planner:
             planned.append(target)
         return planned, skipped
 
-    def _decide(self, target: Target, given: dict[str, Any], ctx: ValidationContext, current: dict[str, Any] | None) -> None:
+    def _decide(
+        self, target: Target, given: dict[str, Any], ctx: ValidationContext, current: dict[str, Any] | None
+    ) -> None:
         try:
             request = self.action.request(given, ctx, self.settings)
         except AlibabaCloudError as error:
@@ -128,7 +142,9 @@ def with_tag_values(parameters: Mapping[str, Any], record: Mapping[str, Any]) ->
         if is_tag_value(value):
             key = value["Tag"]
             if key not in tags:
-                raise InstanceValueError("Tag.Missing", f"The instance has no tag {key!r} to take {name} from.", http_status=400)
+                raise InstanceValueError(
+                    "Tag.Missing", f"The instance has no tag {key!r} to take {name} from.", http_status=400
+                )
             value = tags[key]
         resolved[name] = value
     return resolved
@@ -139,8 +155,9 @@ def creation_time(record: Mapping[str, Any]) -> datetime:
     text = record.get("CreationTime")
     for pattern in ("%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M:%SZ"):
         try:
-            return datetime.strptime(text, pattern).replace(tzinfo=timezone.utc)  # type: ignore[arg-type]
+            return datetime.strptime(text, pattern).replace(tzinfo=UTC)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             continue
-    raise InstanceValueError("InvalidCreationTime", f"The instance's CreationTime {text!r} cannot be read.", http_status=400)
-
+    raise InstanceValueError(
+        "InvalidCreationTime", f"The instance's CreationTime {text!r} cannot be read.", http_status=400
+    )

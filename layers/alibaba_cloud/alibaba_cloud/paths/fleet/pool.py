@@ -21,7 +21,12 @@ from ...events.batch import RateControl
 class RateLimiter:
     """Hands out request slots at most ``rate`` a second, to any number of threads."""
 
-    def __init__(self, rate: float | None, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float | None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.interval = 1 / rate if rate else 0.0
         self.clock, self.sleep = clock, sleep
         self._next = clock()
@@ -50,8 +55,14 @@ class BatchRunner:
     """Runs targets through ``run_one`` (which returns a target's outcome line) under a rate control;
     a target not started gets ``not_attempted(target, reason)``'s line."""
 
-    def __init__(self, rate_control: RateControl, deadline: float | None, reserve_seconds: float,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate_control: RateControl,
+        deadline: float | None,
+        reserve_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.rate_control = rate_control
         self.clock = clock
         self.limiter = RateLimiter(rate_control.max_requests_per_second, clock, sleep)
@@ -85,8 +96,12 @@ class BatchRunner:
                     try:
                         outcome = run_one(target, pace)
                     except Exception as exc:  # a bug must not lose the other targets' outcomes
-                        outcome = {**not_attempted(target, ""), "Outcome": "Failed", "ErrorCode": "InternalError",
-                                   "ErrorMessage": f"Unexpected {type(exc).__name__}; see the function's log."}
+                        outcome = {
+                            **not_attempted(target, ""),
+                            "Outcome": "Failed",
+                            "ErrorCode": "InternalError",
+                            "ErrorMessage": f"Unexpected {type(exc).__name__}; see the function's log.",
+                        }
                         outcome.pop("Reason", None)
                 with self._lock:
                     outcomes[index] = outcome
