@@ -1,16 +1,23 @@
 """``make bench``: cold start, size, memory, signing cost and batch throughput, side by side, with budgets.
 
-Every variant makes the same call (R-kvstore ModifyInstanceMaintainTime) and is built the way it
-would ship: ours by the layer's own makefile (dependencies and unchecked-hash bytecode), the
-others the way ``sam build`` builds a Python layer (``pip install`` into a folder, no bytecode).
-Builds are for this machine's platform so they can run here; the arm64 build ``sam build`` makes
-is the same size within a few KiB.
+Every variant makes the same call (R-kvstore ModifyInstanceMaintainTime). Ours and the floor (bare
+``requests`` and a stdlib signer, what a hand-written script costs) are built the way the layer
+ships: ``pip install`` into a folder, then every file compiled to unchecked-hash bytecode (the
+layer's own makefile; Lambda's code directories are read-only, so a layer without bytecode compiles
+every module at every cold start). The official SDKs are built the way ``sam build`` builds a Python
+layer, ``pip install`` alone, as a team deploying them would get them; one more row shows ours
+built that way too. Builds are for this machine's platform so they can run here; the arm64 build
+``sam build`` makes is the same size within a few KiB.
 
 Cold start: a fresh interpreter (``-I -S -B``: no site, no bytecode written, as on a read-only
-Lambda filesystem) imports the function from its build folder and makes one signed call to a stub on
-127.0.0.1; it is timed from the spawn to the call's return (Lambda's init and first invoke; Lambda
-does not tear the process down after it, so neither do we count that). Variants are interleaved round by round; the table gives medians and the medians of the
-per-round (paired) ratios. The machine is shared and noisy: the spread of each variant is printed.
+Lambda filesystem) imports the function from its build folder and makes one signed call to a stub
+on 127.0.0.1; it is timed from the spawn to the call's return (Lambda's init and first invoke;
+Lambda does not tear the process down after it, so neither do we count that). Variants are
+interleaved round by round; the table gives medians and the medians of the per-round (paired)
+ratios. The machine is shared and noisy: the spread of each variant is printed. What each part of
+our cold start costs is read from ``python -X importtime`` over the same build.
+
+``python tests/bench.py cold`` runs the cold starts and the import costs alone.
 """
 
 from __future__ import annotations
@@ -56,15 +63,18 @@ class Context:
     function_name, memory_limit_in_mb, aws_request_id = "bench", 256, "bench"
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
     def get_remaining_time_in_millis(self): return 30000
-app.lambda_handler({"InstanceId": "r-bp1zxszhcgatnx2demo", "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}, Context())
+EVENT = {"InstanceId": "r-bp1zxszhcgatnx2demo", "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
+app.lambda_handler(EVENT, Context())
 """,
     "core": """
 import sys, os
 sys.path[:0] = [sys.argv[1] + "/layer/python"]
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.request import CommonRequest
-client = AcsClient(os.environ["ALIBABA_CLOUD_ACCESS_KEY_ID"], os.environ["ALIBABA_CLOUD_ACCESS_KEY_SECRET"], "cn-hangzhou")
-request = CommonRequest(domain=os.environ["STUB_HOST"], version="2015-01-01", action_name="ModifyInstanceMaintainTime")
+key, secret = os.environ["ALIBABA_CLOUD_ACCESS_KEY_ID"], os.environ["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]
+client = AcsClient(key, secret, "cn-hangzhou")
+request = CommonRequest(domain=os.environ["STUB_HOST"], version="2015-01-01",
+                        action_name="ModifyInstanceMaintainTime")
 request.set_method("POST"); request.set_protocol_type("http"); request.set_accept_format("json")
 for k, v in {"InstanceId": "r-bp1zxszhcgatnx2demo", "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}.items():
     request.add_query_param(k, v)
@@ -76,7 +86,8 @@ sys.path[:0] = [sys.argv[1] + "/layer/python"]
 from alibabacloud_r_kvstore20150101.client import Client
 from alibabacloud_r_kvstore20150101 import models
 from alibabacloud_tea_openapi.models import Config
-client = Client(Config(access_key_id=os.environ["ALIBABA_CLOUD_ACCESS_KEY_ID"], access_key_secret=os.environ["ALIBABA_CLOUD_ACCESS_KEY_SECRET"],
+key, secret = os.environ["ALIBABA_CLOUD_ACCESS_KEY_ID"], os.environ["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]
+client = Client(Config(access_key_id=key, access_key_secret=secret,
                        endpoint=os.environ["STUB_HOST"], protocol="http", region_id="cn-hangzhou"))
 client.modify_instance_maintain_time(models.ModifyInstanceMaintainTimeRequest(
     instance_id="r-bp1zxszhcgatnx2demo", maintain_start_time="02:00Z", maintain_end_time="03:00Z"))
@@ -87,15 +98,18 @@ sys.path[:0] = [sys.argv[1] + "/layer/python"]
 import base64, hashlib, hmac, uuid, datetime
 from urllib.parse import quote
 import requests
+now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 params = {"InstanceId": "r-bp1zxszhcgatnx2demo", "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z",
           "Action": "ModifyInstanceMaintainTime", "Version": "2015-01-01", "Format": "JSON",
-          "AccessKeyId": os.environ["ALIBABA_CLOUD_ACCESS_KEY_ID"], "SignatureMethod": "HMAC-SHA1", "SignatureVersion": "1.0",
-          "SignatureNonce": uuid.uuid4().hex, "Timestamp": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+          "AccessKeyId": os.environ["ALIBABA_CLOUD_ACCESS_KEY_ID"], "SignatureMethod": "HMAC-SHA1",
+          "SignatureVersion": "1.0", "SignatureNonce": uuid.uuid4().hex, "Timestamp": now}
 enc = lambda s: quote(s, safe="~")
 query = "&".join(f"{enc(k)}={enc(v)}" for k, v in sorted(params.items()))
-digest = hmac.new((os.environ["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] + "&").encode(), f"POST&%2F&{enc(query)}".encode(), hashlib.sha1).digest()
+key = (os.environ["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] + "&").encode()
+digest = hmac.new(key, f"POST&%2F&{enc(query)}".encode(), hashlib.sha1).digest()
 body = query + "&Signature=" + enc(base64.b64encode(digest).decode())
-requests.post("http://" + os.environ["STUB_HOST"] + "/", data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=5).json()
+form = {"Content-Type": "application/x-www-form-urlencoded"}
+requests.post("http://" + os.environ["STUB_HOST"] + "/", data=body, headers=form, timeout=5).json()
 """,
 }
 
@@ -171,6 +185,8 @@ def build_variants() -> dict[str, Path]:
             str(target / "layer" / "python"),
             *pins,
         )
+        if name == "floor":  # built as the layer is: the floor is what ours must beat
+            compile_bytecode(target / "layer" / "python")
         (target / "function").mkdir()
         variants[name] = target
     for name in ("core", "tea", "floor"):
@@ -178,6 +194,11 @@ def build_variants() -> dict[str, Path]:
     for path in BUILD.rglob("*"):  # read-only, like Lambda's /opt and /var/task
         path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
     return variants
+
+
+def compile_bytecode(folder: Path) -> None:
+    """What the layer's makefile does after pip: unchecked-hash bytecode, valid whatever the zip's timestamps."""
+    run(sys.executable, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(folder))
 
 
 def zipped_mib(*folders: Path) -> float:
@@ -447,7 +468,96 @@ def spread(values: list[float]) -> str:
     return f"±{(q3 - q1) / 2 / statistics.median(values) * 100:.0f}%"
 
 
-def main() -> int:
+IMPORT_GROUPS = (  # by a module's top-level package; a module of none of these counts for whoever imported it
+    ("the layer (alibaba_cloud) and the function", ("alibaba_cloud", "app")),
+    (
+        "Powertools (Logger, Metrics), with the stdlib it imports first",
+        ("aws_lambda_powertools", "jmespath", "typing_extensions"),
+    ),
+    (
+        "HTTP and TLS: http.client, ssl, socket, email, certifi",
+        ("http", "ssl", "_ssl", "socket", "selectors", "select", "email", "certifi", "zlib"),
+    ),
+)
+
+
+def import_costs(folder: Path, env: dict[str, str], rounds: int = 9) -> dict[str, float]:
+    """Milliseconds each group's imports take: every module's own time goes to its package's group,
+    a standard-library module's to the group of whoever imported it first. The median of ``rounds``
+    runs of ``-X importtime`` over the built layer, the import alone."""
+    script = 'import sys; sys.path[:0] = [sys.argv[1] + "/layer/python", sys.argv[1] + "/function"]; import app'
+    runs: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        out = subprocess.run(
+            [sys.executable, "-I", "-S", "-B", "-X", "importtime", "-c", script, str(folder)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stderr
+        totals: dict[str, float] = {}
+        for group, own in attributed(out):
+            totals[group] = totals.get(group, 0.0) + own / 1000
+        for label, value in totals.items():
+            runs.setdefault(label, []).append(value)
+    return {label: statistics.median(values) for label, values in runs.items()}
+
+
+def attributed(importtime: str) -> list[tuple[str, int]]:
+    """``(group, own microseconds)`` for every module ``-X importtime`` lists (children print before
+    their parent, one indentation step deeper), each standard-library module in its importer's group."""
+    pending: list[tuple[int, str, int, list]] = []  # (depth, module, own µs, children)
+    for line in importtime.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        own, _, name = line.removeprefix("import time:").split("|")
+        depth = (len(name) - len(name.lstrip()) - 1) // 2
+        children = []
+        while pending and pending[-1][0] == depth + 1:
+            children.insert(0, pending.pop())
+        pending.append((depth, name.strip(), int(own), children))
+    found: list[tuple[str, int]] = []
+
+    def walk(node: tuple[int, str, int, list], inherited: str) -> None:
+        _, module, own, children = node
+        group = next((label for label, roots in IMPORT_GROUPS if module.split(".")[0] in roots), inherited)
+        found.append((group, own))
+        for child in children:
+            walk(child, group)
+
+    for root in pending:
+        walk(root, "other stdlib")
+    return found
+
+
+def cold_starts(variants: dict[str, Path], env: dict[str, str], names: list[str]) -> tuple[dict, dict]:
+    times: dict[str, list[float]] = {n: [] for n in names}
+    rss: dict[str, list[float]] = {n: [] for n in names}
+    for name in names:  # warm the page cache once, untimed
+        cold_start(name, variants[name], env)
+    print(f"Cold starts: {ROUNDS} rounds of {len(names)} variants, interleaved ...", flush=True)
+    for _ in range(ROUNDS):
+        order = names[:]
+        random.shuffle(order)
+        for name in order:
+            seconds, mib = cold_start(name, variants[name], env)
+            times[name].append(seconds)
+            rss[name].append(mib)
+    return times, rss
+
+
+LABELS = {
+    "ours": "ours (layer with bytecode)",
+    "ours-no-bytecode": "ours, built without bytecode",
+    "core": "aliyun-python-sdk-core 2.16.1, as sam build ships it (no bytecode)",
+    "tea": "Tea SDK (alibabacloud-r-kvstore20150101 7.0.0), as sam build ships it",
+    "floor": "floor: bare requests + stdlib signer, with bytecode like ours",
+}
+
+
+def main(argv: list[str]) -> int:
+    cold_only = argv[1:] == ["cold"]
     print(f"Building variants in {BUILD.relative_to(ROOT)} ...", flush=True)
     variants = build_variants()
     stub = Stub()
@@ -462,21 +572,11 @@ def main() -> int:
         "AWS_LAMBDA_FUNCTION_NAME": "bench",
     }
     names = ["ours", "ours-no-bytecode", "core", "tea", "floor"]
-    times: dict[str, list[float]] = {n: [] for n in names}
-    rss: dict[str, list[float]] = {n: [] for n in names}
-    for name in names:  # warm the page cache once, untimed
-        cold_start(name, variants[name], env)
-    print(f"Cold starts: {ROUNDS} rounds of {len(names)} variants, interleaved ...", flush=True)
-    for _ in range(ROUNDS):
-        order = names[:]
-        random.shuffle(order)
-        for name in order:
-            seconds, mib = cold_start(name, variants[name], env)
-            times[name].append(seconds)
-            rss[name].append(mib)
+    times, rss = cold_starts(variants, env, names)
+    costs = import_costs(variants["ours"], env)
 
     def ratio(a: str, b: str) -> float:
-        return statistics.median(x / y for x, y in zip(times[a], times[b]))
+        return statistics.median(x / y for x, y in zip(times[a], times[b], strict=True))
 
     sizes = {
         "ours": zipped_mib(variants["ours"] / "layer", variants["ours"] / "function"),
@@ -485,47 +585,75 @@ def main() -> int:
         "tea-ecs": zipped_mib(variants["tea-ecs"] / "layer"),
         "floor": zipped_mib(variants["floor"] / "layer"),
     }
-    print("Signing cost ...", flush=True)
-    signing = signing_costs()
-    print("Batch throughput ...", flush=True)
-    batch = batch_throughput()
-    print("Fleets by tags at scale ...", flush=True)
-    fleet = fleet_scale()
-
-    labels = {
-        "ours": "ours (layer with bytecode)",
-        "ours-no-bytecode": "ours, built without bytecode",
-        "core": "aliyun-python-sdk-core 2.16.1",
-        "tea": "Tea SDK (alibabacloud-r-kvstore20150101 7.0.0)",
-        "floor": "floor: bare requests + stdlib signer",
-    }
     lines = [
         f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {ROUNDS} interleaved rounds; "
         "medians, ± half the interquartile range.",
         "",
-        "| cold start (import + one signed call) | median | spread | ours ÷ this (paired) | peak RSS | zipped layer + function |",
+        "| cold start (import + one signed call) | median | spread | ours ÷ this (paired) | peak RSS "
+        "| zipped layer + function |",
         "|---|---|---|---|---|---|",
     ]
     for name in names:
         size = f"{sizes[name]:.2f} MiB" if name in sizes else "—"
         paired = "—" if name == "ours" else f"{ratio('ours', name):.2f}×"
         lines.append(
-            f"| {labels[name]} | {statistics.median(times[name]) * 1000:.0f} ms | {spread(times[name])} | {paired} "
+            f"| {LABELS[name]} | {statistics.median(times[name]) * 1000:.0f} ms | {spread(times[name])} | {paired} "
             f"| {statistics.median(rss[name]):.1f} MiB | {size} |"
         )
     lines.append(
         f"| (Tea SDK for ECS, alibabacloud-ecs20140526 7.11.8: size only) | | | | | {sizes['tea-ecs']:.2f} MiB |"
     )
-    lines += ["", "| signing one request | µs |", "|---|---|"]
+    lines += ["", "| what our cold start imports (-X importtime, median of 9) | ms |", "|---|---|"]
+    for label, _ in IMPORT_GROUPS:
+        lines.append(f"| {label} | {costs.get(label, 0.0):.1f} |")
+    lines.append(
+        f"| the rest of the stdlib (python's own start, json, hmac, …) | {costs.get('other stdlib', 0.0):.1f} |"
+    )
+    budgets = [
+        ("cold start ≤ 1.0 × the requests floor", ratio("ours", "floor"), 1.0, "le"),
+        ("cold start ≤ 0.6 × aliyun-python-sdk-core's", ratio("ours", "core"), 0.6, "le"),
+        ("zipped layer + function ≤ 4 MiB", sizes["ours"], 4.0, "le"),
+        ("peak RSS ≤ 32 MiB", statistics.median(rss["ours"]), 32.0, "le"),
+    ]
+    if not cold_only:
+        lines += more_measurements(budgets)
+    lines += ["", "| budget | measured | verdict |", "|---|---|---|"]
+    failed = 0
+    for label, value, bound, sense in budgets:
+        ok = value <= bound if sense == "le" else value >= bound
+        failed += not ok
+        if "%" in label:
+            shown = f"{value * 100:.0f} %"
+        elif "(count)" in label:
+            shown = f"{value:.0f}"
+        else:
+            shown = f"{value:.2f}" + ("×" if "×" in label else " MiB" if "MiB" in label else "")
+        lines.append(f"| {label} | {shown} | {'pass' if ok else 'FAIL'} |")
+    print("\n".join(lines))
+    stub.shutdown()
+    return 1 if failed else 0
+
+
+def more_measurements(budgets: list) -> list[str]:
+    """Signing, batch throughput and fleets at scale: their tables, their budgets added to ``budgets``."""
+    print("Signing cost ...", flush=True)
+    signing = signing_costs()
+    print("Batch throughput ...", flush=True)
+    batch = batch_throughput()
+    print("Fleets by tags at scale ...", flush=True)
+    fleet = fleet_scale()
+    lines = ["", "| signing one request | µs |", "|---|---|"]
     for name, micros in signing.items():
         lines.append(f"| {name} | {micros:.1f} |")
     fraction = batch["ours"] / batch["limit"]
+    limit = f"min(200, 20 / 0.05 s) = {batch['limit']:.0f}/s"
     lines += [
         "",
         "| batch: 1,000 targets, 50 ms latency, 20 at a time, capped at 200 requests/s | targets/s | of the limit |",
         "|---|---|---|",
-        f"| ours (limit min(200, 20 / 0.05 s) = {batch['limit']:.0f}/s; took {batch['elapsed']:.1f} s) | {batch['ours']:.0f} | {fraction * 100:.0f} % |",
-        f"| sequential loop over aliyun-python-sdk-core (100 targets) | {batch['sdk']:.0f} | {batch['sdk'] / batch['limit'] * 100:.0f} % |",
+        f"| ours (limit {limit}; took {batch['elapsed']:.1f} s) | {batch['ours']:.0f} | {fraction * 100:.0f} % |",
+        f"| sequential loop over aliyun-python-sdk-core (100 targets) | {batch['sdk']:.0f} "
+        f"| {batch['sdk'] / batch['limit'] * 100:.0f} % |",
     ]
     stable, changes = fleet["stable"], fleet["changes"]
     change_rate = changes["writes"] / changes["elapsed"]
@@ -534,39 +662,21 @@ def main() -> int:
         "| Select at scale | instances | reads | writes | wall time | peak RSS | result size |",
         "|---|---|---|---|---|---|---|",
         f"| 10,000 tagged ECS instances, nothing to change | {stable['selection']['Read']} | {stable['reads']} "
-        f"| {stable['writes']} | {stable['elapsed']:.1f} s | {stable['rss']:.1f} MiB | {stable['size'] / 1024:.1f} KiB |",
+        f"| {stable['writes']} | {stable['elapsed']:.1f} s | {stable['rss']:.1f} MiB "
+        f"| {stable['size'] / 1024:.1f} KiB |",
         f"| 1,000 changes, MaxRequestsPerSecond 50 ({change_rate:.1f} writes/s) | {changes['selection']['Read']} "
         f"| {changes['reads']} | {changes['writes']} | {changes['elapsed']:.1f} s | {changes['rss']:.1f} MiB "
         f"| {changes['size'] / 1024:.1f} KiB |",
     ]
-    budgets = [
-        ("cold start ≤ 0.6 × aliyun-python-sdk-core's", ratio("ours", "core"), 0.6, "le"),
-        ("cold start ≤ 1.2 × the requests floor", ratio("ours", "floor"), 1.2, "le"),
-        ("zipped layer + function ≤ 4 MiB", sizes["ours"], 4.0, "le"),
-        ("peak RSS ≤ 40 MiB", statistics.median(rss["ours"]), 40.0, "le"),
+    budgets += [
         ("batch ≥ 90 % of the limit", fraction, 0.9, "ge"),
         ("stable 10,000: reads ≤ 101 (count)", stable["reads"], 101, "le"),
         ("stable 10,000: writes = 0 (count)", stable["writes"] + (stable["summary"]["Unchanged"] != 10_000), 0, "le"),
         ("stable 10,000: peak RSS ≤ 64 MiB", stable["rss"], 64.0, "le"),
         ("1,000 changes ≥ 90 % of the 50/s cap", change_rate / 50, 0.9, "ge"),
     ]
-    lines += ["", "| budget | measured | verdict |", "|---|---|---|"]
-    failed = 0
-    for label, value, bound, sense in budgets:
-        ok = value <= bound if sense == "le" else value >= bound
-        failed += not ok
-        shown = (
-            f"{value * 100:.0f} %"
-            if "%" in label
-            else f"{value:.0f}"
-            if "(count)" in label
-            else f"{value:.2f}" + ("×" if "×" in label else " MiB" if "MiB" in label else "")
-        )
-        lines.append(f"| {label} | {shown} | {'pass' if ok else 'FAIL'} |")
-    print("\n".join(lines))
-    stub.shutdown()
-    return 1 if failed else 0
+    return lines
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv))

@@ -13,9 +13,9 @@ import time
 import tracemalloc
 
 import pytest
-from urllib3.util import connection as urllib3_connection
 
 from alibaba_cloud.errors import AlibabaCloudError
+from alibaba_cloud.http import fetch
 from alibaba_cloud.http.addresses import UrlRefused, address_refusal, checked_url
 from conftest import ECS_ID, MAINTAIN, REDIS_ID, RELEASE, in_future
 from local.runtime import LambdaContext, environment, load_function
@@ -274,7 +274,7 @@ def public_dns(monkeypatch):
     answers: dict[str, list[list[str]]] = {}
     lookups: list[str] = []
     routes: dict[str, int] = {}
-    real_getaddrinfo, real_connect = socket.getaddrinfo, urllib3_connection.create_connection
+    real_getaddrinfo, real_connect = socket.getaddrinfo, fetch.create_connection
 
     def getaddrinfo(host, port, *args, **kwargs):
         if host in answers:
@@ -293,7 +293,7 @@ def public_dns(monkeypatch):
         return real_connect(address, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(urllib3_connection, "create_connection", create_connection)
+    monkeypatch.setattr(fetch, "create_connection", create_connection)
     return answers, lookups, routes
 
 
@@ -361,7 +361,7 @@ def test_urls_parsers_could_read_differently_are_refused(emulator, function_env,
     assert delivery["Error"].startswith("the URL ")  # refused for its shape, before any host check could be fooled
 
 
-def test_the_url_check_and_the_address_check_agree_with_urllib3():
+def test_the_url_check_reads_urls_as_the_fetcher_does():
     assert checked_url("https://Hooks.Example.com:8443/a?b=c") == "https://hooks.example.com:8443/a?b=c"
     with pytest.raises(UrlRefused):
         checked_url("ftp://hooks.example.com/")

@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger, Metrics
 from .actions.declaring import Action
 from .aws.secrets_extension import SecretsExtension
 from .config import Settings
-from .delivery.notify import Deliveries
+from .delivery.deliveries import Deliveries
 from .delivery.standard_webhooks import WebhookKeys, parse_secrets
 from .observe import Observer
 from .rpc.client import RpcClient

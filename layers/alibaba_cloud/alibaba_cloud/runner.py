@@ -17,7 +17,7 @@ from typing import Any
 
 from .actions.declaring import Action
 from .config import Settings
-from .delivery.notify import Deliveries
+from .delivery.deliveries import Deliveries
 from .errors import AlibabaCloudError
 from .events.invocation import EventRules, Invocation, read_invocation
 from .events.result import Outcome

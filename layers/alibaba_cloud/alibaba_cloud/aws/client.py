@@ -11,8 +11,7 @@ import json
 import os
 from collections.abc import Mapping
 from typing import Any
-
-from urllib3.util import parse_url
+from urllib.parse import urlsplit
 
 from ..http.fetch import Fetcher, FetchError
 from .sigv4 import AwsCredentials, sign
@@ -39,7 +38,7 @@ class AwsJsonClient:
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.service, self.target_prefix, self.region = service, target_prefix, region
-        parts = parse_url(endpoint)
+        parts = urlsplit(endpoint)
         self.url = endpoint.rstrip("/") + "/"
         self.host = parts.netloc or ""
         self.fetcher = fetcher

@@ -18,12 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from urllib3.util import parse_url
-
-from ..config import Settings
-from ..http.addresses import UrlRefused, checked_url
+from ..http.addresses import UrlRefused, checked_url, read_url
 from ..http.fetch import DeadlineReached, Fetcher, FetchError, Refused, TooLarge
-from .standard_webhooks import WebhookKeys, sign_headers
+from .standard_webhooks import sign_headers
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -40,13 +37,12 @@ class NotifyPolicy:
 
 
 def shown(url: str) -> str:
-    """A URL fit for logs and results: scheme, host, port and path as urllib3 reads them; no user-info, no query."""
+    """A URL fit for logs and results: scheme, host, port and path as the fetcher reads them; no user-info, no query."""
     try:
-        parts = parse_url(url)
+        parts = read_url(url)
     except ValueError:
         return "(not a URL)"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.host or ''}{port}{parts.path or ''}"[:256]
+    return f"{parts.scheme}://{parts.netloc}{parts.path.split('?', 1)[0]}"[:256]
 
 
 class Notifier:
@@ -69,13 +65,13 @@ class Notifier:
         )
 
     def target(self, url: str, from_event: bool) -> str:
-        """The URL to post to, read once by urllib3; :class:`UrlRefused` says why not (addresses are
+        """The URL to post to, read once as the fetcher reads it; :class:`UrlRefused` says why not (addresses are
         checked when connecting)."""
         try:
             url = checked_url(url)
         except UrlRefused as refused:
             raise UrlRefused(f"the URL {refused}") from None
-        parts = parse_url(url)
+        parts = read_url(url)
         if parts.scheme == "http" and not self.policy.allow_http:
             raise UrlRefused("http is not allowed (NOTIFY_ALLOW_HTTP)")
         if from_event and self.policy.allowed_hosts and (parts.host or "").lower() not in self.policy.allowed_hosts:
@@ -134,35 +130,3 @@ class Notifier:
             if attempt < self.policy.attempts and (deadline is None or time.monotonic() + pause + 0.2 < deadline):
                 self.sleep(pause)
         return outcome
-
-
-class Deliveries:
-    """Where a result goes besides its caller: ``NOTIFY_URLS`` (trusted, configured) and the event's
-    ``NotifyUrls`` (checked), signed with the first webhook key. The notifier is made on first use:
-    most invocations deliver nothing."""
-
-    def __init__(self, settings: Settings, keys: WebhookKeys) -> None:
-        self.settings = settings
-        self.keys = keys
-        self._notifier: Notifier | None = None
-
-    def deliver(
-        self, result: dict[str, Any], event_urls: Sequence[str], deadline: float | None
-    ) -> list[dict[str, Any]]:
-        """One outcome per URL (none when there is nowhere to deliver); raises if there is no key to sign with."""
-        targets = [(url, False) for url in self.settings.notify_urls] + [(url, True) for url in event_urls]
-        if not targets:
-            return []
-        key = self.keys.get()[0]
-        margin = self.settings.deadline_margin / 2  # keep some of the margin to return the result
-        return self.notifier().deliver(result, targets, key, None if deadline is None else deadline - margin)
-
-    def notifier(self) -> Notifier:
-        if self._notifier is None:
-            policy = NotifyPolicy(
-                allow_http=self.settings.notify_allow_http,
-                allowed_hosts=self.settings.notify_allowed_hosts,
-                allowed_networks=self.settings.notify_allowed_networks,
-            )
-            self._notifier = Notifier(policy)
-        return self._notifier

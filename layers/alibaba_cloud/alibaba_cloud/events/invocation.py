@@ -38,10 +38,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import bad_request, invalid
-from .batch import Batch, RateControl, Selection, tag_values_in
 from .keys import (
     BATCH_KEYS,
     CHAIN_KEYS,
@@ -57,6 +56,9 @@ from .keys import (
     SKIP_ON_PAGE,
     TARGET_KEYS,
 )
+
+if TYPE_CHECKING:
+    from .batch import Batch
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,8 @@ def _batch(parameters: dict[str, Any], rules: EventRules, synchronous: bool) -> 
         raise bad_request("Give one of Targets, InstanceIds or Select, not several.")
     if not rules.batches:
         raise bad_request(f"{rules.action} reads every page itself: give RegionId and Tags, no batch keys.")
+    from .batch import Batch, RateControl, Selection, tag_values_in  # only a batch pays for its values
+
     name = named[0]
     control = RateControl.parse(parameters.get("RateControl"))
     dry_run, since, detail = (

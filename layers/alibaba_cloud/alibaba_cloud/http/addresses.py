@@ -1,7 +1,7 @@
 """Which URLs and addresses a URL from an event may reach: the policy alone, with no I/O.
 
-URLs are read by urllib3's parser, the one that connects, and refused where another parser could
-read them otherwise (user-info, backslashes, spaces, non-ASCII). An address is public unless it is
+URLs are read by ``urllib.parse``, the parser the fetcher connects by, and refused where another
+parser could read them otherwise (user-info, backslashes, spaces, non-ASCII). An address is public unless it is
 loopback, private, link-local, multicast, reserved, unspecified, shared (100.64.0.0/10) or
 otherwise not global, also when it hides inside an IPv6 address (mapped, 6to4, Teredo, NAT64).
 """
@@ -9,9 +9,8 @@ otherwise not global, also when it hides inside an IPv6 address (mapped, 6to4, T
 from __future__ import annotations
 
 import ipaddress
-
-from urllib3.exceptions import LocationParseError
-from urllib3.util import parse_url
+from typing import NamedTuple
+from urllib.parse import urlsplit
 
 SHARED = ipaddress.IPv4Network("100.64.0.0/10")
 NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
@@ -52,16 +51,40 @@ def parse_networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipad
     return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
 
 
+class Url(NamedTuple):
+    scheme: str
+    host: str  # lower case; an IPv6 literal without its brackets
+    port: int | None
+    path: str  # with the query, as sent in the request line
+
+    @property
+    def netloc(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host + (f":{self.port}" if self.port is not None else "")
+
+    def __str__(self) -> str:
+        return f"{self.scheme}://{self.netloc}{self.path}"
+
+
+def read_url(url: str) -> Url:
+    """``url`` as the fetcher reads it: scheme, host, port and the path with its query (no fragment)."""
+    parts = urlsplit(url)
+    port = parts.port  # ValueError for a port that is not one
+    path = (parts.path or "") + (f"?{parts.query}" if parts.query else "")
+    return Url(parts.scheme.lower(), (parts.hostname or "").lower(), port, path)
+
+
 def checked_url(url: str) -> str:
-    """``url`` as urllib3 reads it, once it means the same to every parser; else :class:`UrlRefused`."""
+    """``url`` as the fetcher reads it, once it means the same to every parser; else :class:`UrlRefused`."""
     if not url.isascii() or any(c in url for c in "\\ \t\r\n\x00") or not url.isprintable():
         raise UrlRefused("has characters parsers disagree on (backslash, space, control or non-ASCII)")
     try:
-        parts = parse_url(url)
-    except LocationParseError:
+        parts = read_url(url)
+        netloc = urlsplit(url).netloc
+    except ValueError:
         raise UrlRefused("is not a URL") from None
-    if parts.auth is not None or "@" in (parts.netloc or ""):
+    if "@" in netloc:
         raise UrlRefused("carries user-info (user@host)")
     if parts.scheme not in ("http", "https") or not parts.host:
         raise UrlRefused("is not an http(s) URL")
-    return parts.url
+    return str(parts)

@@ -4,41 +4,38 @@
   byte a second, or a TLS handshake that never ends, would hold the function past Lambda's own
   deadline. A watchdog shuts the request's socket down when its deadline comes, whatever phase it
   is in (connect, TLS, headers, body).
-* **A size limit.** The body is read up to ``max_bytes`` and no further.
+* **Bounded answers.** The body is read up to ``max_bytes`` and no further, before and after
+  decompression; the standard library bounds the headers (100 of them, 64 KiB a line).
 * **No redirects, no retries, no cookies, no proxies from the environment.** A 3xx is an answer: a
   signed request is never re-sent to another host, and nothing one peer says is carried to another.
 * **Public addresses only**, for URLs an event carries (``public_only``): the host is resolved
   once, every address it resolves to is checked (:mod:`.addresses`), and the connection goes to
   the checked address (no second lookup for DNS rebinding to answer differently).
 
-Built on urllib3, the transport ``requests`` itself uses, with ``requests``' CA bundle (certifi):
-a ``requests.Session`` would add a cookie jar, proxy and ``.netrc`` lookups and about 30 ms of
-imports to every cold start, none of which a request here wants.
+Built on the standard library's ``http.client`` with ``requests``' CA bundle (certifi), one TLS
+context per container and keep-alive connections per host: urllib3 and ``requests`` would add
+about 40 ms of imports to every cold start for machinery (retries, proxies, cookies, redirects)
+that no request here may use.
 """
 
 from __future__ import annotations
 
+import http.client
+import select
 import socket
+import ssl
 import sys
 import threading
 import time
+import zlib
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import certifi
-import urllib3
-from urllib3 import PoolManager, Timeout
-from urllib3 import exceptions as urllib3_exceptions
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
-from urllib3.util import connection as urllib3_connection
 
 from .. import __version__
 
-USER_AGENT = (
-    f"alibaba-cloud-lifecycle/{__version__} Python/{'.'.join(map(str, sys.version_info[:3]))} "
-    f"urllib3/{urllib3.__version__}"
-)
+USER_AGENT = f"alibaba-cloud-lifecycle/{__version__} Python/{'.'.join(map(str, sys.version_info[:3]))}"
 # What requests sent by default, so nothing changes on the wire but the User-Agent, which names the product.
 DEFAULT_HEADERS = {
     "User-Agent": USER_AGENT,
@@ -46,8 +43,12 @@ DEFAULT_HEADERS = {
     "Accept": "*/*",
     "Connection": "keep-alive",
 }
+READ_CHUNK = 64 * 1024
+create_connection = socket.create_connection  # the one place a socket is connected (tests route it)
 
 _local = threading.local()  # the guard of the request this thread is making
+_tls: dict[str, ssl.SSLContext] = {}
+_tls_lock = threading.Lock()
 
 
 class FetchError(Exception):
@@ -80,7 +81,7 @@ class Refused(FetchError):
 
 
 class ConnectFailed(FetchError):
-    """No connection could be made (refused, unreachable): the request never left."""
+    """No connection could be made (refused, unreachable, no TLS): the request never left."""
 
 
 class ConnectTimedOut(FetchError):
@@ -92,15 +93,14 @@ class ReadTimedOut(FetchError):
 
 
 class ConnectionBroken(FetchError):
-    """The connection failed after it was made (reset, dropped, a malformed answer)."""
+    """The connection failed after the request went out (reset, dropped, a malformed answer)."""
 
 
-class AddressRefused(NewConnectionError):
-    """Raised inside a connection: the host resolves to an address an event may not reach."""
+class AddressRefused(OSError):
+    """Raised while connecting: the host resolves to an address an event may not reach."""
 
-    def __init__(self, conn: object, host: str, address: str, why: str) -> None:
-        super().__init__(conn, f"{host} resolves to {address} ({why})")  # type: ignore[arg-type]
-        self.reason_text = f"{host} resolves to {address}, a {why} address"
+    def __init__(self, host: str, address: str, why: str) -> None:
+        super().__init__(f"{host} resolves to {address}, a {why} address")
 
 
 @dataclass(frozen=True)
@@ -150,96 +150,66 @@ def _shut(sock: socket.socket) -> None:
         pass
 
 
-class _Watched:
-    """What urllib3's connections do, plus: sockets registered with the request's guard; public-only resolution."""
-
-    host: str
-    port: int
-    timeout: float
-    source_address: tuple[str, int] | None
-    socket_options: object
-    sock: socket.socket | None
-
-    def _new_conn(self) -> socket.socket:
-        guard = getattr(_local, "guard", None)
-        sock = self._connect_public(guard) if guard is not None and guard.public_only else super()._new_conn()  # type: ignore[misc]
-        if guard is not None:
-            guard.watch(sock)
-        return sock
-
-    def _connect_public(self, guard: _Guard) -> socket.socket:
-        from .addresses import address_refusal, in_networks  # event URLs only: trusted hosts never pay for it
-
-        host = self.host.strip("[]")
-        try:
-            infos = socket.getaddrinfo(host, self.port, 0, socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            raise NameResolutionError(self.host, self, exc) from exc  # type: ignore[arg-type]
-        addresses = list(dict.fromkeys(info[4][0] for info in infos))
-        for address in addresses:  # every one: a resolver may answer a public and a private one
-            why = address_refusal(address)
-            if why and not in_networks(address, guard.allowed_networks):
-                raise AddressRefused(self, self.host, address, why)
-        try:  # the checked address itself, never the name again
-            return urllib3_connection.create_connection(
-                (addresses[0], self.port),
-                self.timeout,
-                source_address=self.source_address,
-                socket_options=self.socket_options,  # type: ignore[arg-type]
-            )
-        except TimeoutError as exc:
-            raise ConnectTimeoutError(self, f"Connection to {self.host} timed out.") from exc
-        except OSError as exc:
-            raise NewConnectionError(self, f"Failed to establish a new connection: {exc}") from exc  # type: ignore[arg-type]
-
-    def request(self, *args: object, **kwargs: object) -> None:
-        guard = getattr(_local, "guard", None)
-        if guard is not None:
-            if self.sock is not None:  # a pooled connection: watch it for this request
-                guard.watch(self.sock)
-            guard.sent = True
-        super().request(*args, **kwargs)  # type: ignore[misc]
+def _connect(address: tuple[str, int], timeout: float, source_address: object = None) -> socket.socket:
+    """``http.client``'s way to make a connection, watched by the request's guard; public-only where it says."""
+    guard = getattr(_local, "guard", None)
+    host, port = address
+    host = host.strip("[]").rstrip(".")  # a fully qualified name resolves without its final dot, as urllib3 does
+    if guard is not None and guard.public_only:
+        sock = _connect_public(host, port, timeout, guard)
+    else:
+        sock = create_connection((host, port), timeout)
+    if guard is not None:
+        guard.watch(sock)
+    return sock
 
 
-class _HTTPConnection(_Watched, HTTPConnection):
-    pass
+def _connect_public(host: str, port: int, timeout: float, guard: _Guard) -> socket.socket:
+    from .addresses import address_refusal, in_networks  # event URLs only: trusted hosts never pay for it
+
+    infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    for address in addresses:  # every one: a resolver may answer a public and a private one
+        why = address_refusal(address)
+        if why and not in_networks(address, guard.allowed_networks):
+            raise AddressRefused(host, address, why)
+    return create_connection((addresses[0], port), timeout)  # the checked address itself, never the name again
 
 
-class _HTTPSConnection(_Watched, HTTPSConnection):
-    pass
+def _tls_context() -> ssl.SSLContext:
+    """One context per container: loading the CA bundle is the dearest part of a first TLS connection."""
+    with _tls_lock:
+        if "default" not in _tls:
+            _tls["default"] = ssl.create_default_context(cafile=certifi.where())
+        return _tls["default"]
 
 
-class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = _HTTPConnection
-
-
-class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _HTTPSConnection
-
-
-def _cause(reason: Exception) -> str:
-    """The OS's words for why a connection failed (``[Errno 111] Connection refused``), without the URL."""
-    text = str(reason)
-    return text.rsplit(": ", 1)[-1] if ": " in text else type(reason).__name__
-
-
-def _failure(exc: Exception, sent: bool) -> FetchError:
-    """urllib3's exception as one of ours, most precise first (a NewConnectionError is a ConnectTimeoutError)."""
+def _failure(exc: BaseException, sent: bool) -> FetchError:
+    """What went wrong, said as precisely as the exception and the phase (before or after sending) allow."""
     if isinstance(exc, AddressRefused):
-        return Refused(exc.reason_text, sent=False)
-    if isinstance(exc, NameResolutionError):
+        return Refused(str(exc), sent=False)
+    if isinstance(exc, socket.gaierror):
         return NotResolved("the host does not resolve", sent=False)
-    if isinstance(exc, NewConnectionError):
+    if isinstance(exc, zlib.error):
+        return ConnectionBroken("the answer's compression is corrupt", sent=True)
+    if not sent:
+        if isinstance(exc, TimeoutError):
+            return ConnectTimedOut("no connection in time", sent=False)
+        if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+            return ConnectFailed(f"TLS: {getattr(exc, 'reason', None) or type(exc).__name__}", sent=False)
         return ConnectFailed(_cause(exc), sent=False)
-    if isinstance(exc, ConnectTimeoutError):
-        return ConnectTimedOut("no connection in time", sent=False)
-    if isinstance(exc, urllib3_exceptions.ReadTimeoutError):
+    if isinstance(exc, TimeoutError):
         return ReadTimedOut("no answer in time", sent=True)
-    return ConnectionBroken(type(exc).__name__, sent=sent)
+    return ConnectionBroken(type(exc).__name__, sent=True)
+
+
+def _cause(exc: BaseException) -> str:
+    """The OS's words for why a connection failed (``[Errno 111] Connection refused``)."""
+    return str(exc) or type(exc).__name__
 
 
 class Fetcher:
-    """One pool of connections (kept for the container's life) and the guarantees above on each request."""
+    """Keep-alive connections per host (kept for the container's life) and the guarantees above on each request."""
 
     def __init__(
         self,
@@ -256,14 +226,15 @@ class Fetcher:
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         self.max_bytes = max_bytes
         self.public_only = public_only
+        self.pool_size = pool_size
         if allowed_networks:
             from .addresses import parse_networks
 
             self.allowed_networks = parse_networks(allowed_networks)
         else:
             self.allowed_networks = ()
-        self.pool = PoolManager(num_pools=4, maxsize=pool_size, cert_reqs="CERT_REQUIRED", ca_certs=certifi.where())
-        self.pool.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}  # type: ignore[assignment]
+        self._idle: dict[tuple[str, str, int], list[http.client.HTTPConnection]] = {}
+        self._lock = threading.Lock()
 
     def post(
         self, url: str, body: bytes, headers: dict[str, str], deadline: float | None, read_timeout: float | None = None
@@ -292,6 +263,9 @@ class Fetcher:
         connect = self.connect_timeout
         if remaining is not None:
             connect, read = min(connect, remaining), min(read, remaining)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         guard = _Guard(self.public_only, self.allowed_networks)
         timer = None
         if remaining is not None:
@@ -299,33 +273,24 @@ class Fetcher:
             timer.daemon = True
             timer.start()
         _local.guard = guard
+        conn = None
         try:
-            response = self.pool.urlopen(
-                method,
-                url,
-                body=body,
-                headers={**DEFAULT_HEADERS, **headers},
-                timeout=Timeout(connect=connect, read=read),
-                retries=False,
-                redirect=False,
-                preload_content=False,
-            )
-            try:
-                content = self._read(response)
-            except BaseException:
-                _discard(response)
-                raise
+            conn = self._connection(key, connect, guard)
+            conn.sock.settimeout(read)  # type: ignore[union-attr]
+            guard.sent = True
+            conn.request(method, target, body=body, headers={**DEFAULT_HEADERS, **headers})
+            response = conn.getresponse()
+            content = self._read(response)
             if guard.finish():  # cut at the deadline, though the read looked complete
-                _discard(response)
                 raise DeadlineReached(sent=True)
-            if self.max_bytes:
-                response.release_conn()  # read to its end: the connection goes back to the pool
-            else:
-                _discard(response)  # the body is not wanted: the connection goes with it
-            return Answer(response.status, dict(response.headers), content)
+            answer = Answer(response.status, _headers(response), content)
+            if self.max_bytes and response.isclosed() and not response.will_close:
+                self._keep(key, conn)  # read to its end: the connection serves the next request
+                conn = None
+            return answer
         except FetchError:
             raise
-        except (urllib3_exceptions.HTTPError, OSError) as exc:
+        except (OSError, http.client.HTTPException, zlib.error) as exc:
             # the watchdog cut it, or a socket timeout shortened to the deadline fired a moment before it
             if guard.finish() or (deadline is not None and time.monotonic() >= deadline - 0.05):
                 raise DeadlineReached(guard.sent) from None
@@ -335,20 +300,88 @@ class Fetcher:
             guard.finish()
             if timer is not None:
                 timer.cancel()
+            if conn is not None:
+                conn.close()
 
-    def _read(self, response: urllib3.BaseHTTPResponse) -> bytes:
+    def _connection(self, key: tuple[str, str, int], timeout: float, guard: _Guard) -> http.client.HTTPConnection:
+        """An idle connection to the host that is still open, else a new one, connected."""
+        with self._lock:
+            idle = self._idle.get(key) or []
+            while idle:
+                conn = idle.pop()
+                if conn.sock is not None and not _dropped(conn.sock):
+                    guard.watch(conn.sock)
+                    return conn
+                conn.close()
+        scheme, host, port = key
+        if scheme == "https":
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                host, port, timeout=timeout, context=_tls_context()
+            )
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        conn._create_connection = _connect  # type: ignore[attr-defined]
+        try:
+            conn.connect()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _keep(self, key: tuple[str, str, int], conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            if len(idle) < self.pool_size:
+                idle.append(conn)
+                return
+        conn.close()
+
+    def _read(self, response: http.client.HTTPResponse) -> bytes:
+        """At most ``max_bytes`` of the body, decompressed (gzip, deflate) within the same bound."""
         if self.max_bytes == 0:
             return b""
-        declared = response.headers.get("Content-Length", "")
+        declared = response.getheader("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             raise TooLarge(self.max_bytes)
-        content = response.read(self.max_bytes + 1, decode_content=True) or b""
-        if len(content) > self.max_bytes:
-            raise TooLarge(self.max_bytes)
-        return content
+        decoder = _decoder(response.getheader("Content-Encoding", ""))
+        limit, raw_read, out = self.max_bytes + 1, 0, bytearray()
+        while True:
+            chunk = response.read(min(READ_CHUNK, limit - raw_read))
+            if not chunk:
+                break
+            raw_read += len(chunk)
+            out += decoder.decompress(chunk, limit - len(out)) if decoder else chunk
+            if len(out) >= limit or raw_read >= limit or (decoder and decoder.unconsumed_tail):
+                raise TooLarge(self.max_bytes)
+        if decoder:
+            out += decoder.flush()
+            if len(out) >= limit:
+                raise TooLarge(self.max_bytes)
+        return bytes(out)
 
 
-def _discard(response: urllib3.BaseHTTPResponse) -> None:
-    """Close the answer unread; its (closed) connection goes back to the pool, which reconnects it when used."""
-    response.close()
-    response.release_conn()
+def _decoder(encoding: str) -> zlib._Decompress | None:
+    encoding = encoding.strip().lower()
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj(32 + zlib.MAX_WBITS)  # zlib-wrapped, as the RFC says (and gzip, by its header)
+    return None
+
+
+def _headers(response: http.client.HTTPResponse) -> dict[str, str]:
+    """The answer's headers, repeated ones joined by commas (as urllib3 and requests give them)."""
+    merged: dict[str, str] = {}
+    for name, value in response.getheaders():
+        merged[name] = f"{merged[name]}, {value}" if name in merged else value
+    return merged
+
+
+def _dropped(sock: socket.socket) -> bool:
+    """Whether an idle keep-alive connection was closed (or written to) by the peer: readable means gone."""
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import AlibabaCloudError
+
+if TYPE_CHECKING:
+    from random import Random
 
 
 @dataclass(frozen=True)
@@ -23,8 +26,10 @@ class RetryPolicy:
     margin: float = 1.0
     min_attempt_time: float = 0.2  # an attempt with less time than this cannot get an answer
 
-    def delay(self, attempt: int, error: AlibabaCloudError, rng: random.Random | None = None) -> float:
+    def delay(self, attempt: int, error: AlibabaCloudError, rng: Random | None = None) -> float:
         if error.retry_after is not None:
             return error.retry_after
         ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        import random  # only a retry pays for it
+
         return (rng or random).uniform(0, ceiling)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import uuid
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,7 +66,7 @@ def utc_timestamp(now: datetime | None = None) -> str:
 
 def new_nonce() -> str:
     """A fresh ``SignatureNonce``: the gateway rejects any nonce it has seen before."""
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # 32 hex digits, as uuid4().hex gives, without importing uuid
 
 
 def sign_request(

@@ -29,7 +29,7 @@ ADVICE = {
 }
 # Sent with every request, as the official clients send theirs: who is calling, and in what format
 # answers (errors included) are wanted. Gateways that would answer XML answer JSON.
-HEADERS = {"Accept": "application/json"}  # and the Fetcher's User-Agent, which names the product
+HEADERS = {"Accept": "application/json"}  # beside the Fetcher's User-Agent, which names the product
 # Codes worth another, freshly signed attempt: throttling, server faults, and a nonce the
 # gateway saw already (a new signature carries a new nonce). Every other 4xx is final.
 RETRYABLE_CODES = frozenset(
@@ -108,7 +108,8 @@ class Transport:
             )
         return AlibabaCloudError(
             "NetworkError.ConnectionFailed",
-            f"The connection to {host} failed ({failure}); the request may have been applied.",
+            f"The connection to {host} failed ({failure})"
+            + ("; the request may have been applied." if failure.sent else "; nothing was sent."),
             http_status=502,
             retryable=True,
         )
