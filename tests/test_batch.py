@@ -10,10 +10,8 @@ import pytest
 from alibaba_cloud.errors import AlibabaCloudError
 from alibaba_cloud.events.batch import RateControl
 from alibaba_cloud.paths.fleet.pool import RateLimiter
-from conftest import ECS_ID, MAINTAIN, PREPAID_ID, answer_of, in_future, webhook_event
+from helpers import ECS_ID, MAINTAIN, PREPAID_ID, WINDOW, answer_of, emf, in_future, sqs_event, webhook_event
 from local.runtime import LambdaContext
-
-WINDOW = {"MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 
 
 @pytest.fixture
@@ -192,18 +190,6 @@ def test_rate_limiter_spaces_slots_and_refuses_late_ones():
 # Fan-out: chunks of targets as SQS messages, with partial batch responses
 
 
-def sqs_event(*bodies):
-    from local.runtime import sample_event
-
-    event = sample_event(MAINTAIN, "sqs")
-    template = event["Records"][0]
-    event["Records"] = [
-        {**template, "messageId": f"m-{i}", "body": body if isinstance(body, str) else __import__("json").dumps(body)}
-        for i, body in enumerate(bodies)
-    ]
-    return event
-
-
 def test_sqs_chunks_report_only_failed_messages(emulator, maintain, context, fleet):
     answer = maintain.lambda_handler(
         sqs_event(
@@ -238,9 +224,7 @@ def test_batch_metrics_are_totals_per_batch(emulator, maintain, context, fleet, 
         },
         context,
     )
-    lines = [
-        __import__("json").loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')
-    ]
+    lines = emf(capsys.readouterr().out)
     totals = [line for line in lines if "Calls" in line]
     assert (
         len(totals) == 1

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ECS_ID, REDIS_ID, in_future
+from helpers import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ECS_ID, REDIS_ID, in_future
 
 ROOT = Path(__file__).resolve().parent.parent
 

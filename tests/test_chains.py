@@ -17,7 +17,7 @@ from standardwebhooks import Webhook
 
 from alibaba_cloud.delivery.standard_webhooks import decode_secret, sign_headers
 from alibaba_cloud.errors import AlibabaCloudError
-from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ECS_ID, PREPAID_ID, REDIS_ID, WEBHOOK_SECRET, in_future
+from helpers import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ECS_ID, PREPAID_ID, REDIS_ID, WEBHOOK_SECRET, in_future
 from local.runtime import environment
 from local.serve import GatewayServer, LocalCloud, input_path, matches
 
@@ -286,7 +286,7 @@ def test_refused_delivery_is_not_retried(emulator, local_cloud):
 
 
 def test_event_controlled_urls_are_restricted(emulator, function_env, context, receiver):
-    from conftest import MAINTAIN
+    from helpers import MAINTAIN
     from local.runtime import load_function
 
     with environment({"NOTIFY_ALLOWED_HOSTS": "hooks.example.com"}):  # and http not allowed

@@ -13,7 +13,7 @@ from alibaba_cloud.actions.ecs import MODIFY_INSTANCE_AUTO_RELEASE_TIME as RELEA
 from alibaba_cloud.actions.r_kvstore import MODIFY_INSTANCE_MAINTAIN_TIME as MAINTAIN_ACTION
 from alibaba_cloud.actions.validation import ValidationContext, parse_duration
 from alibaba_cloud.errors import AlibabaCloudError
-from conftest import ECS_ID, REDIS_ID
+from helpers import ECS_ID, REDIS_ID
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 
 from alibaba_cloud.rpc.signing import canonical_query, encode_form, sign_request
-from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REDIS_ID
+from helpers import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REDIS_ID
 
 PARAMS = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

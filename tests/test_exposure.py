@@ -17,10 +17,9 @@ import pytest
 from alibaba_cloud.errors import AlibabaCloudError
 from alibaba_cloud.http import fetch
 from alibaba_cloud.http.addresses import UrlRefused, address_refusal, checked_url
-from conftest import ECS_ID, MAINTAIN, REDIS_ID, RELEASE, in_future
+from helpers import ECS_ID, GOOD, MAINTAIN, RELEASE, in_future
 from local.runtime import LambdaContext, environment, load_function
 
-GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 PUBLIC = "93.184.216.34"  # a global address; tests route it to a local receiver, nothing leaves the machine
 
 

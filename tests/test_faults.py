@@ -13,10 +13,9 @@ from datetime import timedelta
 import pytest
 
 from alibaba_cloud.errors import AlibabaCloudError
-from conftest import MAINTAIN, REDIS_ID, answer_of, webhook_event
+from helpers import GOOD, MAINTAIN, answer_of, webhook_event
 from local.runtime import LambdaContext, environment, load_function
 
-GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 FOREVER = 100
 
 # (fault kind, times, attempts seen, final code or None for success, final HTTP status, carries RequestId)

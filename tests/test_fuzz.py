@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alibaba_cloud.errors import AlibabaCloudError
-from conftest import ECS_ID, MAINTAIN, REDIS_ID, RELEASE, in_future, webhook_event
+from helpers import ECS_ID, MAINTAIN, REDIS_ID, RELEASE, in_future, webhook_event
 
 VALIDATION_CODES = {
     "MissingParameter",

@@ -7,14 +7,16 @@ import json
 import pytest
 
 from alibaba_cloud.errors import AlibabaCloudError
-from conftest import (
+from helpers import (
     ECS_ID,
+    GOOD,
     MAINTAIN,
     PREPAID_ID,
     REDIS_ID,
     RELEASE,
     WEBHOOK_SECRET,
     answer_of,
+    emf,
     in_future,
     webhook_event,
 )
@@ -131,7 +133,6 @@ def test_base64_body_is_decoded(emulator, maintain, context):
     assert status == 200 and emulator.state.instances[REDIS_ID].MaintainStartTime == "05:00Z"
 
 
-GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 OTHER_SECRET = "whsec_b3RoZXIta2V5LW5vdC1vdXJzLTAxMjM0NTY3ODlhYmM="
 
 
@@ -268,11 +269,10 @@ def test_logs_carry_correlation_id_and_metrics_count_by_code(emulator, maintain,
     failure_log = next(r for r in caplog.records if r.getMessage() == "Call failed")
     assert failure_log.error_code == "NoSuchResource" and failure_log.request_id
     assert maintain.logger.get_correlation_id() == context.aws_request_id
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    emf = [line for line in lines if "_aws" in line]
-    by_code = next(line for line in emf if line.get("ErrorCode") == "NoSuchResource")
+    metrics = emf(capsys.readouterr().out)
+    by_code = next(line for line in metrics if line.get("ErrorCode") == "NoSuchResource")
     assert by_code["Failures"] == [1.0] and by_code["Action"] == "ModifyInstanceMaintainTime"
-    totals = next(line for line in emf if "Calls" in line)
+    totals = next(line for line in metrics if "Calls" in line)
     assert totals["Calls"] == [1.0] and totals["Failures"] == [1.0] and totals["Action"] == "ModifyInstanceMaintainTime"
 
 
@@ -341,7 +341,7 @@ def test_sign_helper_makes_headers_the_function_accepts(emulator, maintain, cont
 def test_a_rejected_webhook_is_counted_once(emulator, maintain, context, capsys):
     maintain.lambda_handler(webhook_event(MAINTAIN, {**GOOD, "Hop": -1}), context)
     maintain.lambda_handler(webhook_event(MAINTAIN, GOOD, secret=OTHER_SECRET), context)
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    lines = emf(capsys.readouterr().out)
     by_code = [line for line in lines if "ErrorCode" in line]
     assert sorted((line["ErrorCode"], line["Rejected"]) for line in by_code) == [
         ("InvalidParameter", [1.0]),

@@ -19,11 +19,9 @@ from alibaba_cloud.rpc.credentials import Credentials
 from alibaba_cloud.rpc.transport import parse_answer
 from alibaba_cloud.triggers.replay import DynamoReplayStore
 from alibaba_cloud.triggers.webhook import replay_store
-from conftest import ECS_ID, MAINTAIN, REDIS_ID, RELEASE, answer_of, in_future, webhook_event
+from helpers import ECS_ID, GOOD, MAINTAIN, REDIS_ID, RELEASE, answer_of, in_future, sqs_event, webhook_event
 from local.aws import AwsStandIn
 from local.runtime import environment, load_function
-
-GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +78,7 @@ def test_an_old_cancel_replayed_elsewhere_cannot_undo_a_later_set(emulator, shar
 
 def test_an_id_reused_with_another_body_in_another_container_is_409(emulator, shared_store, context):
     from alibaba_cloud.delivery.standard_webhooks import decode_secret, sign_headers
-    from conftest import WEBHOOK_SECRET
+    from helpers import WEBHOOK_SECRET
 
     def signed(body):
         event = webhook_event(MAINTAIN, body)
@@ -222,7 +220,6 @@ def test_pt30m_is_rounded_up_to_the_next_whole_minute_and_works(emulator, releas
 
 
 def test_a_queued_event_that_can_never_succeed_goes_to_the_dead_letters_at_once(emulator, shared_store, context):
-    from test_batch import sqs_event
 
     maintain = cold_start(MAINTAIN)
     answer = maintain.lambda_handler(sqs_event(GOOD, {**GOOD, "MaintainEndTime": "09:00Z"}, "not json"), context)
@@ -237,7 +234,6 @@ def test_a_queued_transient_failure_is_still_delivered_again(emulator, shared_st
     emulator.inject("unavailable", 1)
     with environment({"ALIBABA_CLOUD_MAX_ATTEMPTS": "1"}):
         maintain = cold_start(MAINTAIN)
-    from test_batch import sqs_event
 
     answer = maintain.lambda_handler(sqs_event(GOOD, GOOD), context)
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}  # SQS delivers it again, later

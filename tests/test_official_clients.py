@@ -23,7 +23,7 @@ from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.request import CommonRequest
 
 from alibaba_cloud import __version__
-from conftest import ECS_ID, REDIS_ID, in_future
+from helpers import ECS_ID, REDIS_ID, in_future
 from local.runtime import LambdaContext, environment, load_function
 
 STS_KEY, STS_SECRET, STS_TOKEN = "STS.NUofficialClient", "sts-secret/for+tests=", "CAIS-official-token/+=="
@@ -188,6 +188,6 @@ def test_the_layer_sends_what_the_official_tea_client_sends(
 def test_the_version_in_the_user_agent_is_the_projects():
     import tomllib
 
-    from conftest import ROOT
+    from helpers import ROOT
 
     assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"] == __version__

@@ -19,7 +19,7 @@ from alibabacloud_tea_openapi.models import Config
 from alibaba_cloud.actions import ecs, r_kvstore
 from alibaba_cloud.actions.validation import ValidationContext
 from alibaba_cloud.config import Settings
-from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET
+from helpers import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 from local.emulator import ecs as emulated_ecs
 from local.emulator import r_kvstore as emulated_kv
 from local.runtime import LambdaContext, load_function

@@ -14,7 +14,7 @@ from alibaba_cloud.actions.validation import ValidationContext
 from alibaba_cloud.config import AT_LEAST_ONE_HOUR
 from alibaba_cloud.errors import AlibabaCloudError
 from alibaba_cloud.rpc.signing import encode_form, sign_request
-from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ECS_ID, REDIS_ID, iso
+from helpers import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ECS_ID, REDIS_ID, iso
 
 
 def window(start, end, **extra):

@@ -14,20 +14,20 @@ import pytest
 
 from alibaba_cloud.errors import AlibabaCloudError
 from alibaba_cloud.rpc.credentials import mask
-from conftest import (
+from helpers import (
     ACCESS_KEY_ID,
     ACCESS_KEY_SECRET,
+    GOOD,
     MAINTAIN,
-    REDIS_ID,
     RELEASE,
+    SESSION_TOKEN,
     WEBHOOK_SECRET,
+    FakeExtension,
     in_future,
     webhook_event,
 )
 from local.runtime import environment, load_function
-from test_secrets import SESSION_TOKEN, FakeExtension
 
-GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 TOKEN = "CAIS/token+with/odd=chars=="
 
 

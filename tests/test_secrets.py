@@ -3,56 +3,24 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from alibaba_cloud.config import ConfigurationError, Settings
 from alibaba_cloud.errors import AlibabaCloudError
 from alibaba_cloud.rpc.credentials import Credentials, mask
-from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, MAINTAIN, REDIS_ID, WEBHOOK_SECRET, answer_of, webhook_event
+from helpers import (
+    ACCESS_KEY_ID,
+    ACCESS_KEY_SECRET,
+    GOOD,
+    MAINTAIN,
+    SESSION_TOKEN,
+    WEBHOOK_SECRET,
+    FakeExtension,
+    answer_of,
+    webhook_event,
+)
 from local.runtime import environment, load_function
-
-GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
-SESSION_TOKEN = "aws-session-token-for-the-extension"
-
-
-class FakeExtension(ThreadingHTTPServer):
-    """Answers GET /secretsmanager/get?secretId=... like the extension, checking its token header."""
-
-    def __init__(self, secrets: dict[str, str]):
-        self.secrets = secrets
-        self.requests: list[str] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                url = urlsplit(self.path)
-                secret_id = parse_qs(url.query).get("secretId", [""])[0]
-                outer.requests.append(secret_id)
-                if self.headers.get("X-Aws-Parameters-Secrets-Token") != SESSION_TOKEN:
-                    status, body = 401, {"message": "missing token"}
-                elif url.path != "/secretsmanager/get" or secret_id not in outer.secrets:
-                    status, body = 400, {"message": "not found"}
-                else:
-                    status, body = 200, {"Name": secret_id, "SecretString": outer.secrets[secret_id]}
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def close(self):
-        self.shutdown()
-        self.server_close()
 
 
 @pytest.fixture

@@ -9,10 +9,8 @@ import pytest
 
 from alibaba_cloud.errors import AlibabaCloudError
 from alibaba_cloud.rpc.credentials import mask
-from conftest import MAINTAIN, REDIS_ID, answer_of, webhook_event
+from helpers import GOOD, MAINTAIN, REDIS_ID, answer_of, webhook_event
 from local.runtime import environment, load_function
-
-GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 
 
 def call(function, context):
@@ -152,7 +150,7 @@ def test_the_official_client_reads_the_same_denial(emulator, maintain, context):
     from alibabacloud_tea_openapi.exceptions import ClientException
     from alibabacloud_tea_openapi.models import Config
 
-    from conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET
+    from helpers import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 
     emulator.inject("denied", 2)
     ours = call(maintain, context)

@@ -14,7 +14,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from alibaba_cloud.delivery.standard_webhooks import WebhookVerifier, decode_secret, sign_headers, signature
 from alibaba_cloud.errors import AlibabaCloudError
-from conftest import MAINTAIN, REDIS_ID, WEBHOOK_SECRET, answer_of, webhook_event
+from helpers import GOOD, MAINTAIN, WEBHOOK_SECRET, answer_of, webhook_event
 from local.runtime import environment, load_function
 
 KEYS = st.binary(min_size=1, max_size=64)
@@ -116,8 +116,6 @@ def test_a_weak_or_malformed_webhook_secret_stops_the_cold_start(function_env, s
 
 
 # Redeliveries
-
-GOOD = {"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}
 
 
 def test_redelivery_is_refused_with_the_first_answer_inside(emulator, maintain, context):

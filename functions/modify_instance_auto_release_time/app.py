@@ -14,7 +14,7 @@ metrics = Metrics(namespace="AlibabaCloudLifecycle", service="modify-instance-au
 handler = ActionHandler(MODIFY_INSTANCE_AUTO_RELEASE_TIME, logger=logger, metrics=metrics)
 
 
-@logger.inject_lambda_context(log_event=False, clear_state=True)
+@logger.inject_lambda_context(clear_state=True)  # log_event: POWERTOOLS_LOGGER_LOG_EVENT (false)
 @metrics.log_metrics
 def lambda_handler(event, context):
     return handler(event, context)
