@@ -9,7 +9,7 @@ import pytest
 
 from alibaba_cloud.errors import AlibabaCloudError
 from alibaba_cloud.events.batch import RateControl
-from alibaba_cloud.paths.fleet.pool import RateLimiter
+from alibaba_cloud.paths.fleet.pool import BatchRunner, RateLimiter
 from helpers import ECS_ID, MAINTAIN, PREPAID_ID, WINDOW, answer_of, emf, in_future, sqs_event, webhook_event
 from local.runtime import LambdaContext
 
@@ -117,16 +117,56 @@ def test_rate_cap_covers_retries(emulator, maintain, context, fleet):
 
 def test_deadline_stops_new_targets_and_accounts_for_all(emulator, maintain, fleet):
     emulator.inject("latency", 1000, Seconds=0.3)
-    started = time.monotonic()
     result = maintain.lambda_handler(
         {"InstanceIds": fleet, **WINDOW, "RateControl": {"Concurrency": 1}}, LambdaContext(remaining_ms=3000)
     )  # no new target after 1 s (1 s margin, 1 s reserve)
-    assert time.monotonic() - started < 2.0
     summary = result["Summary"]
     assert summary["Total"] == 12 and summary["Succeeded"] + summary["NotAttempted"] == 12
     assert 2 <= summary["Succeeded"] <= 5 and summary["NotAttempted"] >= 7
     assert {t["Reason"] for t in result["Targets"] if t["Outcome"] == "NotAttempted"} == {"DeadlineNear"}
     assert len(emulator.state.received) == summary["Succeeded"]
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told to, or when something sleeps on it."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_no_target_starts_after_the_latest_start():
+    """3 s left, 2 s kept in reserve: targets of 0.3 s each start at 0, 0.3, 0.6 and 0.9 s, and no later."""
+    clock = FakeClock()
+    pool = BatchRunner(RateControl(concurrency=1, max_requests_per_second=None), 3.0, 2.0, clock, clock.sleep)
+
+    def run_one(target, pace):
+        clock.sleep(0.3)
+        return {"Target": target, "Outcome": "Succeeded"}
+
+    lines = pool.run(
+        list(range(12)), run_one, lambda target, reason: {"Target": target, "Outcome": "NotAttempted", "Reason": reason}
+    )
+    assert [line["Outcome"] for line in lines] == ["Succeeded"] * 4 + ["NotAttempted"] * 8
+    assert {line["Reason"] for line in lines[4:]} == {"DeadlineNear"}
+    assert [line["Target"] for line in lines] == list(range(12))  # every target accounted for, in order
+
+
+def test_the_rate_cap_refuses_a_slot_past_the_latest_start():
+    """At 2 requests a second, with 1 s to go before the latest start, 3 targets start and the rest do not."""
+    clock = FakeClock()
+    pool = BatchRunner(RateControl(concurrency=1, max_requests_per_second=2), 2.0, 1.0, clock, clock.sleep)
+    lines = pool.run(
+        list(range(6)),
+        lambda target, pace: {"Outcome": "Succeeded"},
+        lambda target, reason: {"Outcome": "NotAttempted", "Reason": reason},
+    )
+    assert [line["Outcome"] for line in lines] == ["Succeeded"] * 3 + ["NotAttempted"] * 3
 
 
 def test_webhook_batch_is_multi_status_when_not_all_succeeded(emulator, maintain, context, fleet):

@@ -49,11 +49,14 @@ class RpcClient:
         transport: Transport,
         credentials: CredentialsProvider,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``sleep`` and ``clock`` (a monotonic one, the deadline's) are the real ones but in tests."""
         self.settings = settings
         self.transport = transport
         self.credentials = credentials
         self.sleep = sleep
+        self.clock = clock
         self.retry = RetryPolicy(
             max_attempts=max(1, settings.max_attempts),
             base_delay=settings.retry_base_delay,
@@ -86,7 +89,7 @@ class RpcClient:
         host = urlsplit(url).netloc
         request_ids: list[str] = []
         for attempt in range(1, self.retry.max_attempts + 1):
-            time_left = None if deadline is None else deadline - time.monotonic() - self.retry.margin
+            time_left = None if deadline is None else deadline - self.clock() - self.retry.margin
             if time_left is not None and time_left < self.retry.min_attempt_time:
                 raise deadline_exceeded(
                     f"Not enough of the invocation left to call {request.action} (attempt {attempt})."
@@ -113,7 +116,7 @@ class RpcClient:
                 pause = self.retry.delay(attempt, error)
                 if (
                     deadline is not None
-                    and time.monotonic() + pause + self.retry.min_attempt_time > deadline - self.retry.margin
+                    and self.clock() + pause + self.retry.min_attempt_time > deadline - self.retry.margin
                 ):
                     raise  # no time for another attempt: report this one while we still can
                 self.sleep(pause)
