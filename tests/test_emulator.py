@@ -169,3 +169,10 @@ def test_the_fault_endpoint_refuses_unknown_kinds(emulator):
         == 400
     )
     assert emulator.state.faults == []
+
+
+def test_every_fault_kind_has_a_way_to_misbehave():
+    from local.emulator.faults import MISBEHAVIOURS
+    from local.emulator.state import Fault
+
+    assert set(Fault.KINDS) == {*MISBEHAVIOURS, "latency"}  # latency delays a normal answer

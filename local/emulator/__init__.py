@@ -1,9 +1,11 @@
 """A local Alibaba Cloud RPC gateway for ECS and R-kvstore, on 127.0.0.1.
 
 It answers the product's actions the way Alibaba's gateway does, so the product can run and be
-tested with no cloud: :mod:`.gateway` checks signatures, timestamps, nonces and parameters and
-injects faults; :mod:`.ecs` and :mod:`.r_kvstore` keep each product's instances (with tags,
-charge types and creation times) and apply its rules, Describe paging included.
+tested with no cloud, split by job: :mod:`.server` answers HTTP and records every request;
+:mod:`.gateway` checks signatures, timestamps, nonces and parameters; :mod:`.faults` misbehaves
+when told to; :mod:`.control` is the API that steers it (``/_emulator/...``); :mod:`.ecs` and
+:mod:`.r_kvstore` apply each product's rules to the instances :mod:`.state` keeps (with tags,
+charge types and creation times), Describe paging included.
 
 Run it: ``python -m local.emulator --port 8080`` (see ``--help``).
 """
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from .gateway import EmulatorServer, server_signature, server_string_to_sign
+from .gateway import server_signature, server_string_to_sign
+from .server import EmulatorServer
 from .state import ApiError, EmulatorState, Fault, Instance, Received
 
 DEMO_ACCESS_KEY_ID = "LTAI5tDemoEmulatorKey"
