@@ -10,7 +10,9 @@ PYTHON ?= $(or $(PYTHON312),python3)
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test fuzz build serve bench lock lock-checkov clean
+.PHONY: demo test lint fuzz build serve bench lock lock-checkov clean
+
+LINTED := layers functions local tests
 
 $(VENV)/.installed: tests/requirements.txt layers/alibaba_cloud/requirements.txt
 	@[ -n "$(PYTHON312)" ] || echo "warning: no Python 3.12 found (Lambda's runtime); using $(PYTHON)" >&2
@@ -27,8 +29,13 @@ $(VENV)/checkov/.installed: tests/checkov-requirements.txt
 demo: $(VENV)/.installed
 	$(PY) -m local.demo
 
-test: $(VENV)/.installed $(VENV)/checkov/.installed
+test: lint $(VENV)/checkov/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff as pyproject.toml configures it; the import-circle check is a test (tests/test_layout.py).
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
 
 # template.yaml's routes and schedules on 127.0.0.1 against the emulator (see local/serve.py).
 serve: $(VENV)/.installed

@@ -18,8 +18,9 @@ from standardwebhooks import Webhook
 from alibaba_cloud.delivery.standard_webhooks import decode_secret, sign_headers
 from alibaba_cloud.errors import AlibabaCloudError
 from helpers import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ECS_ID, PREPAID_ID, REDIS_ID, WEBHOOK_SECRET, in_future
+from local.cloud import LocalCloud, input_path, matches
+from local.http_api import GatewayServer
 from local.runtime import environment
-from local.serve import GatewayServer, LocalCloud, input_path, matches
 
 RELEASE_FN = "ModifyInstanceAutoReleaseTimeFunction"
 MAINTAIN_FN = "ModifyInstanceMaintainTimeFunction"
