@@ -294,18 +294,7 @@ def batch_throughput() -> dict[str, float]:
         requests.post(url + "/_emulator/faults", json=[{"Kind": "latency", "Seconds": 0.05, "Times": 10**6}], timeout=5)
         concurrency, cap, latency = 20, 200.0, 0.05
         limit = min(cap, concurrency / latency)
-        from local.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
-
-        with environment(
-            {
-                "ALIBABA_CLOUD_ENDPOINT": url,
-                "ALIBABA_CLOUD_REGION_ID": "cn-hangzhou",
-                "ALIBABA_CLOUD_ACCESS_KEY_ID": DEMO_ACCESS_KEY_ID,
-                "ALIBABA_CLOUD_ACCESS_KEY_SECRET": DEMO_ACCESS_KEY_SECRET,
-                "POWERTOOLS_LOG_LEVEL": "ERROR",
-                "POWERTOOLS_METRICS_DISABLED": "true",
-            }
-        ):
+        with environment(emulator_env(url)):
             function = load_function("modify_instance_maintain_time")
         started = time.perf_counter()
         result = function.lambda_handler(
@@ -324,6 +313,8 @@ def batch_throughput() -> dict[str, float]:
 
         from aliyunsdkcore.client import AcsClient
         from aliyunsdkcore.request import CommonRequest
+
+        from local.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
 
         client = AcsClient(DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, "cn-hangzhou")
         started = time.perf_counter()
@@ -368,19 +359,8 @@ def fleet_scale() -> dict[str, dict[str, float]]:
 
     import requests
 
-    from local.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
-
     with emulator_process() as url:
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "ALIBABA_CLOUD_ENDPOINT": url,
-            "ALIBABA_CLOUD_REGION_ID": "cn-hangzhou",
-            "ALIBABA_CLOUD_ACCESS_KEY_ID": DEMO_ACCESS_KEY_ID,
-            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": DEMO_ACCESS_KEY_SECRET,
-            "POWERTOOLS_LOG_LEVEL": "ERROR",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "AWS_LAMBDA_FUNCTION_NAME": "bench",
-        }
+        env = {"PATH": "/usr/bin:/bin", **emulator_env(url), "AWS_LAMBDA_FUNCTION_NAME": "bench"}
         born = (datetime.now(UTC) - timedelta(hours=1)).replace(second=0, microsecond=0)
         stamp = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
         stable = [
@@ -426,6 +406,20 @@ def fleet_scale() -> dict[str, dict[str, float]]:
             run["writes"] = sum(r["Action"] == "ModifyInstanceAutoReleaseTime" for r in received)
             measured[name] = run
         return measured
+
+
+def emulator_env(url: str) -> dict[str, str]:
+    """A function's environment against the emulator at ``url``, quiet: its work is measured, not logged."""
+    from local.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
+
+    return {
+        "ALIBABA_CLOUD_ENDPOINT": url,
+        "ALIBABA_CLOUD_REGION_ID": "cn-hangzhou",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": DEMO_ACCESS_KEY_ID,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": DEMO_ACCESS_KEY_SECRET,
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
 
 
 @contextlib.contextmanager
