@@ -63,7 +63,8 @@ def load_function(name: str) -> ModuleType:
     """A cold start: ``functions/<name>/app.py`` imported as a new module under the current environment."""
     path = FUNCTIONS / name / "app.py"
     spec = importlib.util.spec_from_file_location(f"{name}_app_{uuid.uuid4().hex}", path)
-    assert spec and spec.loader, path
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -28,7 +28,8 @@ def outcomes(result):
 
 def test_instance_ids_share_the_other_parameters(emulator, maintain, context, fleet):
     result = maintain.lambda_handler({"InstanceIds": fleet, **WINDOW, "RateControl": {"Concurrency": 4}}, context)
-    assert result["Outcome"] == "Succeeded" and result["Summary"] == {
+    assert result["Outcome"] == "Succeeded"
+    assert result["Summary"] == {
         "Total": 12,
         "Succeeded": 12,
         "Failed": 0,
@@ -37,7 +38,8 @@ def test_instance_ids_share_the_other_parameters(emulator, maintain, context, fl
         "WouldChange": 0,
     }
     assert [t["Parameters"]["InstanceId"] for t in result["Targets"]] == fleet  # in the order given
-    assert all(t["RequestId"] for t in result["Targets"]) and "Rerun" not in result
+    assert all(t["RequestId"] for t in result["Targets"])
+    assert "Rerun" not in result
     assert {emulator.state.instances[i].MaintainStartTime for i in fleet} == {"02:00Z"}
     assert len(emulator.state.received) == 12
 
@@ -61,7 +63,8 @@ def test_targets_fail_alone_and_are_listed_for_a_rerun(emulator, release, contex
         "InvalidParameter",
         "NoSuchResource",
     ]
-    assert result["Targets"][1]["RequestId"] and result["Outcome"] == "Failed"
+    assert result["Targets"][1]["RequestId"]
+    assert result["Outcome"] == "Failed"
     assert result["Rerun"]["Targets"] == targets[1:]
     assert len(emulator.state.received) == 3  # the malformed targets never left the function
 
@@ -112,7 +115,8 @@ def test_rate_cap_covers_retries(emulator, maintain, context, fleet):
         {"InstanceIds": fleet[:3], **WINDOW, "RateControl": {"Concurrency": 3, "MaxRequestsPerSecond": 10}}, context
     )
     arrivals = sorted(r.Arrived for r in emulator.state.received)
-    assert len(arrivals) == 7 and arrivals[-1] - arrivals[0] >= 6 / 10 * 0.9
+    assert len(arrivals) == 7
+    assert arrivals[-1] - arrivals[0] >= 6 / 10 * 0.9
 
 
 def test_deadline_stops_new_targets_and_accounts_for_all(emulator, maintain, fleet):
@@ -121,8 +125,10 @@ def test_deadline_stops_new_targets_and_accounts_for_all(emulator, maintain, fle
         {"InstanceIds": fleet, **WINDOW, "RateControl": {"Concurrency": 1}}, LambdaContext(remaining_ms=3000)
     )  # no new target after 1 s (1 s margin, 1 s reserve)
     summary = result["Summary"]
-    assert summary["Total"] == 12 and summary["Succeeded"] + summary["NotAttempted"] == 12
-    assert 2 <= summary["Succeeded"] <= 5 and summary["NotAttempted"] >= 7
+    assert summary["Total"] == 12
+    assert summary["Succeeded"] + summary["NotAttempted"] == 12
+    assert 2 <= summary["Succeeded"] <= 5
+    assert summary["NotAttempted"] >= 7
     assert {t["Reason"] for t in result["Targets"] if t["Outcome"] == "NotAttempted"} == {"DeadlineNear"}
     assert len(emulator.state.received) == summary["Succeeded"]
 
@@ -173,7 +179,8 @@ def test_webhook_batch_is_multi_status_when_not_all_succeeded(emulator, maintain
     status, body = answer_of(
         maintain.lambda_handler(webhook_event(MAINTAIN, {"InstanceIds": fleet[:2], **WINDOW}), context)
     )
-    assert status == 200 and body["Summary"]["Succeeded"] == 2
+    assert status == 200
+    assert body["Summary"]["Succeeded"] == 2
     status, body = answer_of(
         maintain.lambda_handler(
             webhook_event(
@@ -182,7 +189,8 @@ def test_webhook_batch_is_multi_status_when_not_all_succeeded(emulator, maintain
             context,
         )
     )
-    assert status == 207 and outcomes(body) == ["Failed", "NotAttempted"]
+    assert status == 207
+    assert outcomes(body) == ["Failed", "NotAttempted"]
 
 
 def test_next_hop_only_after_a_complete_batch(emulator, maintain, context, fleet):
@@ -190,7 +198,8 @@ def test_next_hop_only_after_a_complete_batch(emulator, maintain, context, fleet
     done = maintain.lambda_handler({"InstanceIds": fleet[:2], **WINDOW, "Next": following}, context)
     assert done["Next"]["Hop"] == 1
     partial = maintain.lambda_handler({"InstanceIds": ["r-unknown"], **WINDOW, "Next": following}, context)
-    assert "Next" not in partial and partial["Rerun"]
+    assert "Next" not in partial
+    assert partial["Rerun"]
 
 
 @pytest.mark.parametrize(
@@ -266,11 +275,9 @@ def test_batch_metrics_are_totals_per_batch(emulator, maintain, context, fleet, 
     )
     lines = emf(capsys.readouterr().out)
     totals = [line for line in lines if "Calls" in line]
-    assert (
-        len(totals) == 1
-        and totals[0]["Calls"] == [6.0]
-        and totals[0]["Successes"] == [3.0]
-        and totals[0]["Failures"] == [3.0]
-    )
+    assert len(totals) == 1
+    assert totals[0]["Calls"] == [6.0]
+    assert totals[0]["Successes"] == [3.0]
+    assert totals[0]["Failures"] == [3.0]
     by_code = {line["ErrorCode"]: line["Failures"] for line in lines if "ErrorCode" in line}
     assert by_code == {"NoSuchResource": [2.0], "InvalidParameter": [1.0]}

@@ -58,7 +58,8 @@ def test_build_holds_the_layer_and_both_functions(build_dir):
     layer = build_dir / "AlibabaCloudLayer" / "python"
     for package in ("alibaba_cloud", "requests", "aws_lambda_powertools", "urllib3"):
         assert (layer / package).is_dir(), package
-    assert not (layer / "boto3").exists() and not (layer / "botocore").exists()
+    assert not (layer / "boto3").exists()
+    assert not (layer / "botocore").exists()
     for function in ("ModifyInstanceMaintainTimeFunction", "ModifyInstanceAutoReleaseTimeFunction"):
         assert (build_dir / function / "app.py").is_file()
 
@@ -80,7 +81,8 @@ def test_layer_ships_unchecked_hash_bytecode_for_every_module(build_dir):
 
 def test_layer_is_built_for_lambdas_arm64(build_dir):
     compiled = list((build_dir / "AlibabaCloudLayer" / "python").rglob("*.so"))
-    assert compiled and all("aarch64" in p.name for p in compiled)
+    assert compiled
+    assert all("aarch64" in p.name for p in compiled)
 
 
 @pytest.mark.parametrize(
@@ -113,6 +115,7 @@ def test_built_functions_run_from_the_build_alone(build_dir, emulator, function,
     )
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
-    assert outcome["result"]["Outcome"] == "Succeeded" and outcome["result"]["RequestId"]
+    assert outcome["result"]["Outcome"] == "Succeeded"
+    assert outcome["result"]["RequestId"]
     assert outcome["outside"] == []
     assert emulator.state.received[-1].Status == 200

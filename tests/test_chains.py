@@ -105,7 +105,8 @@ def test_routes_are_served_over_http(emulator, local_cloud):
         local_cloud.url + "/redis/maintain-time",
         {"InstanceId": REDIS_ID, "MaintainStartTime": "08:00Z", "MaintainEndTime": "09:00Z"},
     )
-    assert answer.status_code == 200 and answer.json()["Outcome"] == "Succeeded"
+    assert answer.status_code == 200
+    assert answer.json()["Outcome"] == "Succeeded"
     assert emulator.state.instances[REDIS_ID].MaintainStartTime == "08:00Z"
     assert requests.post(local_cloud.url + "/elsewhere", data=b"{}", timeout=5).status_code == 404
     assert requests.get(local_cloud.url + "/redis/maintain-time", timeout=5).status_code == 405
@@ -124,7 +125,8 @@ def test_cron_chain_through_destination_bus_and_rule(emulator):
     assert [i["Function"] for i in invocations] == [RELEASE_FN, MAINTAIN_FN]
     first, second = (i["Outcome"] for i in invocations)
     assert first["Outcome"] == second["Outcome"] == "Succeeded"
-    assert (first["Hop"], second["Hop"]) == (0, 1) and first["CorrelationId"] == second["CorrelationId"]
+    assert (first["Hop"], second["Hop"]) == (0, 1)
+    assert first["CorrelationId"] == second["CorrelationId"]
     assert invocations[1]["Event"] == first["Next"]  # what the rule's InputPath handed over
     assert emulator.state.instances[ECS_ID].AutoReleaseTime is not None
     assert emulator.state.instances[REDIS_ID].MaintainStartTime == "06:00Z"
@@ -146,9 +148,11 @@ def test_failed_scheduled_invocation_goes_once_to_the_dead_letters(emulator):
     invocations, dead = fire_release_schedule(
         emulator, {"InstanceId": PREPAID_ID, "AutoReleaseAfter": "PT4H", "Next": hop()}
     )
-    assert len(dead) == 1 and len(invocations) == 1  # the chain stopped
+    assert len(dead) == 1
+    assert len(invocations) == 1
     message = dead[0]["responsePayload"]["errorMessage"]
-    assert message.startswith("ChargeTypeViolation: ") and "(RequestId: " in message
+    assert message.startswith("ChargeTypeViolation: ")
+    assert "(RequestId: " in message
     assert dead[0]["requestPayload"]["InstanceId"] == PREPAID_ID
 
 
@@ -157,7 +161,8 @@ def test_hop_limit_ends_a_runaway_chain(emulator):
     for _ in range(1):  # maintain -> maintain: within the limit, runs hop by hop
         chain = hop(Next=chain)
     invocations, dead = fire_release_schedule(emulator, {"InstanceId": ECS_ID, "Next": chain}, {"ChainMaxHops": "3"})
-    assert [i["Outcome"].get("Hop") for i in invocations] == [0, 1, 2] and dead == []
+    assert [i["Outcome"].get("Hop") for i in invocations] == [0, 1, 2]
+    assert dead == []
     assert [i["Outcome"]["Next"]["Hop"] for i in invocations[:2]] == [1, 2]
 
 
@@ -186,15 +191,19 @@ def test_a_fanning_chain_spends_one_budget_across_all_its_branches(emulator, mai
         runs += 1
         if "Next" in result:
             pending += [result] * (1 + len(result["Deliveries"]))
-    assert pending == [] and 1 < runs <= 32 and len(emulator.state.received) == runs
-    assert refusals and set(refusals) == {"Chain.BudgetExhausted"}
+    assert pending == []
+    assert 1 < runs <= 32
+    assert len(emulator.state.received) == runs
+    assert refusals
+    assert set(refusals) == {"Chain.BudgetExhausted"}
 
 
 def test_a_result_shaped_next_cannot_restart_the_hop_count(emulator, maintain, context):
     sneaky = {**hop(), "Outcome": "Succeeded", "Next": {**hop(), "Hop": 0}}
     with pytest.raises(AlibabaCloudError) as raised:
         maintain.lambda_handler({**hop(), "Next": sneaky}, context)
-    assert raised.value.code == "UnsupportedParameter" and "Outcome" in raised.value.message
+    assert raised.value.code == "UnsupportedParameter"
+    assert "Outcome" in raised.value.message
     # a delivered result's Next is one hop deeper than the result, whatever the Next says
     with environment({"CHAIN_MAX_HOPS": "2"}):
         from local.runtime import load_function
@@ -205,7 +214,8 @@ def test_a_result_shaped_next_cannot_restart_the_hop_count(emulator, maintain, c
             {"Outcome": "Succeeded", "Action": "ModifyInstanceAutoReleaseTime", "Hop": 2, "Next": {**hop(), "Hop": 0}},
             context,
         )
-    assert raised.value.code == "Chain.HopLimitExceeded" and emulator.state.received == []
+    assert raised.value.code == "Chain.HopLimitExceeded"
+    assert emulator.state.received == []
 
 
 def test_a_budget_cannot_be_raised_by_the_event(emulator, maintain, context):
@@ -213,7 +223,8 @@ def test_a_budget_cannot_be_raised_by_the_event(emulator, maintain, context):
     assert result["Next"]["Budget"] == 31
     with pytest.raises(AlibabaCloudError) as raised:
         maintain.lambda_handler({**hop(), "Budget": 0}, context)
-    assert raised.value.code == "Chain.BudgetExhausted" and len(emulator.state.received) == 1
+    assert raised.value.code == "Chain.BudgetExhausted"
+    assert len(emulator.state.received) == 1
 
 
 def test_a_chain_deeper_than_the_limit_is_refused_before_its_first_call(emulator):
@@ -221,7 +232,8 @@ def test_a_chain_deeper_than_the_limit_is_refused_before_its_first_call(emulator
     for _ in range(6):  # maintain -> maintain -> ... seven hops, with three allowed
         chain = hop(Next=chain)
     invocations, dead = fire_release_schedule(emulator, {"InstanceId": ECS_ID, "Next": chain}, {"ChainMaxHops": "3"})
-    assert len(invocations) == 1 and emulator.state.received == []
+    assert len(invocations) == 1
+    assert emulator.state.received == []
     assert dead[-1]["responsePayload"]["errorMessage"].startswith(
         "Chain.HopLimitExceeded: The chain's Next hops go deeper"
     )
@@ -240,8 +252,10 @@ def test_webhook_chain_to_a_ci_receiver_and_another_function(emulator, local_clo
     result = answer.json()  # the caller also learns how each delivery went
     assert [d["Delivered"] for d in result.pop("Deliveries")] == [True, True]
     assert delivered == result  # the CI pipeline gets the outcome, verified as a Standard Webhook
-    assert delivered["Next"]["Hop"] == 1 and webhook_id.startswith("msg_")
-    assert ACCESS_KEY_SECRET not in json.dumps(delivered) and ACCESS_KEY_ID not in json.dumps(delivered)
+    assert delivered["Next"]["Hop"] == 1
+    assert webhook_id.startswith("msg_")
+    assert ACCESS_KEY_SECRET not in json.dumps(delivered)
+    assert ACCESS_KEY_ID not in json.dumps(delivered)
     assert emulator.state.instances[REDIS_ID].MaintainStartTime == "10:00Z"  # the next function ran the Next hop
     invocations = local_cloud.cloud.invocations
     assert [i["Function"] for i in invocations] == [MAINTAIN_FN, RELEASE_FN]  # the inner call finishes first
@@ -254,9 +268,8 @@ def test_failures_are_delivered_too(emulator, local_cloud, receiver):
     )
     assert answer.status_code == 403
     ((_, delivered),) = receiver.received
-    assert (delivered["Outcome"], delivered["ErrorCode"]) == ("Failed", "ChargeTypeViolation") and delivered[
-        "RequestId"
-    ]
+    assert (delivered["Outcome"], delivered["ErrorCode"]) == ("Failed", "ChargeTypeViolation")
+    assert delivered["RequestId"]
 
 
 def deliveries_answered(local_cloud, statuses):
@@ -279,7 +292,8 @@ def deliveries_answered(local_cloud, statuses):
 
 def test_deliveries_are_retried_with_one_webhook_id(emulator, local_cloud):
     ids = deliveries_answered(local_cloud, [503, 502])
-    assert len(ids) == 3 and len(set(ids)) == 1
+    assert len(ids) == 3
+    assert len(set(ids)) == 1
 
 
 def test_refused_delivery_is_not_retried(emulator, local_cloud):
@@ -357,7 +371,8 @@ def test_malformed_chain_events_are_refused(emulator, maintain, context, event, 
 
     with pytest.raises(AlibabaCloudError) as raised:
         maintain.lambda_handler(event, context)
-    assert raised.value.code == code and raised.value.http_status == 400
+    assert raised.value.code == code
+    assert raised.value.http_status == 400
     assert emulator.state.received == []
 
 

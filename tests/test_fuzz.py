@@ -108,7 +108,8 @@ def test_direct_events_succeed_or_fail_clearly(emulator, function_env, context, 
         try:
             result = handler(event, context)
         except AlibabaCloudError as error:
-            assert error.code and str(error).startswith(f"{error.code}: ")
+            assert error.code
+            assert str(error).startswith(f"{error.code}: ")
             assert error.http_status in (400, 403, 404)
         else:
             assert_result(result)
@@ -124,7 +125,8 @@ def assert_result(result):
         assert {t["Outcome"] for t in result["Targets"]} <= {"Succeeded", "Failed", "NotAttempted"}
         assert all(t.get("ErrorCode") for t in result["Targets"] if t["Outcome"] == "Failed")
     else:
-        assert result["Outcome"] == "Succeeded" and result["RequestId"]
+        assert result["Outcome"] == "Succeeded"
+        assert result["RequestId"]
 
 
 BODIES = (
@@ -182,7 +184,9 @@ def test_webhook_events_always_get_a_clean_json_answer(emulator, function_env, c
             assert_result(body)
         else:
             assert answer["statusCode"] in (400, 401, 403, 404, 405, 413)
-            assert body["Code"] and body["Message"] and "Traceback" not in body["Message"]
+            assert body["Code"]
+            assert body["Message"]
+            assert "Traceback" not in body["Message"]
         assert_nothing_unvalidated_reached(emulator)
 
     check()

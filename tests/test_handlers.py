@@ -49,7 +49,8 @@ def test_unknown_instance_fails_with_upstream_code_and_request_id(emulator, main
         )
     message = str(raised.value)
     assert message.startswith("NoSuchResource: The specified resource is not found.")
-    assert raised.value.request_id and f"RequestId: {raised.value.request_id}" in message
+    assert raised.value.request_id
+    assert f"RequestId: {raised.value.request_id}" in message
     assert raised.value.http_status == 404
 
 
@@ -111,7 +112,8 @@ def test_signed_webhook_sets_the_release_time(emulator, release, context):
         release.lambda_handler(webhook_event(RELEASE, {"InstanceId": ECS_ID, "AutoReleaseTime": when}), context)
     )
     assert status == 200
-    assert body["RequestId"] and body["Outcome"] == "Succeeded"
+    assert body["RequestId"]
+    assert body["Outcome"] == "Succeeded"
     assert emulator.state.instances[ECS_ID].AutoReleaseTime == when[:-3] + "00Z"
 
 
@@ -120,7 +122,8 @@ def test_signed_webhook_sets_the_maintenance_window(emulator, maintain, context)
         MAINTAIN, {"InstanceId": REDIS_ID, "MaintainStartTime": "04:00Z", "MaintainEndTime": "05:00Z"}
     )
     status, body = answer_of(maintain.lambda_handler(event, context))
-    assert status == 200 and body["Action"] == "ModifyInstanceMaintainTime"
+    assert status == 200
+    assert body["Action"] == "ModifyInstanceMaintainTime"
     assert body["CorrelationId"] == event["requestContext"]["requestId"]
     assert emulator.state.instances[REDIS_ID].MaintainStartTime == "04:00Z"
 
@@ -130,7 +133,8 @@ def test_base64_body_is_decoded(emulator, maintain, context):
         MAINTAIN, {"InstanceId": REDIS_ID, "MaintainStartTime": "05:00Z", "MaintainEndTime": "06:00Z"}, base64_body=True
     )
     status, _ = answer_of(maintain.lambda_handler(event, context))
-    assert status == 200 and emulator.state.instances[REDIS_ID].MaintainStartTime == "05:00Z"
+    assert status == 200
+    assert emulator.state.instances[REDIS_ID].MaintainStartTime == "05:00Z"
 
 
 OTHER_SECRET = "whsec_b3RoZXIta2V5LW5vdC1vdXJzLTAxMjM0NTY3ODlhYmM="
@@ -202,16 +206,15 @@ def test_webhook_errors_answer_with_alibaba_status_and_json(emulator, maintain, 
     got_status, got = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, body), context))
     assert (got_status, got["Code"]) == (status, code)
     upstream = code == "NoSuchResource"  # Alibaba's own answer carries its diagnosis; local refusals have none
-    assert (
-        set(got) == {"Code", "Message", "RequestId"} | ({"HostId", "Recommend"} if upstream else set())
-        and got["Message"]
-    )
+    assert set(got) == {"Code", "Message", "RequestId"} | ({"HostId", "Recommend"} if upstream else set())
+    assert got["Message"]
     assert (got["RequestId"] is not None) == upstream
 
 
 def test_subscription_instance_webhook_is_403(emulator, release, context):
     status, body = answer_of(release.lambda_handler(webhook_event(RELEASE, {"InstanceId": PREPAID_ID}), context))
-    assert (status, body["Code"]) == (403, "ChargeTypeViolation") and body["RequestId"]
+    assert (status, body["Code"]) == (403, "ChargeTypeViolation")
+    assert body["RequestId"]
 
 
 def test_only_post_is_accepted(emulator, maintain, context):
@@ -249,7 +252,8 @@ def test_unexpected_failure_is_a_500_without_a_traceback(emulator, maintain, con
     monkeypatch.setattr(maintain.handler.client, "call", explode)
     status, body = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD), context))
     assert (status, body["Code"]) == (500, "InternalError")
-    assert "internal detail" not in json.dumps(body) and "Traceback" not in json.dumps(body)
+    assert "internal detail" not in json.dumps(body)
+    assert "Traceback" not in json.dumps(body)
     with pytest.raises(AlibabaCloudError, match="^InternalError: ") as raised:
         maintain.lambda_handler(GOOD, context)
     assert "internal detail" not in str(raised.value)
@@ -267,13 +271,17 @@ def test_logs_carry_correlation_id_and_metrics_count_by_code(emulator, maintain,
     with pytest.raises(AlibabaCloudError):
         maintain.lambda_handler({**GOOD, "InstanceId": "r-unknown"}, context)
     failure_log = next(r for r in caplog.records if r.getMessage() == "Call failed")
-    assert failure_log.error_code == "NoSuchResource" and failure_log.request_id
+    assert failure_log.error_code == "NoSuchResource"
+    assert failure_log.request_id
     assert maintain.logger.get_correlation_id() == context.aws_request_id
     metrics = emf(capsys.readouterr().out)
     by_code = next(line for line in metrics if line.get("ErrorCode") == "NoSuchResource")
-    assert by_code["Failures"] == [1.0] and by_code["Action"] == "ModifyInstanceMaintainTime"
+    assert by_code["Failures"] == [1.0]
+    assert by_code["Action"] == "ModifyInstanceMaintainTime"
     totals = next(line for line in metrics if "Calls" in line)
-    assert totals["Calls"] == [1.0] and totals["Failures"] == [1.0] and totals["Action"] == "ModifyInstanceMaintainTime"
+    assert totals["Calls"] == [1.0]
+    assert totals["Failures"] == [1.0]
+    assert totals["Action"] == "ModifyInstanceMaintainTime"
 
 
 @pytest.mark.parametrize("trigger", ["direct", "webhook"])
@@ -319,7 +327,8 @@ def test_signature_v3_mismatch_is_scrubbed(emulator, function_env, context):
         maintain = load_function(MAINTAIN)
     with pytest.raises(AlibabaCloudError, match="^SignatureDoesNotMatch") as raised:
         maintain.lambda_handler(GOOD, context)
-    assert "x-acs-security-token:***" in str(raised.value) and "v3-token-value" not in str(raised.value)
+    assert "x-acs-security-token:***" in str(raised.value)
+    assert "v3-token-value" not in str(raised.value)
 
 
 def test_sign_helper_makes_headers_the_function_accepts(emulator, maintain, context, capsys):

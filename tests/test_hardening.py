@@ -53,7 +53,8 @@ def test_one_delivery_sent_to_two_cold_starts_calls_alibaba_once(emulator, share
     event = webhook_event(MAINTAIN, GOOD)
     first = cold_start(MAINTAIN).lambda_handler(event, context)
     status, again = answer_of(cold_start(MAINTAIN).lambda_handler(json.loads(json.dumps(event)), context))
-    assert answer_of(first)[0] == 200 and (status, again["Code"]) == (409, "Webhook.Replayed")
+    assert answer_of(first)[0] == 200
+    assert (status, again["Code"]) == (409, "Webhook.Replayed")
     assert again["FirstAnswer"] == {"StatusCode": 200, "Body": answer_of(first)[1]}
     assert len(emulator.state.received) == 1
 
@@ -91,7 +92,8 @@ def test_an_id_reused_with_another_body_in_another_container_is_409(emulator, sh
             signed({**GOOD, "MaintainStartTime": "05:00Z", "MaintainEndTime": "06:00Z"}), context
         )
     )
-    assert (status, body["Code"]) == (409, "Webhook.IdReused") and len(emulator.state.received) == 1
+    assert (status, body["Code"]) == (409, "Webhook.IdReused")
+    assert len(emulator.state.received) == 1
 
 
 def test_a_transient_failure_is_forgotten_so_the_retry_runs_in_any_container(emulator, shared_store, context):
@@ -117,7 +119,8 @@ def test_an_unreachable_store_fails_closed_with_503(emulator, function_env, cont
     ):
         maintain = cold_start(MAINTAIN)
     status, body = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD), context))
-    assert (status, body["Code"]) == (503, "Webhook.ReplayStoreUnavailable") and "send it again" in body["Message"]
+    assert (status, body["Code"]) == (503, "Webhook.ReplayStoreUnavailable")
+    assert "send it again" in body["Message"]
     assert emulator.state.received == []
 
 
@@ -142,7 +145,8 @@ def test_secrets_are_scrubbed_before_an_error_page_is_cut():
 )
 def test_webhook_bodies_must_be_strict_shallow_json(emulator, maintain, context, body):
     status, answer = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, body), context))
-    assert (status, answer["Code"]) == (400, "InvalidParameter") and emulator.state.received == []
+    assert (status, answer["Code"]) == (400, "InvalidParameter")
+    assert emulator.state.received == []
 
 
 def test_direct_events_must_be_strict_shallow_json(emulator, maintain, context):
@@ -154,7 +158,8 @@ def test_direct_events_must_be_strict_shallow_json(emulator, maintain, context):
     for event in ({**GOOD, "Hop": float("nan")}, {**GOOD, "RateControl": {"MaxRequestsPerSecond": float("inf")}}, deep):
         with pytest.raises(AlibabaCloudError) as raised:
             maintain.lambda_handler(event, context)
-        assert raised.value.code == "InvalidParameter" and raised.value.http_status == 400
+        assert raised.value.code == "InvalidParameter"
+        assert raised.value.http_status == 400
     assert emulator.state.received == []
 
 
@@ -187,7 +192,8 @@ def test_a_scheduled_time_at_the_ends_of_the_calendar_is_400_not_500(
     status, body = answer_of(
         load_function(function).lambda_handler(webhook_event(function, {**event, "ScheduledTime": stamp}), context)
     )
-    assert status == 400 and body["Code"].startswith("Invalid"), body
+    assert status == 400, body
+    assert body["Code"].startswith("Invalid"), body
     assert emulator.state.received == []
 
 
@@ -208,14 +214,16 @@ def test_a_retry_after_header_does_not_make_a_final_answer_retryable(status, bod
 def test_a_throttle_with_retry_after_is_retried_after_that_pause():
     with pytest.raises(AlibabaCloudError) as raised:
         parse_answer(Answer(400, {"x-acs-retry-after": "1500"}, b'{"Code": "Throttling.User", "Message": "slow down"}'))
-    assert raised.value.retryable and raised.value.retry_after == 1.5
+    assert raised.value.retryable
+    assert raised.value.retry_after == 1.5
 
 
 def test_pt30m_is_rounded_up_to_the_next_whole_minute_and_works(emulator, release, context):
     result = release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseAfter": "PT30M"}, context)
     moment = datetime.strptime(result["Parameters"]["AutoReleaseTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     now = datetime.now(UTC)
-    assert moment.second == 0 and now + timedelta(minutes=29) < moment <= now + timedelta(minutes=31)
+    assert moment.second == 0
+    assert now + timedelta(minutes=29) < moment <= now + timedelta(minutes=31)
     assert emulator.state.instances[ECS_ID].AutoReleaseTime == result["Parameters"]["AutoReleaseTime"]
 
 

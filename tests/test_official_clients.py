@@ -147,7 +147,8 @@ def test_official_clients_parse_the_emulators_errors(official, call, algorithm, 
     code = error.code if isinstance(error, ClientException) else error.get_error_code()
     assert code == official.state.received[-1].Code == "NoSuchResource"
     if isinstance(error, ClientException):
-        assert error.data["Recommend"].startswith("https://") and error.data["HostId"]
+        assert error.data["Recommend"].startswith("https://")
+        assert error.data["HostId"]
 
 
 @pytest.mark.parametrize("version", ["v3", "v2"])
@@ -176,7 +177,8 @@ def test_the_layer_sends_what_the_official_tea_client_sends(
     ):
         result = load_function(function).lambda_handler({**params, **OWNER, "RegionId": "cn-hangzhou"}, LambdaContext())
     ours = official.state.received[-1]
-    assert result["RequestId"] == ours.RequestId and ours.Status == 200
+    assert result["RequestId"] == ours.RequestId
+    assert ours.Status == 200
     # the Tea model leaves RegionId out of the R-kvstore call; the core SDK and the layer send it
     assert set(ours.Parameters) - {"RegionId"} == set(theirs.Parameters) - {"RegionId"}
     assert ours.Signature == theirs.Signature == version.upper()

@@ -67,7 +67,8 @@ def test_official_ecs_client_pages_through_the_emulator(tagged, algorithm):
         token = body.next_token
         if not token:
             break
-    assert body.total_count == 25 and len(seen) == 25
+    assert body.total_count == 25
+    assert len(seen) == 25
     official = {i.instance_id: i for i in seen}
     # the layer's projection reads what the official model parses
     for item in tagged_answer(tagged, "DescribeInstances", ecs.DESCRIBE_INSTANCES):
@@ -97,7 +98,8 @@ def test_official_redis_client_pages_through_the_emulator(tagged, algorithm):
         seen += body.instances.kvstore_instance
         if len(seen) >= body.total_count:
             break
-    assert body.total_count == 25 and len(seen) == 25
+    assert body.total_count == 25
+    assert len(seen) == 25
     official = {i.instance_id: i for i in seen}
     for item in tagged_answer(tagged, "DescribeInstances", r_kvstore.DESCRIBE_INSTANCES):
         record = r_kvstore.instance_record(item, "cn-hangzhou")

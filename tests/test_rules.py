@@ -245,7 +245,8 @@ def test_a_null_release_time_is_refused_not_taken_for_a_cancel(name):
     # leaving the key out cancels the release; a null is more likely a template's empty value
     with pytest.raises(AlibabaCloudError) as raised:
         RELEASE.validate({"InstanceId": ECS_ID, name: None}, ValidationContext(now=datetime.now(UTC)))
-    assert raised.value.code == "InvalidParameter" and f"{name} is null" in raised.value.message
+    assert raised.value.code == "InvalidParameter"
+    assert f"{name} is null" in raised.value.message
     assert RELEASE.validate({"InstanceId": ECS_ID}, ValidationContext(now=datetime.now(UTC))) == {"InstanceId": ECS_ID}
 
 

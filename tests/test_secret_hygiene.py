@@ -102,7 +102,8 @@ def test_no_secret_anywhere_at_debug(emulator, function_env, context, capsys, ca
     seen += [capsys.readouterr().out, capsys.readouterr().err, caplog.text]
     seen += [json.dumps(record.__dict__, default=str) for record in caplog.records]
     everything = "\n".join(seen)
-    assert "Call succeeded" in everything and "SignatureDoesNotMatch" in everything  # the capture is real
+    assert "Call succeeded" in everything
+    assert "SignatureDoesNotMatch" in everything
     key_text = base64.b64decode(WEBHOOK_SECRET.removeprefix("whsec_")).decode()
     for secret in (
         ACCESS_KEY_SECRET,
@@ -114,5 +115,6 @@ def test_no_secret_anywhere_at_debug(emulator, function_env, context, capsys, ca
     ):
         for form in forms(secret):
             assert form not in everything, f"a secret leaked in the form {form[:4]}…"
-    assert "STS.NUhygieneKey" not in everything and mask("STS.NUhygieneKey") in everything
+    assert "STS.NUhygieneKey" not in everything
+    assert mask("STS.NUhygieneKey") in everything
     assert ACCESS_KEY_ID not in everything

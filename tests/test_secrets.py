@@ -83,7 +83,8 @@ def test_webhook_secret_comes_from_the_secret(emulator, extension, context):
 
 def test_credentials_never_print_their_secret():
     credentials = Credentials("LTAI5tAbcdefghijkl", "very-secret", "token")
-    assert "very-secret" not in repr(credentials) and "token" not in repr(credentials)
+    assert "very-secret" not in repr(credentials)
+    assert "token" not in repr(credentials)
     assert mask("LTAI5tAbcdefghijkl") == "LTAI****jkl"
 
 

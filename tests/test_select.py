@@ -59,7 +59,8 @@ def test_ecs_inventory_reads_every_page(emulator, describe_ecs, context):
     result = describe_ecs.lambda_handler({"Tags": DEV}, context)
     assert result["Outcome"] == "Succeeded"
     assert result["Inventory"] == {"Read": 250, "TotalCount": 250, "Pages": 3, "Complete": True}
-    assert [r["InstanceId"] for r in result["Instances"]] == ids and reads(emulator) == 3
+    assert [r["InstanceId"] for r in result["Instances"]] == ids
+    assert reads(emulator) == 3
     assert result["Instances"][0] == {
         "InstanceId": ids[0],
         "RegionId": "cn-hangzhou",
@@ -70,7 +71,9 @@ def test_ecs_inventory_reads_every_page(emulator, describe_ecs, context):
         "Tags": DEV,
     }
     sent = [r.Parameters for r in emulator.state.received]
-    assert sent[0]["MaxResults"] == "100" and "NextToken" not in sent[0] and sent[1]["NextToken"]
+    assert sent[0]["MaxResults"] == "100"
+    assert "NextToken" not in sent[0]
+    assert sent[1]["NextToken"]
 
 
 def test_redis_inventory_pages_by_number_until_total_count(emulator, describe_redis, context):
@@ -87,8 +90,10 @@ def test_redis_inventory_pages_by_number_until_total_count(emulator, describe_re
 def test_inventory_stops_within_the_size_rule_and_resumes(emulator, describe_ecs, context):
     add_fleet(emulator, 1500, Tags={**DEV, "owner": "x" * 100})
     first = describe_ecs.lambda_handler({"Tags": DEV}, context)
-    assert first["Outcome"] == "Failed" and first["ErrorCode"] == "Inventory.Incomplete"
-    assert first["Inventory"]["Reason"] == "SizeLimit" and first["Inventory"]["TotalCount"] == 1500
+    assert first["Outcome"] == "Failed"
+    assert first["ErrorCode"] == "Inventory.Incomplete"
+    assert first["Inventory"]["Reason"] == "SizeLimit"
+    assert first["Inventory"]["TotalCount"] == 1500
     assert len(json.dumps(first)) + len(json.dumps({"Tags": DEV})) <= ASYNC_LIMIT - ENVELOPE
     seen = [r["InstanceId"] for r in first["Instances"]]
     resume = first["Resume"]
@@ -102,15 +107,18 @@ def test_inventory_stops_within_the_size_rule_and_resumes(emulator, describe_ecs
 def test_inventory_near_the_deadline_says_so(emulator, describe_ecs):
     add_fleet(emulator, 20)
     result = describe_ecs.lambda_handler({"Tags": DEV}, LambdaContext(remaining_ms=1500))
-    assert result["ErrorCode"] == "Inventory.Incomplete" and result["Inventory"]["Reason"] == "DeadlineNear"
-    assert result["Resume"] == {"Tags": DEV} and reads(emulator) == 0
+    assert result["ErrorCode"] == "Inventory.Incomplete"
+    assert result["Inventory"]["Reason"] == "DeadlineNear"
+    assert result["Resume"] == {"Tags": DEV}
+    assert reads(emulator) == 0
 
 
 def test_inventory_by_webhook(emulator, function_env, context):
     describe = load_function("describe_redis_instances")
     add_fleet(emulator, 2, product="R-kvstore", prefix="r-hooked")
     status, body = answer_of(describe.lambda_handler(webhook_event("describe_redis_instances", {"Tags": DEV}), context))
-    assert status == 200 and [r["InstanceId"] for r in body["Instances"]] == ["r-hooked00000", "r-hooked00001"]
+    assert status == 200
+    assert [r["InstanceId"] for r in body["Instances"]] == ["r-hooked00000", "r-hooked00001"]
 
 
 @pytest.mark.parametrize(
@@ -158,7 +166,8 @@ def ttl_fleet(emulator):
 def test_ttl_by_tag_plan_apply_then_nothing_to_do(ttl_fleet, release, context):
     emulator = ttl_fleet
     plan = release.lambda_handler({**TTL_POLICY, "DryRun": True}, context)
-    assert writes(emulator, "ModifyInstanceAutoReleaseTime") == 0 and plan["DryRun"] is True
+    assert writes(emulator, "ModifyInstanceAutoReleaseTime") == 0
+    assert plan["DryRun"] is True
     assert plan["Summary"] == {
         "Total": 3,
         "Succeeded": 0,
@@ -167,7 +176,8 @@ def test_ttl_by_tag_plan_apply_then_nothing_to_do(ttl_fleet, release, context):
         "Unchanged": 0,
         "WouldChange": 2,
     }
-    assert plan["Selection"]["Skipped"] == {"SubscriptionInstance": 1} and plan["Selection"]["Complete"] is True
+    assert plan["Selection"]["Skipped"] == {"SubscriptionInstance": 1}
+    assert plan["Selection"]["Complete"] is True
     would = {
         t["InstanceId"]: t["Parameters"]["AutoReleaseTime"] for t in plan["Targets"] if t["Outcome"] == "WouldChange"
     }
@@ -184,15 +194,19 @@ def test_ttl_by_tag_plan_apply_then_nothing_to_do(ttl_fleet, release, context):
     ]
 
     applied = release.lambda_handler(TTL_POLICY, context)
-    assert applied["Summary"]["Succeeded"] == 2 and writes(emulator, "ModifyInstanceAutoReleaseTime") == 2
+    assert applied["Summary"]["Succeeded"] == 2
+    assert writes(emulator, "ModifyInstanceAutoReleaseTime") == 2
     assert {i: instances[i].AutoReleaseTime for i in would} == {
         i: minute(t).strftime("%Y-%m-%dT%H:%M:%SZ") for i, t in would.items()
     }
-    assert instances["i-ttlsub"].AutoReleaseTime is None and instances["i-ttlprod"].AutoReleaseTime is None
-    assert applied["Rerun"]["Select"] == TTL_POLICY["Select"] and applied["Rerun"]["Since"] == "CreationTime"
+    assert instances["i-ttlsub"].AutoReleaseTime is None
+    assert instances["i-ttlprod"].AutoReleaseTime is None
+    assert applied["Rerun"]["Select"] == TTL_POLICY["Select"]
+    assert applied["Rerun"]["Since"] == "CreationTime"
 
     again = release.lambda_handler(TTL_POLICY, context)
-    assert again["Summary"]["Unchanged"] == 2 and again["Summary"]["Succeeded"] == 0
+    assert again["Summary"]["Unchanged"] == 2
+    assert again["Summary"]["Succeeded"] == 0
     assert writes(emulator, "ModifyInstanceAutoReleaseTime") == 2  # the stable fleet costs reads only
 
 
@@ -202,7 +216,8 @@ def test_an_instance_without_the_tag_fails_alone(ttl_fleet, release, context):
     )
     failed = {g["ErrorCode"]: g["InstanceIds"] for g in result["NotSucceeded"]}
     assert failed == {"InvalidAutoReleaseAfter.Malformed": ["i-ttlbad"], "Tag.Missing": ["i-ttlnone"]}
-    assert result["Summary"]["Succeeded"] == 2 and result["Outcome"] == "Failed"
+    assert result["Summary"]["Succeeded"] == 2
+    assert result["Outcome"] == "Failed"
 
 
 def test_an_overdue_instance_gets_the_earliest_time_once(emulator, release, context):
@@ -210,11 +225,11 @@ def test_an_overdue_instance_gets_the_earliest_time_once(emulator, release, cont
     first = release.lambda_handler(TTL_POLICY, context)
     (line,) = first["Targets"]
     earliest = datetime.now(UTC) + timedelta(minutes=30)
-    assert line["Outcome"] == "Succeeded" and earliest < minute(
-        line["Parameters"]["AutoReleaseTime"]
-    ) <= earliest + timedelta(minutes=3)
+    assert line["Outcome"] == "Succeeded"
+    assert earliest < minute(line["Parameters"]["AutoReleaseTime"]) <= earliest + timedelta(minutes=3)
     second = release.lambda_handler(TTL_POLICY, context)  # a later run does not push the release back
-    assert second["Targets"][0]["Outcome"] == "Unchanged" and writes(emulator, "ModifyInstanceAutoReleaseTime") == 1
+    assert second["Targets"][0]["Outcome"] == "Unchanged"
+    assert writes(emulator, "ModifyInstanceAutoReleaseTime") == 1
 
 
 def test_a_changed_ttl_is_written_again(ttl_fleet, release, context):
@@ -274,9 +289,8 @@ def test_redis_windows_from_each_instances_time_zone(emulator, maintain, context
     result = maintain.lambda_handler(event, context)
     instances = emulator.state.instances
     assert (instances["r-shanghai"].MaintainStartTime, instances["r-london"].MaintainStartTime) == ("19:00Z", "02:00Z")
-    assert result["NotSucceeded"][0]["ErrorCode"] == "Tag.Missing" and result["NotSucceeded"][0]["InstanceIds"] == [
-        "r-nozone"
-    ]
+    assert result["NotSucceeded"][0]["ErrorCode"] == "Tag.Missing"
+    assert result["NotSucceeded"][0]["InstanceIds"] == ["r-nozone"]
     # DescribeInstances does not tell the window: every selected instance is written, never compared
     assert maintain.lambda_handler(event, context)["Summary"]["Succeeded"] == 2
 
@@ -319,8 +333,10 @@ def test_largest_selection_result_fits_with_its_request(emulator, release, conte
     add_fleet(emulator, 5000, prefix="i-bp1env7nl3mijm", Tags={**DEV, "ttl": "never"})
     event = {**TTL_POLICY, "ScheduledTime": "2026-11-23T06:00:00Z"}
     result = release.lambda_handler(event, context)
-    assert result["Summary"]["Failed"] == 5000 and len(result["NotSucceeded"][0]["InstanceIds"]) == 5000
-    assert result["Rerun"]["Select"] == TTL_POLICY["Select"] and "Truncated" not in result
+    assert result["Summary"]["Failed"] == 5000
+    assert len(result["NotSucceeded"][0]["InstanceIds"]) == 5000
+    assert result["Rerun"]["Select"] == TTL_POLICY["Select"]
+    assert "Truncated" not in result
     record = {"requestPayload": event, "responsePayload": result}
     assert len(json.dumps(record).encode()) <= ASYNC_LIMIT - ENVELOPE
     assert result["TargetsListed"] < 5000  # lines fill what is left, the rest are counted
@@ -331,7 +347,8 @@ def test_largest_listed_batch_result_fits_with_its_request(emulator, release, co
     event = {"InstanceIds": ids, "AutoReleaseTime": "not a time"}
     assert len(json.dumps(event)) < 64 * 1024
     result = release.lambda_handler(event, context)
-    assert result["Summary"]["Failed"] == 2500 and result["Rerun"]["InstanceIds"] == ids
+    assert result["Summary"]["Failed"] == 2500
+    assert result["Rerun"]["InstanceIds"] == ids
     assert len(json.dumps({"requestPayload": event, "responsePayload": result}).encode()) <= ASYNC_LIMIT - ENVELOPE
 
 
@@ -345,10 +362,13 @@ def test_webhook_callers_may_ask_for_every_line(emulator, function_env, context)
     add_fleet(emulator, 3000, Tags={**DEV, "ttl": "PT8H"}, CreationTime=created(1))
     body = {**TTL_POLICY, "DryRun": True, "Detail": "Full"}
     status, answer = answer_of(release.lambda_handler(webhook_event(RELEASE, body), context))
-    assert status == 200 and len(answer["Targets"]) == 3000 and "TargetsListed" not in answer
+    assert status == 200
+    assert len(answer["Targets"]) == 3000
+    assert "TargetsListed" not in answer
     assert {t["Outcome"] for t in answer["Targets"]} == {"WouldChange"}
     status, summary = answer_of(release.lambda_handler(webhook_event(RELEASE, {**body, "Detail": "Summary"}), context))
-    assert summary["TargetsListed"] < 3000 and summary["Summary"]["WouldChange"] == 3000
+    assert summary["TargetsListed"] < 3000
+    assert summary["Summary"]["WouldChange"] == 3000
     assert writes(emulator, "ModifyInstanceAutoReleaseTime") == 0
 
 
@@ -367,7 +387,8 @@ def test_inventory_of_heavily_tagged_instances_fits_and_resumes(emulator, descri
         seen += [r["InstanceId"] for r in result["Instances"]]
         event, pages = result.get("Resume"), pages + 1
     assert seen == ids  # in order, nothing read twice, nothing lost
-    assert pages > 1 and result["Outcome"] == "Succeeded"
+    assert pages > 1
+    assert result["Outcome"] == "Succeeded"
 
 
 def test_a_refused_batch_is_counted_once(emulator, release, context, capsys):

@@ -214,9 +214,11 @@ def test_sign_v3_signs_its_own_headers_and_sends_the_parameters_in_the_query():
         access_key_secret="s3cret",
         security_token="tok",
     )
-    assert signed.query == "InstanceId=r-1&MaintainStartTime=02%3A00Z" and signed.body == b""
+    assert signed.query == "InstanceId=r-1&MaintainStartTime=02%3A00Z"
+    assert signed.body == b""
     headers = {k: v for k, v in signed.headers.items() if k != "Authorization"}
-    assert headers["x-acs-security-token"] == "tok" and headers["x-acs-content-sha256"] == EMPTY_SHA256
+    assert headers["x-acs-security-token"] == "tok"
+    assert headers["x-acs-content-sha256"] == EMPTY_SHA256
     assert headers["x-acs-accesskey-id"] == "STS.key"  # beside the token, as the official client sends it
     expected = oracle_v3(
         "POST", {"InstanceId": "r-1", "MaintainStartTime": "02:00Z"}, headers, EMPTY_SHA256, "STS.key", "s3cret"

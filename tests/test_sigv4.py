@@ -83,7 +83,8 @@ def test_every_case_of_awss_suite(case):
 
 
 def test_the_suite_is_all_there():
-    assert len(SUITE["tests"]["all"]) == 28 and {c["name"] for c in SUITE["tests"]["sts"]} == {
+    assert len(SUITE["tests"]["all"]) == 28
+    assert {c["name"] for c in SUITE["tests"]["sts"]} == {
         "post-sts-header-before",
         "post-sts-header-after",
     }
@@ -104,7 +105,8 @@ def test_a_session_token_is_sent_and_signed_as_the_suite_says():
         CONFIG["service"],
         now=datetime(2015, 8, 30, 12, 36, tzinfo=UTC),
     )
-    assert sent["X-Amz-Security-Token"] == SUITE["stsToken"] and sent["Authorization"] == before["authz"]
+    assert sent["X-Amz-Security-Token"] == SUITE["stsToken"]
+    assert sent["Authorization"] == before["authz"]
 
 
 def botocore_authorization(method, host, path, query, headers, body, credentials, now):

@@ -64,16 +64,19 @@ FUNCTIONS = 4  # two modify actions, two inventories
 def test_one_layer_shared_by_every_function(resources):
     layers = of_type(resources, "AWS::Lambda::LayerVersion")
     functions = of_type(resources, "AWS::Lambda::Function")
-    assert len(layers) == 1 and len(functions) == FUNCTIONS
+    assert len(layers) == 1
+    assert len(functions) == FUNCTIONS
     (layer_name,) = layers
     assert layers[layer_name]["Properties"]["CompatibleRuntimes"] == ["python3.12"]
     for function in functions.values():
         props = function["Properties"]
-        assert props["Runtime"] == "python3.12" and props["Architectures"] == ["arm64"]
+        assert props["Runtime"] == "python3.12"
+        assert props["Architectures"] == ["arm64"]
         assert props["Handler"] == "app.lambda_handler"
         assert {"Ref": layer_name} in props["Layers"]
         env = props["Environment"]["Variables"]
-        assert "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID" in env and "WEBHOOK_SECRET_ID" in env
+        assert "ALIBABA_CLOUD_CREDENTIALS_SECRET_ID" in env
+        assert "WEBHOOK_SECRET_ID" in env
         assert env["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
 
 
@@ -88,11 +91,9 @@ def test_each_function_has_a_schedule_disabled_until_configured(resources, templ
     for name in ("MaintainTimeInput", "AutoReleaseTimeInput"):
         assert "InstanceId" in json.loads(template["Parameters"][name]["Default"])
     ttl = json.loads(template["Parameters"]["TtlByTagInput"]["Default"])
-    assert (
-        ttl["AutoReleaseAfter"] == {"Tag": "ttl"}
-        and ttl["Since"] == "CreationTime"
-        and ttl["Select"]["Tags"]["ttl"] is None
-    )
+    assert ttl["AutoReleaseAfter"] == {"Tag": "ttl"}
+    assert ttl["Since"] == "CreationTime"
+    assert ttl["Select"]["Tags"]["ttl"] is None
 
 
 def test_each_function_has_a_webhook_route(resources, template):
@@ -173,14 +174,16 @@ def test_sam_validate_has_no_findings(args):
 def test_extension_layer_is_the_regions_unless_overridden(resources, template):
     for function in of_type(resources, "AWS::Lambda::Function").values():
         condition, regional, override = function["Properties"]["Layers"][1]["Fn::If"]
-        assert condition == "UseRegionalExtensionLayer" and override == {"Ref": "ParametersSecretsExtensionLayerArn"}
+        assert condition == "UseRegionalExtensionLayer"
+        assert override == {"Ref": "ParametersSecretsExtensionLayerArn"}
         arn, variables = regional["Fn::Sub"]
         assert ":layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:${ParametersSecretsExtensionVersion}" in arn
         assert variables["Account"] == {
             "Fn::FindInMap": ["ParametersSecretsExtension", {"Ref": "AWS::Region"}, "Account"]
         }
     accounts = template["Mappings"]["ParametersSecretsExtension"]
-    assert accounts["us-east-1"]["Account"] == "177933569100" and len(accounts) >= 20
+    assert accounts["us-east-1"]["Account"] == "177933569100"
+    assert len(accounts) >= 20
 
 
 def test_logs_have_a_retention_period(resources):
@@ -197,7 +200,8 @@ def test_api_access_logs_are_json_with_the_request_id(resources):
     settings = stage["Properties"]["AccessLogSettings"]
     assert settings["DestinationArn"] == {"Fn::GetAtt": ["HttpApiAccessLogGroup", "Arn"]}
     line = json.loads(settings["Format"].replace("\n", ""))
-    assert line["requestId"] == "$context.requestId" and line["status"] == "$context.status"
+    assert line["requestId"] == "$context.requestId"
+    assert line["status"] == "$context.status"
 
 
 def statements_of(role):
@@ -210,9 +214,8 @@ def test_least_privilege_no_managed_policy_but_log_writing_no_wildcard(resources
         managed = role["Properties"].get("ManagedPolicyArns", [])
         assert managed in ([], ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]), name
         for statement in statements_of(role):
-            assert statement["Resource"] != "*" and "*" not in json.dumps(statement["Action"]).replace(
-                "sqs:SendMessage*", ""
-            ), (name, statement)
+            assert statement["Resource"] != "*", (name, statement)
+            assert "*" not in json.dumps(statement["Action"]).replace("sqs:SendMessage*", ""), (name, statement)
     # each modify function reads its own targets queue, and no other
     for function, queue in (
         ("ModifyInstanceMaintainTimeFunctionRole", "MaintainTimeTargetsQueue"),
@@ -243,10 +246,12 @@ def test_checkov_finds_nothing_and_every_skip_says_why():
     )
     report = json.loads(result.stdout)
     failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
-    assert failed == [] and result.returncode == 0
+    assert failed == []
+    assert result.returncode == 0
     assert report["summary"]["passed"] > 15
     skipped = report["results"]["skipped_checks"]
-    assert skipped and all(c["check_result"].get("suppress_comment", "").strip() for c in skipped)
+    assert skipped
+    assert all(c["check_result"].get("suppress_comment", "").strip() for c in skipped)
 
 
 def test_failures_reach_a_person(resources, template):
@@ -276,9 +281,11 @@ def test_failures_reach_a_person(resources, template):
         for d in m["MetricStat"]["Metric"]["Dimensions"]
         if d["Name"] == "service"
     }
-    assert watched == published and len(published) == FUNCTIONS
+    assert watched == published
+    assert len(published) == FUNCTIONS
     subscription = resources["AlarmEmailSubscription"]
-    assert subscription["Condition"] == "HasAlarmEmail" and subscription["Properties"]["Protocol"] == "email"
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert subscription["Properties"]["Protocol"] == "email"
     assert template["Parameters"]["AlarmEmail"]["Default"] == ""
 
 
@@ -290,7 +297,8 @@ def test_every_function_has_reserved_concurrency(resources, template):
 
 def test_settings_are_parameters_with_safe_defaults(template):
     params = template["Parameters"]
-    assert params["SignatureVersion"]["AllowedValues"] == ["v3", "v2"] and params["SignatureVersion"]["Default"] == "v3"
+    assert params["SignatureVersion"]["AllowedValues"] == ["v3", "v2"]
+    assert params["SignatureVersion"]["Default"] == "v3"
     assert params["MaintainWindowRule"]["Default"] == "exactly-one-hour"
     assert params["LogLevel"]["Default"] == "INFO"
     assert all(params[name]["Default"] == "DISABLED" for name in params if name.endswith("ScheduleState"))
@@ -325,10 +333,8 @@ def test_cron_chain_resources(resources, template):
     ]
     assert len(permissions) == 2
     example = json.loads(template["Parameters"]["AutoReleaseTimeInput"]["Default"])
-    assert (
-        example["Next"]["Action"] == "ModifyInstanceMaintainTime"
-        and example["ScheduledTime"] == "<aws.scheduler.scheduled-time>"
-    )
+    assert example["Next"]["Action"] == "ModifyInstanceMaintainTime"
+    assert example["ScheduledTime"] == "<aws.scheduler.scheduled-time>"
 
 
 def test_fleets_fan_out_through_sqs_with_partial_batch_responses(resources):
@@ -337,12 +343,11 @@ def test_fleets_fan_out_through_sqs_with_partial_batch_responses(resources):
     queues = of_type(resources, "AWS::SQS::Queue")
     for mapping in mappings.values():
         props = mapping["Properties"]
-        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and props["BatchSize"] == 1
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert props["BatchSize"] == 1
         assert props["ScalingConfig"]["MaximumConcurrency"] == 2
         (queue,) = [q for q in queues if props["EventSourceArn"] == {"Fn::GetAtt": [q, "Arn"]}]
         redrive = queues[queue]["Properties"]["RedrivePolicy"]
-        assert (
-            redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["TargetsDeadLetterQueue", "Arn"]}
-            and redrive["maxReceiveCount"] == 3
-        )
+        assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["TargetsDeadLetterQueue", "Arn"]}
+        assert redrive["maxReceiveCount"] == 3
         assert queues[queue]["Properties"]["VisibilityTimeout"] >= 6 * 30

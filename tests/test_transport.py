@@ -29,7 +29,8 @@ def test_upstream_request_id_reaches_the_operator(emulator, maintain, context):
 def test_html_error_page_is_described_not_crashed_on(emulator, maintain, context):
     emulator.inject("html", 100)
     error = call(maintain, context)
-    assert "text/html" in error.message and "502 Bad Gateway" in error.message
+    assert "text/html" in error.message
+    assert "502 Bad Gateway" in error.message
 
 
 def test_read_timeout_says_the_change_may_have_happened(emulator, function_env, context):
@@ -37,7 +38,8 @@ def test_read_timeout_says_the_change_may_have_happened(emulator, function_env, 
     with environment({"ALIBABA_CLOUD_READ_TIMEOUT": "0.2", "ALIBABA_CLOUD_MAX_ATTEMPTS": "1"}):
         maintain = load_function(MAINTAIN)
     error = call(maintain, context)
-    assert error.code == "NetworkError.ReadTimeout" and "may have been applied" in error.message
+    assert error.code == "NetworkError.ReadTimeout"
+    assert "may have been applied" in error.message
     assert error.http_status == 504
 
 
@@ -53,7 +55,8 @@ def test_nothing_listening_is_a_connection_failure(function_env, context):
 def test_webhook_sees_status_and_json_for_gateway_faults(emulator, maintain, context):
     emulator.inject("unavailable", 100)
     status, body = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD), context))
-    assert (status, body["Code"]) == (503, "ServiceUnavailable") and body["RequestId"]
+    assert (status, body["Code"]) == (503, "ServiceUnavailable")
+    assert body["RequestId"]
 
 
 def test_wrong_secret_is_signature_does_not_match(emulator, function_env, context):
@@ -103,7 +106,8 @@ def test_secrets_never_appear_in_errors_results_or_logs(emulator, function_env, 
         maintain = load_function(MAINTAIN)
         error = call(maintain, context)
         answer = maintain.lambda_handler(webhook_event(MAINTAIN, GOOD), context)
-    assert error.code == "SignatureDoesNotMatch" and echo in error.message
+    assert error.code == "SignatureDoesNotMatch"
+    assert echo in error.message
     assert "***" in error.message  # the token was there, and was replaced
     seen = "\n".join(
         [
@@ -118,7 +122,8 @@ def test_secrets_never_appear_in_errors_results_or_logs(emulator, function_env, 
     for forbidden in (token, secret, "right-secret"):
         for form in (forbidden, forbidden.replace("/", "%2F").replace("+", "%2B").replace("=", "%3D")):
             assert form not in seen
-    assert "STS.NUleakTest" not in seen and mask("STS.NUleakTest") in error.message
+    assert "STS.NUleakTest" not in seen
+    assert mask("STS.NUleakTest") in error.message
 
 
 # Every detail of an error: Recommend, HostId, AccessDeniedDetail; XML bodies; where the failure happened
@@ -129,19 +134,26 @@ def test_a_ram_denial_says_which_policy_denied_which_action_everywhere(emulator,
     error = call(maintain, context)
     detail = error.access_denied_detail
     assert (error.code, error.http_status) == ("Forbidden.RAM", 403)
-    assert detail["AuthAction"] == "kvstore:ModifyInstanceMaintainTime" and detail["NoPermissionType"] == "ImplicitDeny"
-    assert detail["PolicyType"] == "AccountLevelIdentityBasedPolicy" and error.recommend.startswith("https://")
+    assert detail["AuthAction"] == "kvstore:ModifyInstanceMaintainTime"
+    assert detail["NoPermissionType"] == "ImplicitDeny"
+    assert detail["PolicyType"] == "AccountLevelIdentityBasedPolicy"
+    assert error.recommend.startswith("https://")
     assert '"AuthAction": "kvstore:ModifyInstanceMaintainTime"' in str(error)  # what an async failure's record shows
     logged = [r for r in caplog.records if r.getMessage() == "Call failed"]
-    assert logged[-1].access_denied_detail == detail and logged[-1].recommend == error.recommend
+    assert logged[-1].access_denied_detail == detail
+    assert logged[-1].recommend == error.recommend
 
     status, body = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD), context))
-    assert status == 403 and body["AccessDeniedDetail"] == detail and body["Recommend"] and body["HostId"]
+    assert status == 403
+    assert body["AccessDeniedDetail"] == detail
+    assert body["Recommend"]
+    assert body["HostId"]
 
     window = {k: v for k, v in GOOD.items() if k != "InstanceId"}
     batch = maintain.lambda_handler({**window, "InstanceIds": [REDIS_ID, "r-another00000001"]}, context)
     (group,) = batch["NotSucceeded"]
-    assert group["ErrorCode"] == "Forbidden.RAM" and group["AccessDeniedDetail"] == detail
+    assert group["ErrorCode"] == "Forbidden.RAM"
+    assert group["AccessDeniedDetail"] == detail
 
 
 def test_the_official_client_reads_the_same_denial(emulator, maintain, context):
@@ -170,7 +182,8 @@ def test_the_official_client_reads_the_same_denial(emulator, maintain, context):
             )
         )
     assert raised.value.access_denied_detail == ours.access_denied_detail
-    assert raised.value.code == ours.code and raised.value.data["Recommend"] == ours.recommend
+    assert raised.value.code == ours.code
+    assert raised.value.data["Recommend"] == ours.recommend
 
 
 def test_xml_error_bodies_are_read_like_json_ones(emulator, function_env, context):
@@ -180,8 +193,10 @@ def test_xml_error_bodies_are_read_like_json_ones(emulator, function_env, contex
     error = call(maintain, context)
     received = emulator.state.received[-1]
     assert (error.code, error.http_status, error.request_id) == ("InternalError", 500, received.RequestId)
-    assert error.message.startswith("The request processing has failed") and error.retryable
-    assert error.recommend == "https://api.aliyun.com/troubleshoot?q=InternalError" and error.host_id
+    assert error.message.startswith("The request processing has failed")
+    assert error.retryable
+    assert error.recommend == "https://api.aliyun.com/troubleshoot?q=InternalError"
+    assert error.host_id
 
 
 @pytest.mark.parametrize(
@@ -201,7 +216,9 @@ def test_hostile_or_broken_xml_is_an_invalid_response(body):
     with pytest.raises(AlibabaCloudError) as raised:
         parse_answer(Answer(500, {"Content-Type": "text/xml"}, body))
     error = raised.value  # never an entity's expansion, never a file's content
-    assert len(str(error)) < 1000 and "root:" not in str(error) and "aaaaaaaaaa" * 10 not in str(error)
+    assert len(str(error)) < 1000
+    assert "root:" not in str(error)
+    assert "aaaaaaaaaa" * 10 not in str(error)
 
 
 def test_an_access_denied_detail_is_kept_flat_and_bounded():
@@ -212,9 +229,9 @@ def test_an_access_denied_detail_is_kept_flat_and_bounded():
     with pytest.raises(AlibabaCloudError) as raised:
         parse_answer(Answer(403, {"Content-Type": "application/json"}, body))
     kept = raised.value.access_denied_detail
-    assert (
-        len(kept) <= 16 and all(isinstance(v, str) and len(v) <= 2048 for v in kept.values()) and "Nested" not in kept
-    )
+    assert len(kept) <= 16
+    assert all(isinstance(v, str) and len(v) <= 2048 for v in kept.values())
+    assert "Nested" not in kept
 
 
 def test_a_host_that_does_not_resolve_fails_at_once(function_env, context, monkeypatch):
@@ -232,8 +249,10 @@ def test_a_host_that_does_not_resolve_fails_at_once(function_env, context, monke
         maintain = load_function(MAINTAIN)
     error = call(maintain, context)
     assert (error.code, error.attempts, error.retryable) == ("NetworkError.NameResolution", 1, False)
-    assert "ecs.nowhere-1.aliyuncs.com" in error.message and "nothing was sent" in error.message
-    assert "may have been applied" not in error.message and looked_up == ["ecs.nowhere-1.aliyuncs.com"]
+    assert "ecs.nowhere-1.aliyuncs.com" in error.message
+    assert "nothing was sent" in error.message
+    assert "may have been applied" not in error.message
+    assert looked_up == ["ecs.nowhere-1.aliyuncs.com"]
 
 
 def test_a_refused_connection_says_nothing_was_sent(function_env, context):
@@ -243,8 +262,10 @@ def test_a_refused_connection_says_nothing_was_sent(function_env, context):
     with environment({"ALIBABA_CLOUD_ENDPOINT": f"http://127.0.0.1:{closed_port}", "ALIBABA_CLOUD_MAX_ATTEMPTS": "1"}):
         maintain = load_function(MAINTAIN)
     error = call(maintain, context)
-    assert error.code == "NetworkError.ConnectionFailed" and error.retryable
-    assert "nothing was sent" in error.message and "may have been applied" not in error.message
+    assert error.code == "NetworkError.ConnectionFailed"
+    assert error.retryable
+    assert "nothing was sent" in error.message
+    assert "may have been applied" not in error.message
 
 
 def test_a_connection_broken_after_sending_may_have_been_applied(emulator, function_env, context):
@@ -252,4 +273,5 @@ def test_a_connection_broken_after_sending_may_have_been_applied(emulator, funct
     with environment({"ALIBABA_CLOUD_MAX_ATTEMPTS": "1"}):
         maintain = load_function(MAINTAIN)
     error = call(maintain, context)
-    assert error.code == "NetworkError.ConnectionFailed" and "may have been applied" in error.message
+    assert error.code == "NetworkError.ConnectionFailed"
+    assert "may have been applied" in error.message

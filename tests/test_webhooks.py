@@ -122,7 +122,8 @@ def test_redelivery_is_refused_with_the_first_answer_inside(emulator, maintain, 
     event = webhook_event(MAINTAIN, GOOD)
     first = maintain.lambda_handler(event, context)
     status, again = answer_of(maintain.lambda_handler(json.loads(json.dumps(event)), context))
-    assert answer_of(first)[0] == 200 and (status, again["Code"]) == (409, "Webhook.Replayed")
+    assert answer_of(first)[0] == 200
+    assert (status, again["Code"]) == (409, "Webhook.Replayed")
     assert again["FirstAnswer"] == {"StatusCode": 200, "Body": answer_of(first)[1]}
     assert len(emulator.state.received) == 1
 
@@ -132,7 +133,8 @@ def test_final_failure_is_not_run_again(emulator, maintain, context):
     first = maintain.lambda_handler(event, context)
     assert answer_of(first)[0] == 404
     status, again = answer_of(maintain.lambda_handler(event, context))
-    assert status == 409 and again["FirstAnswer"]["StatusCode"] == 404
+    assert status == 409
+    assert again["FirstAnswer"]["StatusCode"] == 404
     assert len(emulator.state.received) == 1
 
 
