@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -429,3 +430,39 @@ def test_make_serve_says_in_one_line_when_its_port_is_taken():
         result.stderr.strip().splitlines()[-1]
         == f"Port {port} is taken: pick another with SERVE_ARGS='--port {port + 1}'."
     )
+
+
+def test_a_sender_that_lost_its_answer_retries_and_stops_on_the_replayed_answer(emulator, local_cloud):
+    """A Standard Webhooks sender (the reference library signs each attempt anew, same id and body) gives
+    up on its first attempt before the answer comes, retries on its schedule, and stops at the first 2xx:
+    the first answer, replayed, with Alibaba called once."""
+    emulator.inject("latency", 1, Seconds=1.0)  # the first answer comes after the sender stopped waiting
+    body = json.dumps({"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"})
+    sender, webhook_id = Webhook(WEBHOOK_SECRET), "msg_2pK1lostanswer"
+    seen: list[object] = []
+    answer = None
+    for pause in (0.0, 0.3, 0.6, 1.2, 2.4):  # a bounded retry schedule, as senders have
+        threading.Event().wait(pause)
+        now = datetime.now(UTC)
+        headers = {
+            "webhook-id": webhook_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": sender.sign(webhook_id, now, body),
+            "Content-Type": "application/json",
+        }
+        try:
+            answer = requests.post(local_cloud.url + "/redis/maintain-time", data=body, headers=headers, timeout=0.4)
+        except requests.Timeout:
+            seen.append("lost")
+            continue
+        seen.append(answer.status_code)
+        if 200 <= answer.status_code < 300:
+            break
+    assert seen[0] == "lost"
+    assert seen[-1] == 200
+    assert set(seen[1:-1]) <= {409}  # meanwhile the first delivery was still running
+    assert answer is not None
+    assert answer.headers["Webhook-Replayed"] == "true"
+    assert answer.json()["Outcome"] == "Succeeded"
+    assert [r.Action for r in emulator.state.received] == ["ModifyInstanceMaintainTime"]
+    assert answer.json()["RequestId"] == emulator.state.received[0].RequestId

@@ -1,11 +1,13 @@
 """Webhook ids already seen, so a delivery runs once however often, and wherever, it is sent again.
 
-Standard Webhooks asks receivers to refuse a ``webhook-id`` they have seen. A cache in one warm
-container does not: two cold starts both run the same delivery, and an old "cancel" replayed in
-another container undoes a later "set". So the ids live in a DynamoDB table shared by every
-container (``WEBHOOK_REPLAY_TABLE``), each with its body's digest and, once there is one, its
-first answer; an in-memory store stands in when no table is configured (local runs). An id is
-kept for three tolerance windows: older deliveries are refused by their timestamp anyway.
+Standard Webhooks asks receivers to run a ``webhook-id`` once: a sender whose answer was lost sends
+the same id again, and gets the first answer again (2xx, so it stops retrying), with nothing run
+again. A cache in one warm container does not do that: two cold starts both run the same delivery,
+and an old "cancel" replayed in another container undoes a later "set". So the ids live in a
+DynamoDB table shared by every container (``WEBHOOK_REPLAY_TABLE``), each with its body's digest and,
+once there is one, its first answer; an in-memory store stands in when no table is configured
+(local runs). An id is kept for three tolerance windows: older deliveries are refused by their
+timestamp anyway.
 
 A store that cannot be reached fails closed: the delivery is not run, and the sender is told to
 retry (503). A first run that never answered (its invocation was killed at Lambda's timeout) holds
@@ -15,6 +17,7 @@ its id only until that invocation's deadline: a retry after it runs the delivery
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -69,13 +72,18 @@ class ReplayStore(Protocol):
 
 
 class MemoryReplayStore:
-    """One container's ids: bounded in number and age."""
+    """One container's ids: bounded in number and age; safe for the threads of a local server."""
 
     def __init__(self, max_age_seconds: float, max_entries: int = 1024, clock: Callable[[], float] = time.time) -> None:
         self._entries: OrderedDict[str, tuple[float, str, dict | None, float]] = OrderedDict()
         self._max_age, self._max_entries, self._clock = max_age_seconds, max_entries, clock
+        self._lock = threading.Lock()
 
     def claim(self, webhook_id: str, digest: str, deadline: float | None) -> Prior | None:
+        with self._lock:
+            return self._claim(webhook_id, digest, deadline)
+
+    def _claim(self, webhook_id: str, digest: str, deadline: float | None) -> Prior | None:
         now = self._clock()
         entry = self._entries.get(webhook_id)
         if entry is not None and now - entry[0] <= self._max_age:
@@ -90,11 +98,13 @@ class MemoryReplayStore:
         return None
 
     def settle(self, webhook_id: str, digest: str, answer: dict[str, Any], deadline: float | None) -> None:
-        first = self._entries.get(webhook_id, (self._clock(), digest, None, 0.0))[0]
-        self._entries[webhook_id] = (first, digest, kept(answer), 0.0)
+        with self._lock:
+            first = self._entries.get(webhook_id, (self._clock(), digest, None, 0.0))[0]
+            self._entries[webhook_id] = (first, digest, kept(answer), 0.0)
 
     def release(self, webhook_id: str, deadline: float | None) -> None:
-        self._entries.pop(webhook_id, None)
+        with self._lock:
+            self._entries.pop(webhook_id, None)
 
 
 class DynamoReplayStore:

@@ -27,23 +27,32 @@ def http_answer(status: int, body: dict[str, Any]) -> dict[str, Any]:
     return {"statusCode": status, "headers": headers, "body": json.dumps(body, ensure_ascii=False, allow_nan=False)}
 
 
+REPLAYED_HEADER = "Webhook-Replayed"  # on an answer given again, without running the delivery again
+
+
 def replayed(prior: Prior) -> dict[str, Any]:
-    """409 for a webhook-id seen before; the first answer inside, so a sender whose answer was lost learns it."""
+    """A webhook-id seen before: its first answer again (a sender whose answer was lost stops retrying on
+    it), marked as a replay; 409 while the first delivery may still be running."""
     if prior.answer is None:
         error = AlibabaCloudError(
             "Webhook.InProgress",
-            "This webhook-id is being run by an earlier delivery; it is not run again.",
+            "This webhook-id is being run by an earlier delivery; it is not run again. "
+            "Send it again later for its answer.",
             http_status=409,
         )
         return http_answer(409, error.to_dict())
-    error = AlibabaCloudError(
-        "Webhook.Replayed",
-        "This webhook-id was delivered before; it is not run again. Its first answer is in FirstAnswer.",
-        http_status=409,
-    )
     body = prior.answer.get("body")
-    first = {"StatusCode": prior.answer["statusCode"], "Body": json.loads(body) if body else None}
-    return http_answer(409, {**error.to_dict(), "FirstAnswer": first})
+    if body is None:  # the first answer was larger than the store keeps: its status, and why there is no more
+        body = json.dumps(
+            {
+                "Code": "Webhook.Replayed",
+                "Message": "This webhook-id was delivered before and is not run again; its first answer was too "
+                "large to keep, only its status is repeated.",
+                "RequestId": None,
+            }
+        )
+    headers = {**(prior.answer.get("headers") or {"Content-Type": "application/json"}), REPLAYED_HEADER: "true"}
+    return {"statusCode": prior.answer["statusCode"], "headers": headers, "body": body}
 
 
 def replay_store(settings: Settings) -> ReplayStore:
@@ -80,7 +89,10 @@ class WebhookTrigger:
                 raise
             if prior is not None:
                 observer.count("Replayed")
-                observer.logger.warning("Webhook delivered again: refused", extra={"webhook_id": webhook_id})
+                observer.logger.info(
+                    "Webhook delivered again: its first answer, not run again",
+                    extra={"webhook_id": webhook_id, "first_status": (prior.answer or {}).get("statusCode")},
+                )
                 return replayed(prior)
             try:
                 answer, retryable = self._run(payload, correlation_id, deadline, len(body))
