@@ -11,7 +11,7 @@ from alibaba_cloud.errors import AlibabaCloudError
 from alibaba_cloud.events.batch import RateControl
 from alibaba_cloud.paths.fleet.pool import BatchRunner, RateLimiter
 from helpers import ECS_ID, MAINTAIN, PREPAID_ID, WINDOW, answer_of, emf, in_future, sqs_event, webhook_event
-from local.runtime import LambdaContext
+from local.runtime import LambdaContext, environment, load_function
 
 
 @pytest.fixture
@@ -65,7 +65,8 @@ def test_targets_fail_alone_and_are_listed_for_a_rerun(emulator, release, contex
     ]
     assert result["Targets"][1]["RequestId"]
     assert result["Outcome"] == "Failed"
-    assert result["Rerun"]["Targets"] == targets[1:]
+    # sent again, only what could change: not the subscription instance, not the missing one
+    assert result["Rerun"]["Targets"] == targets[2:4]
     assert len(emulator.state.received) == 3  # the malformed targets never left the function
 
 
@@ -77,8 +78,9 @@ def test_error_budget_stops_new_targets(emulator, maintain, context, fleet):
     assert outcomes(result) == ["Failed"] + ["NotAttempted"] * 5
     assert {t["Reason"] for t in result["Targets"][1:]} == {"MaxErrorsExceeded"}
     assert len(emulator.state.received) == 1
+    assert result["Rerun"]["Targets"] == targets[1:]  # the missing instance is not sent again
     rerun = maintain.lambda_handler({**result["Rerun"], "RateControl": {"MaxErrors": 1, "Concurrency": 1}}, context)
-    assert outcomes(rerun) == ["Failed"] + ["Succeeded"] * 5  # the re-run takes up exactly what was left
+    assert outcomes(rerun) == ["Succeeded"] * 5  # the re-run takes up exactly what was left
 
 
 @pytest.mark.parametrize(
@@ -199,7 +201,13 @@ def test_next_hop_only_after_a_complete_batch(emulator, maintain, context, fleet
     assert done["Next"]["Hop"] == 1
     partial = maintain.lambda_handler({"InstanceIds": ["r-unknown"], **WINDOW, "Next": following}, context)
     assert "Next" not in partial
-    assert partial["Rerun"]
+    assert "Rerun" not in partial  # a missing instance stays missing: nothing a rerun could change
+    emulator.inject("internal", 100)  # a failure a later attempt may not meet
+    with environment({"ALIBABA_CLOUD_RETRY_BASE_DELAY": "0.01", "ALIBABA_CLOUD_MAX_ATTEMPTS": "2"}):
+        failing = load_function(MAINTAIN)
+    transient = failing.lambda_handler({"InstanceIds": fleet[:1], **WINDOW, "Next": following}, context)
+    assert "Next" not in transient
+    assert transient["Rerun"]["InstanceIds"] == fleet[:1]
 
 
 @pytest.mark.parametrize(

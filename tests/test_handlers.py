@@ -197,7 +197,7 @@ def _tamper(event):
         (json.dumps({**GOOD, "MaintainEndTime": "09:00Z"}), 400, "InvalidEndTime.Format"),
         (json.dumps({**GOOD, "MaintainStartTime": "9am"}), 400, "InvalidStartTime.Format"),
         (json.dumps({"MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"}), 400, "MissingParameter"),
-        (json.dumps({**GOOD, "DryRun": True}), 400, "UnsupportedParameter"),
+        (json.dumps({**GOOD, "DryRun": "yes"}), 400, "InvalidParameter"),
         (json.dumps({**GOOD, "InstanceId": "r-unknown"}), 404, "NoSuchResource"),
         ("x" * 70_000, 413, "PayloadTooLarge"),
     ],

@@ -311,7 +311,9 @@ def test_redis_windows_from_each_instances_time_zone(emulator, maintain, context
         ({"Select": {"Region": "cn-beijing", "Tags": DEV}}, "InvalidParameter"),
         ({"Select": {"Tags": DEV}, "AutoReleaseAfter": {"Tag": 3}}, "InvalidParameter"),
         ({"Select": {"Tags": DEV}, "Detail": "Full"}, "InvalidParameter"),  # every line only for webhook callers
-        ({"DryRun": True, "InstanceId": "i-1"}, "UnsupportedParameter"),
+        ({"DryRun": True}, "UnsupportedParameter"),  # a plan of nothing
+        ({"Select": {"Tags": DEV}, "AutoReleaseAftr": "PT8H"}, "UnsupportedParameter"),  # refused before any read
+        ({"Select": {"RegionId": "cn-beijing", "Tags": DEV}, "RegionId": "cn-hangzhou"}, "InvalidParameter"),
     ],
 )
 def test_malformed_selections_are_refused_before_any_call(emulator, release, context, event, code):
@@ -396,3 +398,30 @@ def test_a_refused_batch_is_counted_once(emulator, release, context, capsys):
         release.lambda_handler({"Select": {"Tags": DEV}, "Detail": "Full"}, context)
     metrics = emf(capsys.readouterr().out)
     assert [m["Rejected"] for m in metrics if m.get("ErrorCode") == "InvalidParameter"] == [[1.0]]
+
+
+def test_a_plan_for_one_instance_answers_as_every_plan_does(emulator, release, context):
+    from helpers import ECS_ID
+
+    result = release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseAfter": "PT8H", "DryRun": True}, context)
+    assert result["DryRun"] is True
+    assert result["Summary"]["WouldChange"] == 1
+    assert result["Targets"][0]["InstanceId"] == ECS_ID
+    assert emulator.state.received == []  # nothing written
+
+
+def test_a_plan_is_never_refused_for_its_size(emulator, release, context, monkeypatch):
+    monkeypatch.setattr("alibaba_cloud.paths.fleet.fleet_run.MAX_TARGETS", 5)
+    add_fleet(emulator, 6)
+    result = release.lambda_handler({"Select": {"Tags": DEV}, "AutoReleaseAfter": "PT8H", "DryRun": True}, context)
+    assert result["Summary"]["WouldChange"] == 6
+    assert writes(emulator, "ModifyInstanceAutoReleaseTime") == 0
+
+
+def test_a_region_beside_a_select_is_the_selections(emulator, release, context):
+    add_fleet(emulator, 2)
+    result = release.lambda_handler(
+        {"Select": {"Tags": DEV}, "RegionId": "cn-hangzhou", "AutoReleaseAfter": "PT8H", "DryRun": True}, context
+    )
+    assert result["Selection"]["RegionId"] == "cn-hangzhou"
+    assert result["Summary"]["WouldChange"] == 2

@@ -36,6 +36,8 @@ def event_rules(action: Action, settings: Settings) -> EventRules:
     """What an event for ``action`` may ask for beside its parameters, from its declaration."""
     return EventRules(
         action.name,
+        parameters=frozenset(action.accepted_names),
+        unsupported=action.unsupported,
         batches=action.listing is None,
         selects=action.fleet is not None,
         pages=action.listing is not None,

@@ -35,7 +35,7 @@ A batch's result (:mod:`alibaba_cloud.paths.fleet.report`) has ``Summary``, ``No
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -72,6 +72,10 @@ class EventRules:
     max_hops: int = 8
     max_invocations: int = 32  # caps any Budget an event claims
     configured_urls: int = 0  # NOTIFY_URLS: every result goes to them, beside the event's own
+    # the action's own keys, and the sentence that refuses others: a fleet's shared parameters are
+    # checked before any target is read, so a typo fails the event, not every target
+    parameters: frozenset[str] = frozenset()
+    unsupported: Callable[[list[str]], str] = lambda names: f"Unsupported: {', '.join(names)}."
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,14 @@ def _batch(parameters: dict[str, Any], rules: EventRules, synchronous: bool) -> 
     """``Targets`` (parameter objects), ``InstanceIds`` or ``Select``, with the other parameters shared by all."""
     shared = {k: v for k, v in parameters.items() if k not in BATCH_KEYS}
     named = [k for k in TARGET_KEYS if parameters.get(k) is not None]
+    if not named and "DryRun" in parameters and rules.batches and "InstanceId" in shared:
+        # a plan for one instance: the batch of one it would be, so it answers as every plan does
+        parameters = {
+            **{k: v for k, v in parameters.items() if k != "InstanceId"},
+            "InstanceIds": [shared["InstanceId"]],
+        }
+        shared.pop("InstanceId")
+        named = ["InstanceIds"]
     if not named:
         given = sorted(k for k in BATCH_KEYS if k in parameters)
         if given:
@@ -210,6 +222,9 @@ def _batch(parameters: dict[str, Any], rules: EventRules, synchronous: bool) -> 
     from .batch import Batch, RateControl, Selection, tag_values_in  # only a batch pays for its values
 
     name = named[0]
+    unknown = sorted(k for k in shared if k not in rules.parameters) if rules.parameters else []
+    if unknown:
+        raise invalid("UnsupportedParameter", rules.unsupported(unknown))
     control = RateControl.parse(parameters.get("RateControl"))
     dry_run, since, detail = (
         parameters.get("DryRun", False),
@@ -227,6 +242,14 @@ def _batch(parameters: dict[str, Any], rules: EventRules, synchronous: bool) -> 
         if "InstanceId" in shared:
             raise bad_request("With Select, give no InstanceId: the selection names the instances.")
         select = Selection.parse(parameters["Select"])
+        region = shared.get("RegionId")
+        if region is not None and select.region_id not in (None, region):
+            raise bad_request(
+                f"RegionId {region!r} and Select.RegionId {select.region_id!r} name different "
+                "regions: a Select acts in one region; give it once."
+            )
+        if select.region_id is None and isinstance(region, str):
+            select = Selection(region, select.tags)  # the event's region is the selection's
         _check_detail(detail, synchronous)
         if not rules.selects:
             raise bad_request(f"{rules.action} cannot act on a Select.")

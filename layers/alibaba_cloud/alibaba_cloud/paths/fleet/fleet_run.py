@@ -48,7 +48,7 @@ class FleetRun:
                 )
                 targets, skipped = planner.selected(batch.select, inventory, batch.shared, batch.since)
                 to_act = sum(t.line is None or t.line["Outcome"] != "Unchanged" for t in targets)
-                if to_act > MAX_TARGETS:
+                if to_act > MAX_TARGETS and not batch.dry_run:  # a plan is never refused for its size
                     raise AlibabaCloudError(
                         "Select.TooManyTargets",
                         f"{to_act} selected instances need a change; at most "
@@ -128,9 +128,10 @@ class FleetRun:
             if batch.since != "ScheduledTime":
                 rerun["Since"] = batch.since
         else:
-            rerun[batch.named_by] = [
-                t.given for t, done in zip(targets, lines, strict=True) if done["Outcome"] in report.NOT_SUCCEEDED
-            ]
+            left = [t.given for t, done in zip(targets, lines, strict=True) if report.rerunnable(done)]
+            if not left:  # what did not succeed cannot, sent again (a subscription instance, a missing one)
+                return None
+            rerun[batch.named_by] = left
         rerun["RateControl"] = self.rate_control.to_dict()
         if batch.dry_run:
             rerun["DryRun"] = True

@@ -16,6 +16,15 @@ from typing import Any
 
 OUTCOMES = ("Succeeded", "Failed", "NotAttempted", "Unchanged", "WouldChange")
 NOT_SUCCEEDED = ("Failed", "NotAttempted")
+# Failures no rerun can change: the instance has no release time to set, or is not there at all.
+FINAL_FOR_THE_INSTANCE = frozenset({"ChargeTypeViolation", "NoSuchResource", "InvalidInstanceId.NotFound"})
+
+
+def rerunnable(line: dict[str, Any]) -> bool:
+    """Whether sending the target again could change its outcome."""
+    return line["Outcome"] in NOT_SUCCEEDED and line.get("ErrorCode") not in FINAL_FOR_THE_INSTANCE
+
+
 DIAGNOSIS = ("Recommend", "AccessDeniedDetail")  # kept with each group of failures: the fix is in them
 
 
