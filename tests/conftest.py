@@ -29,6 +29,22 @@ def emulator():
         yield server
 
 
+@pytest.fixture(scope="session")
+def aws_server():
+    """moto's server as DynamoDB and SQS, one for the whole run (it takes a second to start)."""
+    from local.aws import AwsStandIn
+
+    with AwsStandIn() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def aws(aws_server):
+    """The AWS stand-in, emptied, with the replay table and the dead-letter queue made again."""
+    aws_server.reset()
+    return aws_server
+
+
 @pytest.fixture
 def function_env(emulator):
     """The environment a deployed function would have, pointed at the emulator."""

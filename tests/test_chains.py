@@ -432,10 +432,22 @@ def test_make_serve_says_in_one_line_when_its_port_is_taken():
     )
 
 
-def test_a_sender_that_lost_its_answer_retries_and_stops_on_the_replayed_answer(emulator, local_cloud):
+@pytest.fixture
+def cloud_with_aws(emulator, aws):
+    """The local cloud as make serve runs it: the webhook ids in DynamoDB (moto), named only in each
+    function's own environment, as Lambda gives it."""
+    with environment({"ALIBABA_CLOUD_RETRY_BASE_DELAY": "0.01"}):
+        cloud = LocalCloud(emulator.url, WEBHOOK_SECRET, None, (ACCESS_KEY_ID, ACCESS_KEY_SECRET), aws.environment())
+    gateway = GatewayServer(cloud).start()
+    yield gateway
+    gateway.stop()
+
+
+def test_a_sender_that_lost_its_answer_retries_and_stops_on_the_replayed_answer(emulator, cloud_with_aws, aws):
     """A Standard Webhooks sender (the reference library signs each attempt anew, same id and body) gives
     up on its first attempt before the answer comes, retries on its schedule, and stops at the first 2xx:
-    the first answer, replayed, with Alibaba called once."""
+    the first answer, replayed from the shared table, with Alibaba called once."""
+    local_cloud = cloud_with_aws
     emulator.inject("latency", 1, Seconds=1.0)  # the first answer comes after the sender stopped waiting
     body = json.dumps({"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"})
     sender, webhook_id = Webhook(WEBHOOK_SECRET), "msg_2pK1lostanswer"
@@ -466,3 +478,5 @@ def test_a_sender_that_lost_its_answer_retries_and_stops_on_the_replayed_answer(
     assert answer.json()["Outcome"] == "Succeeded"
     assert [r.Action for r in emulator.state.received] == ["ModifyInstanceMaintainTime"]
     assert answer.json()["RequestId"] == emulator.state.received[0].RequestId
+    table = aws.client("dynamodb", "DynamoDB_20120810").call("Scan", {"TableName": "lifecycle-webhook-ids"}, None)
+    assert [item["WebhookId"]["S"] for item in table["Items"]] == [webhook_id]  # kept where every container sees it

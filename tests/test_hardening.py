@@ -20,20 +20,7 @@ from alibaba_cloud.rpc.transport import parse_answer
 from alibaba_cloud.triggers.replay import DynamoReplayStore
 from alibaba_cloud.triggers.webhook import replay_store
 from helpers import ECS_ID, GOOD, MAINTAIN, REDIS_ID, RELEASE, answer_of, in_future, sqs_event, webhook_event
-from local.aws import AwsStandIn
 from local.runtime import environment, load_function
-
-
-@pytest.fixture(scope="module")
-def aws_server():
-    with AwsStandIn() as stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-def aws(aws_server):
-    aws_server.reset()
-    return aws_server
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ more: a schedule does not pay for the webhook replay store, nor a webhook for th
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -53,6 +54,9 @@ class ActionHandler:
         client: RpcClient | None = None,
     ) -> None:
         self.settings = settings = settings or Settings.from_env()
+        # the container's environment as Lambda set it (the role's credentials, AWS endpoints), for the
+        # AWS clients a trigger makes on its first event
+        self.environ = dict(os.environ)
         secrets = SecretsExtension(port=settings.secrets_extension_port, cache_seconds=settings.secrets_cache_seconds)
         self.client = client or RpcClient.from_settings(settings, secrets.get)
         self.keys = WebhookKeys(settings.webhook_secret, settings.webhook_secret_id, secrets.get)
@@ -77,7 +81,7 @@ class ActionHandler:
         if self._webhook is None:
             from .triggers.webhook import WebhookTrigger
 
-            self._webhook = WebhookTrigger(self.runner, self.settings, self.keys)
+            self._webhook = WebhookTrigger(self.runner, self.settings, self.keys, self.environ)
         return self._webhook
 
     @property
@@ -85,7 +89,7 @@ class ActionHandler:
         if self._queue is None:
             from .triggers.queue import QueueTrigger
 
-            self._queue = QueueTrigger(self.runner, self.settings.targets_dead_letter_queue_url)
+            self._queue = QueueTrigger(self.runner, self.settings.targets_dead_letter_queue_url, self.environ)
         return self._queue
 
 

@@ -6,6 +6,7 @@ redelivery. Only this path pays for the batch utility's import and the SQS clien
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..aws.client import AwsError, AwsJsonClient, aws_fetcher
@@ -15,11 +16,14 @@ from .common import strict_loads
 
 
 class QueueTrigger:
-    def __init__(self, runner: Runner, dead_letter_queue_url: str | None = None) -> None:
+    def __init__(
+        self, runner: Runner, dead_letter_queue_url: str | None = None, environ: Mapping[str, str] | None = None
+    ) -> None:
         from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
         self.runner = runner
         self.dead_letter_queue_url = dead_letter_queue_url
+        self.environ = environ
         self.processor = BatchProcessor(event_type=EventType.SQS)  # one per container, as Powertools documents
         self._sqs: AwsJsonClient | None = None
 
@@ -28,7 +32,7 @@ class QueueTrigger:
         if not self.dead_letter_queue_url:
             return False
         if self._sqs is None:
-            self._sqs = AwsJsonClient.from_env("sqs", "AmazonSQS", aws_fetcher())
+            self._sqs = AwsJsonClient.from_env("sqs", "AmazonSQS", aws_fetcher(), env=self.environ)
         attributes = {"ErrorCode": error.code[:256], "ErrorMessage": error.message[:1024]}
         try:
             self._sqs.call(

@@ -8,6 +8,7 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from ..aws.client import AwsJsonClient, aws_fetcher
@@ -55,23 +56,26 @@ def replayed(prior: Prior) -> dict[str, Any]:
     return {"statusCode": prior.answer["statusCode"], "headers": headers, "body": body}
 
 
-def replay_store(settings: Settings) -> ReplayStore:
+def replay_store(settings: Settings, environ: Mapping[str, str] | None = None) -> ReplayStore:
     """The table of webhook ids seen (DynamoDB, shared by every container), or one container's memory for local runs."""
     max_age = 3 * settings.webhook_tolerance_seconds
     if not settings.webhook_replay_table:
         return MemoryReplayStore(max_age)
-    client = AwsJsonClient.from_env("dynamodb", "DynamoDB_20120810", aws_fetcher())
+    client = AwsJsonClient.from_env("dynamodb", "DynamoDB_20120810", aws_fetcher(), env=environ)
     return DynamoReplayStore(client, settings.webhook_replay_table, max_age)
 
 
 class WebhookTrigger:
     """A signed POST in, an HTTP answer out: 200, 207 for a batch not all done, or the error's status."""
 
-    def __init__(self, runner: Runner, settings: Settings, keys: WebhookKeys) -> None:
+    def __init__(
+        self, runner: Runner, settings: Settings, keys: WebhookKeys, environ: Mapping[str, str] | None = None
+    ) -> None:
         self.runner = runner
         self.settings = settings
         self.keys = keys
-        self.seen = replay_store(settings)
+        self.environ = environ
+        self.seen = replay_store(settings, environ)
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         observer = self.runner.observer
