@@ -17,9 +17,16 @@ from typing import Any
 from local import template as app_template
 from local.cron import Schedule
 from local.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET
+from local.lambda_api import LambdaStandIn
 from local.runtime import LambdaContext, environment, load_function
 
 ACCOUNT = "123456789012"
+# what the functions sign AWS calls with when no stand-in of AWS gives its own (the Lambda Invoke stand-in checks it)
+LOCAL_AWS_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "AKIDLOCALCLOUD",
+    "AWS_SECRET_ACCESS_KEY": "local-cloud-secret",
+    "AWS_REGION": "us-east-1",
+}
 
 
 def matches(pattern: Any, value: Any) -> bool:
@@ -58,6 +65,11 @@ class LocalCloud:
         self.specs = app_template.functions(app_template.load(), overrides)
         self.webhook_secret = webhook_secret
         self.functions = {}
+        aws_env = {**LOCAL_AWS_CREDENTIALS, **(aws_environment or {})}
+        # the runs a webhook hands on come back here, as Lambda's Invoke API would take them
+        self.lambda_api = LambdaStandIn(
+            self.invoke_async, {aws_env["AWS_ACCESS_KEY_ID"]: aws_env["AWS_SECRET_ACCESS_KEY"]}
+        )
         local_env = {
             "ALIBABA_CLOUD_ENDPOINT": emulator_url,
             "ALIBABA_CLOUD_ACCESS_KEY_ID": credentials[0],
@@ -68,10 +80,11 @@ class LocalCloud:
             "NOTIFY_ALLOW_HTTP": "true",
             # a laptop's receivers and functions listen on loopback, which events may not reach in AWS
             "NOTIFY_ALLOWED_NETWORKS": "127.0.0.0/8",
-            **(aws_environment or {}),
+            "AWS_ENDPOINT_URL_LAMBDA": self.lambda_api.url,
+            **aws_env,
         }
         for logical_id, spec in self.specs.items():
-            with environment({**spec.environment, **local_env}):
+            with environment({**spec.environment, **local_env, "AWS_LAMBDA_FUNCTION_NAME": logical_id}):
                 self.functions[logical_id] = load_function(spec.code_dir.name)
         self.routes = {route: logical_id for logical_id, spec in self.specs.items() for route in spec.routes}
         self.dead_letters: list[dict[str, Any]] = []
@@ -81,14 +94,14 @@ class LocalCloud:
     # Lambda's two invocation types
 
     def invoke_http(self, logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
-        answer = self.functions[logical_id].lambda_handler(event, LambdaContext(logical_id))
+        answer = self.functions[logical_id].lambda_handler(event, self._context(logical_id))
         self._record(logical_id, "RequestResponse", event, answer)
         return answer
 
     def invoke_async(self, logical_id: str, event: Any) -> None:
         """An asynchronous invocation: no retries (as configured), then its destination."""
         spec = self.specs[logical_id]
-        context = LambdaContext(logical_id)
+        context = self._context(logical_id)
         try:
             result = self.functions[logical_id].lambda_handler(event, context)
         except Exception as error:  # what Lambda records for a failed invocation
@@ -109,6 +122,13 @@ class LocalCloud:
         if spec.on_success == "EventBridge":
             record = self._destination_record(logical_id, context, event, "Success", 200, result)
             self.put_event("Lambda Function Invocation Result - Success", record)
+
+    def _context(self, logical_id: str) -> LambdaContext:
+        """A context with the function's own timeout left, as Lambda starts an invocation."""
+        return LambdaContext(logical_id, remaining_ms=self.specs[logical_id].timeout * 1000)
+
+    def stop(self) -> None:
+        self.lambda_api.stop()
 
     def _destination_record(self, logical_id, context, event, condition, status, payload) -> dict[str, Any]:
         now = datetime.now(UTC).isoformat()

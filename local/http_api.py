@@ -129,3 +129,4 @@ class GatewayServer(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+        self.cloud.stop()

@@ -71,6 +71,7 @@ class FunctionSpec:
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)  # event name -> EventBridgeRule properties
     on_success: str | None = None  # "EventBridge" or "SQS"
     on_failure: str | None = None
+    timeout: int = 3  # seconds, Lambda's default
 
 
 def functions(template: dict[str, Any], overrides: dict[str, Any] | None = None) -> dict[str, FunctionSpec]:
@@ -87,7 +88,9 @@ def functions(template: dict[str, Any], overrides: dict[str, Any] | None = None)
             **globals_.get("Environment", {}).get("Variables", {}),
             **resource.get("Properties", {}).get("Environment", {}).get("Variables", {}),
         }
-        spec = FunctionSpec(logical_id, ROOT / props["CodeUri"])
+        spec = FunctionSpec(
+            logical_id, ROOT / props["CodeUri"], timeout=int(resolve(props.get("Timeout", 3), parameters))
+        )
         spec.environment = {k: str(v) for k, v in resolve(variables, parameters).items() if not isinstance(v, dict)}
         destinations = props.get("EventInvokeConfig", {}).get("DestinationConfig", {})
         spec.on_success = destinations.get("OnSuccess", {}).get("Type")

@@ -8,6 +8,7 @@ NotifyUrls -> a CI receiver and/or another function's route. Loops end at the ho
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -406,7 +407,6 @@ def test_event_pattern_matching_and_input_path():
 
 
 def test_make_serve_says_in_one_line_when_its_port_is_taken():
-    import socket
     import subprocess
     import sys
     from pathlib import Path
@@ -480,3 +480,96 @@ def test_a_sender_that_lost_its_answer_retries_and_stops_on_the_replayed_answer(
     assert answer.json()["RequestId"] == emulator.state.received[0].RequestId
     table = aws.client("dynamodb", "DynamoDB_20120810").call("Scan", {"TableName": "lifecycle-webhook-ids"}, None)
     assert [item["WebhookId"]["S"] for item in table["Items"]] == [webhook_id]  # kept where every container sees it
+
+
+# Fleets that outlive a webhook
+
+
+def test_a_webhook_fleet_too_long_for_its_caller_is_answered_202_and_goes_on(emulator, receiver):
+    """Ten writes at 4 a second take longer than the caller waits (3 s here, 25 s deployed): the answer
+    is 202 at once with the run's id, and the run goes on asynchronously, its result delivered as any
+    asynchronous run's (the notify URLs, the lifecycle bus)."""
+    ids = [f"r-bp1deferred{n:05d}" for n in range(10)]
+    for instance_id in ids:
+        emulator.add_instance(instance_id, "R-kvstore")
+    gateway = GatewayServer(cloud_for(emulator, env={"WEBHOOK_SYNC_SECONDS": "3"})).start()
+    try:
+        event = {
+            "InstanceIds": ids,
+            "MaintainStartTime": "04:00Z",
+            "MaintainEndTime": "05:00Z",
+            "RateControl": {"MaxRequestsPerSecond": 4},
+            "NotifyUrls": [receiver.url],
+        }
+        answer = post_signed(gateway.url + "/redis/maintain-time", event)
+        assert answer.status_code == 202
+        accepted = answer.json()
+        assert accepted["Outcome"] == "Accepted"
+        assert accepted["Planned"]["Writes"] == 10
+        assert accepted["EstimatedSeconds"] == 2  # ten writes at four a second
+        for _ in range(100):  # the asynchronous run: at most 10 s
+            if receiver.received:
+                break
+            threading.Event().wait(0.1)
+        ((webhook_id, delivered),) = receiver.received
+        assert delivered["CorrelationId"] == accepted["RunId"]
+        assert delivered["Summary"]["Succeeded"] == 10
+        assert {emulator.state.instances[i].MaintainStartTime for i in ids} == {"04:00Z"}
+        runs = [r for r in gateway.cloud.invocations if r["InvocationType"] == "Event"]
+        assert [r["Outcome"]["Summary"]["Succeeded"] for r in runs] == [10]  # one run, to its destination
+    finally:
+        gateway.stop()
+
+
+def test_a_small_fleet_is_still_answered_at_once(emulator, local_cloud):
+    answer = post_signed(
+        local_cloud.url + "/redis/maintain-time",
+        {"InstanceIds": [REDIS_ID], "MaintainStartTime": "04:00Z", "MaintainEndTime": "05:00Z"},
+    )
+    assert answer.status_code == 200
+    assert answer.json()["Summary"]["Succeeded"] == 1
+
+
+def test_a_run_that_cannot_be_handed_on_writes_nothing_and_is_retried(emulator, function_env):
+    from helpers import MAINTAIN, answer_of, webhook_event
+    from local.runtime import LambdaContext, load_function
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    ids = [f"r-bp1nohandon{n:05d}" for n in range(10)]
+    with environment(
+        {
+            "WEBHOOK_SYNC_SECONDS": "3",
+            "AWS_LAMBDA_FUNCTION_NAME": "maintain",
+            "AWS_ENDPOINT_URL_LAMBDA": nowhere,
+            "AWS_ACCESS_KEY_ID": "AKIDTEST",
+            "AWS_SECRET_ACCESS_KEY": "test-secret",
+        }
+    ):
+        maintain = load_function(MAINTAIN)
+    body = {
+        "InstanceIds": ids,
+        "MaintainStartTime": "04:00Z",
+        "MaintainEndTime": "05:00Z",
+        "RateControl": {"MaxRequestsPerSecond": 1},
+    }
+    status, answer = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, body), LambdaContext()))
+    assert status == 503
+    assert answer["Code"] == "Run.HandOnFailed"
+    assert emulator.state.received == []
+
+
+@pytest.mark.parametrize(
+    ("writes", "control", "seconds"),
+    [
+        (100, {}, 10.0),  # the default cap, 10 a second
+        (100, {"MaxRequestsPerSecond": None, "Concurrency": 5}, 5.0),  # 5 at a time, 0.25 s each
+        (30, {"MaxRequestsPerSecond": 2}, 15.0),
+    ],
+)
+def test_how_long_writes_take_is_estimated_from_the_rate_control(writes, control, seconds):
+    from alibaba_cloud.events.batch import RateControl
+    from alibaba_cloud.paths.fleet.pool import estimated_seconds
+
+    assert estimated_seconds(writes, RateControl.parse(control)) == seconds

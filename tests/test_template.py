@@ -351,3 +351,30 @@ def test_fleets_fan_out_through_sqs_with_partial_batch_responses(resources):
         assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["TargetsDeadLetterQueue", "Arn"]}
         assert redrive["maxReceiveCount"] == 3
         assert queues[queue]["Properties"]["VisibilityTimeout"] >= 6 * 30
+
+
+def test_each_modify_function_may_invoke_itself_and_nothing_else():
+    from local import template as app_template
+
+    raw = app_template.load()["Resources"]
+    policies = {name: r["Properties"] for name, r in raw.items() if r["Type"] == "AWS::IAM::Policy"}
+    invoked = {
+        p["Roles"][0]["Ref"]: [s["Resource"]["Fn::GetAtt"][0] for s in p["PolicyDocument"]["Statement"]]
+        for p in policies.values()
+    }
+    assert invoked == {
+        "ModifyInstanceMaintainTimeFunctionRole": ["ModifyInstanceMaintainTimeFunction"],
+        "ModifyInstanceAutoReleaseTimeFunctionRole": ["ModifyInstanceAutoReleaseTimeFunction"],
+    }
+    actions = {a for p in policies.values() for s in p["PolicyDocument"]["Statement"] for a in s["Action"]}
+    assert actions == {"lambda:InvokeFunction"}
+
+
+def test_a_queued_chunk_is_never_delivered_twice_while_it_may_still_run():
+    from local import template as app_template
+
+    raw = app_template.load()
+    longest = raw["Parameters"]["FunctionTimeout"]["MaxValue"]
+    assert raw["Globals"]["Function"]["Timeout"] == {"Ref": "FunctionTimeout"}
+    for name in ("MaintainTimeTargetsQueue", "AutoReleaseTimeTargetsQueue"):
+        assert raw["Resources"][name]["Properties"]["VisibilityTimeout"] >= 6 * longest, name

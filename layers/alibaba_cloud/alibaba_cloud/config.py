@@ -74,6 +74,10 @@ class Settings:
     webhook_secret: str | None = None
     webhook_secret_id: str | None = None
     webhook_tolerance_seconds: float = 300.0
+    # how long a webhook's caller waits: API Gateway's HTTP API answers 503 after 30 s, so work that
+    # cannot be written by then is answered 202 and goes on in an asynchronous run of this function
+    webhook_sync_seconds: float = 25.0
+    function_name: str | None = None  # this function's own name (Lambda sets it): where that run goes
     webhook_replay_table: str | None = None  # DynamoDB table of webhook ids seen, shared by all containers
     targets_dead_letter_queue_url: str | None = None  # where a queued event that can never succeed goes at once
     secrets_cache_seconds: float = 300.0
@@ -112,6 +116,8 @@ class Settings:
             webhook_secret=env.get("WEBHOOK_SECRET") or None,
             webhook_secret_id=env.get("WEBHOOK_SECRET_ID") or None,
             webhook_tolerance_seconds=_number(env, "WEBHOOK_TOLERANCE_SECONDS", 300.0),
+            webhook_sync_seconds=min(_number(env, "WEBHOOK_SYNC_SECONDS", 25.0), 28.0),
+            function_name=env.get("AWS_LAMBDA_FUNCTION_NAME") or None,
             webhook_replay_table=env.get("WEBHOOK_REPLAY_TABLE") or None,
             targets_dead_letter_queue_url=env.get("TARGETS_DEAD_LETTER_QUEUE_URL") or None,
             secrets_cache_seconds=_number(env, "SECRETS_CACHE_SECONDS", 300.0),

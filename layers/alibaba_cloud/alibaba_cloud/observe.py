@@ -105,6 +105,12 @@ class Observer:
         log = self.logger.warning if failed else self.logger.info
         log("Result delivered" if not failed else "Result not delivered to every URL", extra={"deliveries": outcomes})
 
+    def deferred(self, result: dict[str, Any]) -> None:
+        self.count("Deferred")
+        self.logger.info(
+            "Run goes on asynchronously", extra={"run_id": result.get("RunId"), "planned": result.get("Planned")}
+        )
+
     def dead_lettered(self, error: AlibabaCloudError) -> None:
         self.count("DeadLettered", error.code)
         self.logger.warning(

@@ -74,9 +74,12 @@ class Runner:
         deadline: float | None,
         request_size: int = 0,
         synchronous: bool = False,
+        defer_after: float | None = None,
     ) -> Outcome:
         """Run what ``event`` asks for. ``request_size`` is its size in bytes (a result must fit beside
-        it); ``synchronous`` says the caller waits for the answer (a webhook), whose limit is 6 MB.
+        it); ``synchronous`` says the caller waits for the answer (a webhook), whose limit is 6 MB;
+        ``defer_after`` is when that caller stops waiting: a fleet whose writes would end later writes
+        nothing and answers ``Outcome: Accepted`` for its trigger to hand the event on.
 
         An event that asks for nothing runnable raises its refusal, counted here, once, for every trigger.
         """
@@ -87,9 +90,20 @@ class Runner:
             raise
         self.observer.logger.set_correlation_id(invocation.correlation_id)
         ctx = RunContext(
-            self.action, self.settings, self.client, invocation, deadline, self.clock(), request_size, synchronous
+            self.action,
+            self.settings,
+            self.client,
+            invocation,
+            deadline,
+            self.clock(),
+            request_size,
+            synchronous,
+            defer_after,
         )
         ran = self._path(invocation)(ctx)
+        if ran.deferred:  # the asynchronous run it goes on in observes and delivers
+            self.observer.deferred(ran.result)
+            return ran.result, None
         self._observe(ran, invocation)
         self._deliver(ran.result, invocation, deadline)
         return ran.result, ran.error

@@ -49,20 +49,11 @@ class AwsJsonClient:
         cls, service: str, target_prefix: str, fetcher: Fetcher, env: Mapping[str, str] | None = None
     ) -> AwsJsonClient:
         env = os.environ if env is None else env
-        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
-        endpoint = (
-            env.get(f"AWS_ENDPOINT_URL_{service.upper()}")
-            or env.get("AWS_ENDPOINT_URL")
-            or f"https://{service}.{region}.amazonaws.com"
-        )
-        return cls(service, target_prefix, region, endpoint, fetcher, env)
+        region = region_of(env)
+        return cls(service, target_prefix, region, endpoint_of(env, service, region), fetcher, env)
 
     def credentials(self) -> AwsCredentials:
-        """The function role's credentials, from the environment Lambda gave the container."""
-        key, secret = self.env.get("AWS_ACCESS_KEY_ID"), self.env.get("AWS_SECRET_ACCESS_KEY")
-        if not key or not secret:
-            raise AwsError("MissingCredentials", "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
-        return AwsCredentials(key, secret, self.env.get("AWS_SESSION_TOKEN") or None)
+        return credentials_of(self.env)
 
     def call(self, operation: str, payload: dict[str, Any], deadline: float | None) -> dict[str, Any]:
         body = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
@@ -84,6 +75,27 @@ class AwsJsonClient:
             code = str(data.get("__type", f"HTTP{answer.status}")).rsplit("#", 1)[-1]
             raise AwsError(code, str(data.get("message") or data.get("Message") or "")[:500], answer.status)
         return data
+
+
+def region_of(env: Mapping[str, str]) -> str:
+    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def endpoint_of(env: Mapping[str, str], service: str, region: str) -> str:
+    """The standard ``AWS_ENDPOINT_URL_<SERVICE>`` or ``AWS_ENDPOINT_URL``, else the service's regional endpoint."""
+    return (
+        env.get(f"AWS_ENDPOINT_URL_{service.upper()}")
+        or env.get("AWS_ENDPOINT_URL")
+        or f"https://{service}.{region}.amazonaws.com"
+    )
+
+
+def credentials_of(env: Mapping[str, str]) -> AwsCredentials:
+    """The function role's credentials, from the environment Lambda gave the container."""
+    key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
+    if not key or not secret:
+        raise AwsError("MissingCredentials", "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
+    return AwsCredentials(key, secret, env.get("AWS_SESSION_TOKEN") or None)
 
 
 def aws_fetcher() -> Fetcher:

@@ -27,6 +27,9 @@ class RunContext:
     now: datetime
     request_size: int = 0  # the event's size in bytes: a result must fit beside it
     synchronous: bool = False  # the caller waits for the answer (a webhook): it may take up to 6 MB
+    # a waiting caller's limit (time.monotonic()): writes that cannot end by then are not started here,
+    # the run is answered Accepted and goes on asynchronously; None: this run does all its work
+    defer_after: float | None = None
 
     def validation(self) -> ValidationContext:
         return ValidationContext(
@@ -38,10 +41,11 @@ class RunContext:
 class Ran:
     """What a path did. ``error`` failed the run (a direct caller gets it raised). ``call`` is a single
     call's success; a fleet has ``lines`` (one per target) and ``failed_calls``, the errors of its
-    targets' calls, each to be logged."""
+    targets' calls, each to be logged, or is ``deferred``."""
 
     result: dict[str, Any]
     error: AlibabaCloudError | None = None
     call: CallResult | None = None
     lines: Sequence[dict[str, Any]] | None = None
     failed_calls: Sequence[AlibabaCloudError] = field(default_factory=tuple)
+    deferred: bool = False  # nothing written: the work goes on in an asynchronous run (result Outcome Accepted)

@@ -8,6 +8,8 @@ import base64
 import binascii
 import hashlib
 import json
+import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -76,6 +78,7 @@ class WebhookTrigger:
         self.keys = keys
         self.environ = environ
         self.seen = replay_store(settings, environ)
+        self._lambda: Any = None  # the Invoke client, made on the first run handed on
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         observer = self.runner.observer
@@ -120,15 +123,53 @@ class WebhookTrigger:
     def _run(
         self, payload: Any, correlation_id: str | None, deadline: float | None, size: int
     ) -> tuple[dict[str, Any], bool]:
-        """The delivery's answer, and whether it was a transient failure."""
+        """The delivery's answer, and whether it was a transient failure.
+
+        The caller waits at most ``WEBHOOK_SYNC_SECONDS`` (API Gateway's HTTP API gives up at 30 s,
+        whatever the function's timeout): a fleet whose writes would take longer is handed on to an
+        asynchronous run of this function and answered 202 at once.
+        """
+        settings = self.settings
+        run_deadline = None if deadline is None else min(deadline, time.monotonic() + settings.webhook_sync_seconds)
+        defer_after = None
+        if run_deadline is not None and settings.function_name:
+            defer_after = run_deadline - settings.deadline_margin - 1.0
         try:
-            result, error = self.runner.run(payload, correlation_id, deadline, size, synchronous=True)
+            result, error = self.runner.run(payload, correlation_id, run_deadline, size, True, defer_after)
+            if result["Outcome"] == "Accepted":
+                self._hand_on(payload, result["RunId"], deadline)
+                return http_answer(202, result), False
         except AlibabaCloudError as refused:
             return http_answer(refused.http_status, refused.to_dict()), refused.retryable
         if error is not None:
             return http_answer(error.http_status, error.to_dict()), error.retryable
         # a batch with failed or skipped targets is a multi-status answer
         return http_answer(207 if result["Outcome"] != "Succeeded" else 200, result), False
+
+    def _hand_on(self, payload: Any, run_id: str, deadline: float | None) -> None:
+        """The delivery's event, its CorrelationId pinned to the run's, queued for an asynchronous run of
+        this function; a 503 the sender retries (its id forgotten) when Lambda does not take it."""
+        from ..aws.client import AwsError
+        from ..aws.lambda_invoke import LambdaInvoker
+
+        if self._lambda is None:
+            self._lambda = LambdaInvoker(self.environ if self.environ is not None else os.environ, aws_fetcher())
+        if "Outcome" in payload:  # a previous result: its Next hop is what runs
+            event = {**payload, "Next": {**payload["Next"], "CorrelationId": run_id}}
+        else:
+            event = {**payload, "CorrelationId": run_id}
+        try:
+            self._lambda.invoke_async(self.settings.function_name or "", event, deadline)
+        except AwsError as failure:
+            self.runner.observer.logger.error("The run could not be handed on", extra={"reason": failure.code})
+            raise AlibabaCloudError(
+                "Run.HandOnFailed",
+                f"The work is too long to answer at once and could not be handed on to an asynchronous run "
+                f"({failure.code}); nothing was written: send it again.",
+                http_status=503,
+                retryable=True,
+            ) from None
+        self.runner.observer.logger.info("Run handed on", extra={"run_id": run_id})
 
     def _authenticated(self, event: dict[str, Any]) -> tuple[str, bytes, Any]:
         """``(webhook-id, raw body, parsed body)`` once the delivery is a signed POST within the limits."""

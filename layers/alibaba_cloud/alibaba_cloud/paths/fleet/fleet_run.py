@@ -3,6 +3,7 @@ the rate control, each accounted for, and the result shaped to fit where it goes
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -14,7 +15,7 @@ from ..context import Ran, RunContext
 from ..pages import Inventory, InventoryReader
 from . import report
 from .plan import Planner, Target, failed, line, not_attempted
-from .pool import BatchRunner
+from .pool import BatchRunner, estimated_seconds
 
 
 def run_fleet(ctx: RunContext) -> Ran:
@@ -58,6 +59,10 @@ class FleetRun:
                 return Ran(self._report([], [], inventory, skipped, error), error, lines=[])
         else:
             targets = planner.explicit(batch.targets, batch.originals)
+        writes = sum(t.line is None for t in targets)
+        seconds = estimated_seconds(writes, self.rate_control)
+        if ctx.defer_after is not None and writes and time.monotonic() + seconds > ctx.defer_after:
+            return Ran(self._accepted(targets, writes, seconds, inventory), deferred=True)
         lines = self._write(targets)
         return Ran(self._report(targets, lines, inventory, skipped), lines=lines, failed_calls=self.failed_calls)
 
@@ -115,6 +120,29 @@ class FleetRun:
         with_next(result, self.ctx.invocation)
         full = self.ctx.synchronous and batch.detail == "Full"
         return report.fit(result, lines, budget(self.ctx.request_size, full))
+
+    def _accepted(
+        self, targets: list[Target], writes: int, seconds: float, inventory: Inventory | None
+    ) -> dict[str, Any]:
+        """What a waiting caller is told when the writes go on in an asynchronous run: the plan's counts."""
+        action, invocation = self.ctx.action, self.ctx.invocation
+        planned = Counter(t.line["Outcome"] for t in targets if t.line is not None)
+        result: dict[str, Any] = {
+            "Action": action.name,
+            "Product": action.product.code,
+            "Outcome": "Accepted",
+            "RunId": invocation.correlation_id,
+            "Message": f"{writes} writes take about {seconds:.0f} s at this RateControl, longer than a webhook's "
+            "caller can wait: they go on in an asynchronous run, whose result goes to the notify URLs and the "
+            "lifecycle bus with this CorrelationId.",
+            "Planned": {"Total": len(targets), "Writes": writes, **dict(planned)},
+            "EstimatedSeconds": round(seconds),
+            "RateControl": self.rate_control.to_dict(),
+        }
+        if inventory is not None and self.batch.select is not None:
+            result["Selection"] = {**self.batch.select.to_dict(), **inventory.summary()}
+        result["CorrelationId"], result["Hop"] = invocation.correlation_id, invocation.hop
+        return result
 
     def _rerun(self, targets: list[Target], lines: list[dict[str, Any]], succeeded: bool) -> dict[str, Any] | None:
         """What to send to take up exactly what is left: a selection is read again (the instances

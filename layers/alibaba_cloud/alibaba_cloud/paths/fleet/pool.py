@@ -17,6 +17,16 @@ from typing import Any
 
 from ...events.batch import RateControl
 
+ASSUMED_CALL_SECONDS = 0.25  # what one write to Alibaba takes, to estimate a batch before it runs
+
+
+def estimated_seconds(writes: int, rate_control: RateControl) -> float:
+    """How long ``writes`` calls take under ``rate_control``: its rate cap, or its concurrency at a usual latency."""
+    rate = rate_control.concurrency / ASSUMED_CALL_SECONDS
+    if rate_control.max_requests_per_second is not None:
+        rate = min(rate, rate_control.max_requests_per_second)
+    return writes / rate
+
 
 class RateLimiter:
     """Hands out request slots at most ``rate`` a second, to any number of threads."""

@@ -1,0 +1,88 @@
+"""Lambda's Invoke API on 127.0.0.1, for the runs a webhook hands on: ``POST
+/2015-03-31/functions/<name>/invocations`` with ``X-Amz-Invocation-Type: Event``, signed with SigV4
+(service ``lambda``) by credentials it knows, answered 202 and run in the background as the local
+cloud runs any asynchronous invocation (its destinations included)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from http.server import ThreadingHTTPServer
+from typing import Any
+
+from alibaba_cloud.aws.sigv4 import AwsCredentials, authorization
+from local.responder import Responder
+
+INVOKE_PATH = re.compile(r"/2015-03-31/functions/([^/]+)/invocations")
+CREDENTIAL = re.compile(r"Credential=([^/]+)/(\d{8})/([^/]+)/lambda/aws4_request")
+
+
+class LambdaStandIn(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, run_async: Callable[[str, Any], None], credentials: dict[str, str]) -> None:
+        """``run_async(function, event)`` runs an asynchronous invocation; ``credentials`` maps key ids to secrets."""
+        self.run_async, self.credentials = run_async, credentials
+        self.received: list[tuple[str, Any]] = []
+        super().__init__(("127.0.0.1", 0), _Handler)
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _Handler(Responder):
+    server: LambdaStandIn
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        match = INVOKE_PATH.fullmatch(self.path)
+        if match is None:
+            return self._answer(404, {"Type": "User", "Message": f"No such route: {self.path}"})
+        if not self._signed(body):
+            return self._answer(403, {"Type": "User", "Message": "The request signature is not valid."})
+        if self.headers.get("X-Amz-Invocation-Type") != "Event":
+            return self._answer(400, {"Type": "User", "Message": "Only asynchronous invocations (Event) are served."})
+        try:
+            event = json.loads(body)
+        except ValueError:
+            return self._answer(400, {"Type": "User", "Message": "The payload is not JSON."})
+        function = match[1]
+        self.server.received.append((function, event))
+        threading.Thread(target=self.server.run_async, args=(function, event), daemon=True).start()
+        self.send_body(202, "application/json", b"")
+
+    def _signed(self, body: bytes) -> bool:
+        """Whether the request is signed as Lambda checks it: a known key, its scope, its signed headers."""
+        given = self.headers.get("Authorization", "")
+        credential = CREDENTIAL.search(given)
+        signed_names = re.search(r"SignedHeaders=([^,]+)", given)
+        if credential is None or signed_names is None or credential[1] not in self.server.credentials:
+            return False
+        headers = [(name, self.headers.get(name, "")) for name in signed_names[1].split(";")]
+        expected = authorization(
+            "POST",
+            self.path,
+            "",
+            headers,
+            body,
+            AwsCredentials(credential[1], self.server.credentials[credential[1]]),
+            credential[3],
+            "lambda",
+            self.headers.get("X-Amz-Date", ""),
+        )
+        return expected == given
+
+    def _answer(self, status: int, body: dict[str, str]) -> None:
+        self.send_body(status, "application/json", json.dumps(body).encode())
