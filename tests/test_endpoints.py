@@ -125,3 +125,29 @@ def test_without_a_region_the_error_says_where_to_give_one():
         MODIFY_INSTANCE_MAINTAIN_TIME.request(given, ValidationContext(now=datetime.now(UTC)), Settings())
     assert raised.value.code == "MissingParameter"
     assert "pass RegionId in the event or set ALIBABA_CLOUD_REGION_ID" in raised.value.message
+
+
+def test_the_layer_knows_every_region_the_official_sdks_know():
+    from alibaba_cloud.rpc.endpoints import REGIONS as KNOWN
+
+    assert sorted(set(REGIONS) - KNOWN) == []
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"InstanceId": "i-bp1env7nl3mijm2test", "RegionId": "cn-hangzhuo", "AutoReleaseAfter": "PT8H"},
+        {"Select": {"RegionId": "cn-hangzhuo", "Tags": {"env": "dev"}}, "AutoReleaseAfter": "PT8H"},
+    ],
+)
+def test_a_region_alibaba_does_not_have_is_refused_by_name_before_any_call(emulator, release, context, event):
+    with pytest.raises(
+        AlibabaCloudError, match=r"^InvalidRegionId\.NotFound: .*cn-hangzhuo .*did you mean cn-hangzhou\?"
+    ):
+        release.lambda_handler(event, context)
+    assert emulator.state.received == []
+
+
+def test_an_instance_that_is_not_found_is_named_with_its_region(emulator, release, context):
+    with pytest.raises(AlibabaCloudError, match=r"^NoSuchResource: .*\(InstanceId i-bp1missing0000 in cn-hangzhou\)"):
+        release.lambda_handler({"InstanceId": "i-bp1missing0000", "AutoReleaseAfter": "PT8H"}, context)

@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 from ..config import AT_LEAST_ONE_HOUR, EXACTLY_ONE_HOUR
 from ..errors import invalid
+from ..rpc.endpoints import REGION_ID, region_refusal
 
 MAX_VALUE_LENGTH = 256
 HH_MM_Z = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])Z")
 ISO_UTC_SECONDS = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
 INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9*._-]{0,63}")
-REGION_ID = re.compile(r"[a-z]{2,}(-[a-z0-9]+){1,4}")
 MIN_RELEASE_DELAY = timedelta(minutes=30)
 MAX_RELEASE_YEARS = 3
 
@@ -58,6 +58,9 @@ def region_id(name: str, value: str, ctx: ValidationContext) -> str:
     # The region becomes part of the endpoint's host name: nothing but a region may pass.
     if not REGION_ID.fullmatch(value):
         raise invalid("InvalidParameter", f"The specified parameter {name} is not a region ID.")
+    refusal = region_refusal(value)
+    if refusal:
+        raise invalid("InvalidRegionId.NotFound", f"The specified {name}: {refusal}")
     return value
 
 

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import bad_request
+from ..errors import bad_request, invalid
+from ..rpc.endpoints import REGION_ID, region_refusal
 from .keys import MAX_CONCURRENCY, MAX_REQUESTS_PER_SECOND, RATE_CONTROL_KEYS, SELECT_KEYS
 
 PERCENT = re.compile(r"(\d{1,3})%")
@@ -75,8 +76,11 @@ class Selection:
         if not isinstance(value, dict) or set(value) - set(SELECT_KEYS):
             raise bad_request('Select takes RegionId and Tags: {"RegionId": "cn-hangzhou", "Tags": {"env": "dev"}}.')
         region, tags = value.get("RegionId"), value.get("Tags")
-        if region is not None and not isinstance(region, str):
+        if region is not None and (not isinstance(region, str) or not REGION_ID.fullmatch(region)):
             raise bad_request("Select.RegionId must be a region ID.")
+        refusal = region_refusal(region) if region is not None else None
+        if refusal:  # refused before anything is read
+            raise invalid("InvalidRegionId.NotFound", f"The specified Select.RegionId: {refusal}")
         if not isinstance(tags, dict) or not tags:
             raise bad_request('Select.Tags must name at least one tag: {"env": "dev"} (null matches any value).')
         if not all(v is None or isinstance(v, str) for v in tags.values()):

@@ -19,6 +19,8 @@ from .retry import RetryPolicy
 from .signing import SIGNERS
 from .transport import Transport, parse_answer
 
+NOT_FOUND = frozenset({"NoSuchResource", "InvalidInstanceId.NotFound"})  # Alibaba's answers name neither
+
 
 @dataclass(frozen=True)
 class RpcRequest:
@@ -109,6 +111,10 @@ class RpcClient:
                 body = parse_answer(answer, credentials.scrub)
                 return CallResult(request.action, request.params, body.get("RequestId"), body, attempt)
             except AlibabaCloudError as error:
+                if error.code in NOT_FOUND and "InstanceId" in request.params:  # say what was not found, where
+                    error.message += (
+                        f" (InstanceId {request.params['InstanceId']} in {request.region_id or 'the endpoint'})"
+                    )
                 request_ids += error.request_ids
                 error.attempts, error.request_ids = attempt, request_ids
                 if not error.retryable or attempt == self.retry.max_attempts:

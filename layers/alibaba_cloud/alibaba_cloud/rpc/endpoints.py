@@ -9,6 +9,7 @@ host for host, is what ``tests/test_endpoints.py`` checks against the official c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -90,3 +91,41 @@ R_KVSTORE = Product(
         }
     ),
 )
+
+
+# A region ID's shape: it becomes part of a host name, so nothing but a region may pass.
+REGION_ID = re.compile(r"[a-z]{2,}(-[a-z0-9]+){1,4}")
+
+# The regions Alibaba Cloud has: the regions pages of both products (public, finance, gov), every
+# region of the endpoint maps above, and every region aliyun-python-sdk-core 2.16.1's endpoint data
+# lists. tests/test_endpoints.py keeps it a superset of what the official SDKs know.
+PUBLIC_REGIONS = frozenset(
+    (
+        "cn-qingdao cn-beijing cn-zhangjiakou cn-huhehaote cn-wulanchabu cn-hangzhou cn-shanghai cn-nanjing "
+        "cn-fuzhou cn-wuhan-lr cn-shenzhen cn-heyuan cn-guangzhou cn-chengdu cn-hongkong ap-northeast-1 "
+        "ap-northeast-2 ap-southeast-1 ap-southeast-2 ap-southeast-3 ap-southeast-5 ap-southeast-6 ap-southeast-7 "
+        "ap-south-1 us-east-1 us-west-1 na-south-1 eu-west-1 eu-central-1 me-east-1 me-central-1 "
+        "cn-shanghai-finance-1 cn-shenzhen-finance-1 cn-beijing-finance-1 cn-hangzhou-finance cn-north-2-gov-1 "
+        "cn-beijing-gov-1"
+    ).split()
+)
+REGIONS = (
+    PUBLIC_REGIONS
+    | ECS.endpoint_map.keys()
+    | R_KVSTORE.endpoint_map.keys()
+    | frozenset(
+        "cn-beijing-finance-pop cn-hongkong-finance-pop cn-qingdao-nebula cn-shanghai-inner cn-shenzhen-inner "
+        "cn-wuhan cn-yushanfang eu-west-1-oxs rus-west-1-pop".split()
+    )
+)
+
+
+def region_refusal(region: str) -> str | None:
+    """Why ``region`` is not a region Alibaba Cloud has (naming the nearest one), or ``None``."""
+    if region in REGIONS:
+        return None
+    from difflib import get_close_matches  # only a refusal pays for it
+
+    nearest = get_close_matches(region, sorted(PUBLIC_REGIONS), n=1)
+    hint = f"; did you mean {nearest[0]}?" if nearest else "."
+    return f"{region} is not a region Alibaba Cloud has{hint}"
