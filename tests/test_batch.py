@@ -284,8 +284,28 @@ def test_batch_metrics_are_totals_per_batch(emulator, maintain, context, fleet, 
     lines = emf(capsys.readouterr().out)
     totals = [line for line in lines if "Calls" in line]
     assert len(totals) == 1
-    assert totals[0]["Calls"] == [6.0]
+    assert totals[0]["Calls"] == [5.0]  # the calls sent: the target that is not an object never was
     assert totals[0]["Successes"] == [3.0]
-    assert totals[0]["Failures"] == [3.0]
-    by_code = {line["ErrorCode"]: line["Failures"] for line in lines if "ErrorCode" in line}
-    assert by_code == {"NoSuchResource": [2.0], "InvalidParameter": [1.0]}
+    assert totals[0]["Failures"] == [2.0]  # calls that failed
+    assert totals[0]["Rejected"] == [1.0]  # the caller's mistake, apart
+    failures = {line["ErrorCode"]: line["Failures"] for line in lines if "ErrorCode" in line and "Failures" in line}
+    assert failures == {"NoSuchResource": [2.0]}
+    rejected = {line["ErrorCode"]: line["Rejected"] for line in lines if "ErrorCode" in line and "Rejected" in line}
+    assert rejected == {"InvalidParameter": [1.0]}
+    assert "Incomplete" not in totals[0]  # every target was attempted
+
+
+def test_a_batch_left_unfinished_is_incomplete_and_throttles_are_counted(emulator, maintain, context, fleet, capsys):
+    emulator.inject("throttle", 1, RetryAfterMs=1)
+    maintain.lambda_handler(
+        {
+            "Targets": [{"InstanceId": "r-unknown"}] + [{"InstanceId": i} for i in fleet[:3]],
+            **WINDOW,
+            "RateControl": {"Concurrency": 1},
+        },
+        context,
+    )  # MaxErrors 0: the first failure stops the rest
+    (totals,) = [line for line in emf(capsys.readouterr().out) if "Calls" in line]
+    assert totals["Incomplete"] == [1.0]
+    assert totals["NotAttempted"] == [3.0]
+    assert totals["Throttled"] == [1.0]

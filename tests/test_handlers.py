@@ -356,3 +356,20 @@ def test_a_rejected_webhook_is_counted_once(emulator, maintain, context, capsys)
         ("InvalidParameter", [1.0]),
         ("Webhook.InvalidSignature", [1.0]),
     ]
+
+
+def test_a_call_refused_before_sending_is_rejected_not_failed(emulator, maintain, context, capsys):
+    with pytest.raises(AlibabaCloudError, match=r"^InvalidEndTime\.Format: "):
+        maintain.lambda_handler({**GOOD, "MaintainEndTime": "09:00Z"}, context)
+    metrics = emf(capsys.readouterr().out)
+    (rejected,) = [m for m in metrics if m.get("ErrorCode") == "InvalidEndTime.Format"]
+    assert rejected["Rejected"] == [1.0]
+    assert not [m for m in metrics if "Failures" in m or "Calls" in m]  # no call was sent, none failed
+    assert emulator.state.received == []
+
+
+def test_a_malformed_direct_event_is_counted_as_rejected(emulator, maintain, context, capsys):
+    with pytest.raises(AlibabaCloudError, match="^InvalidParameter: "):
+        maintain.lambda_handler({**GOOD, "Hop": float("nan")}, context)
+    (rejected,) = [m for m in emf(capsys.readouterr().out) if m.get("ErrorCode") == "InvalidParameter"]
+    assert rejected["Rejected"] == [1.0]

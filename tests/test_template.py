@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from samtranslator.translator.transform import transform
 
+from alibaba_cloud.errors import AlibabaCloudError
 from local import template as local_template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -378,3 +379,70 @@ def test_a_queued_chunk_is_never_delivered_twice_while_it_may_still_run():
     assert raw["Globals"]["Function"]["Timeout"] == {"Ref": "FunctionTimeout"}
     for name in ("MaintainTimeTargetsQueue", "AutoReleaseTimeTargetsQueue"):
         assert raw["Resources"][name]["Properties"]["VisibilityTimeout"] >= 6 * longest, name
+
+
+def _named_metrics(value):
+    """Every (metric name, dimensions) of our namespace the template names: alarms' MetricStats and the
+    dashboard's widgets."""
+    found = set()
+    if isinstance(value, dict):
+        metric = value.get("Metric")
+        if isinstance(metric, dict) and metric.get("Namespace") == "AlibabaCloudLifecycle":
+            found.add((metric["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in metric["Dimensions"]))))
+        for item in value.values():
+            found |= _named_metrics(item)
+    elif isinstance(value, list):
+        if len(value) >= 2 and value[0] == "AlibabaCloudLifecycle":
+            dims = value[2:]
+            found.add((value[1], tuple(sorted(zip(dims[::2], dims[1::2], strict=True)))))
+        else:
+            for item in value:
+                found |= _named_metrics(item)
+    return found
+
+
+def test_every_metric_the_dashboard_and_the_alarms_name_is_one_the_functions_emit(emulator, function_env, capsys):
+    """Each function is run through what makes every metric it has: a success, a throttled call, a failure,
+    a refusal, an unfinished batch or read; what its EMF blobs carry is what the template must name."""
+    from helpers import ECS_ID, MAINTAIN, REDIS_ID, RELEASE, emf
+    from local import template as app_template
+    from local.runtime import LambdaContext, load_function
+
+    raw = app_template.load()
+    body = raw["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    named = _named_metrics(json.loads(body)) | _named_metrics(raw["Resources"]["FailuresAlarm"]["Properties"])
+    for number in range(3):
+        emulator.add_instance(f"r-bp1metrics{number:05d}", "R-kvstore")
+        emulator.add_instance(f"i-bp1metrics{number:05d}", "Ecs")
+    fleets = {
+        MAINTAIN: [REDIS_ID, "r-unknown", *[f"r-bp1metrics{n:05d}" for n in range(3)]],
+        RELEASE: [ECS_ID, "i-unknown", *[f"i-bp1metrics{n:05d}" for n in range(3)]],
+    }
+    values = {
+        MAINTAIN: {"MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"},
+        RELEASE: {"AutoReleaseAfter": "PT8H"},
+    }
+    for function, ids in fleets.items():
+        handler = load_function(function).lambda_handler
+        emulator.inject("throttle", 1, RetryAfterMs=1)
+        targets = [{"InstanceId": ids[0]}, "not a target", *({"InstanceId": i} for i in ids[1:])]
+        handler({"Targets": targets, **values[function], "RateControl": {"Concurrency": 1}}, LambdaContext())
+    for function in ("describe_ecs_instances", "describe_redis_instances"):
+        handler = load_function(function).lambda_handler
+        emulator.inject("throttle", 1, RetryAfterMs=1)
+        handler({"Tags": {"env": "dev"}}, LambdaContext())  # a throttled read, then a success
+        handler({"Tags": {"env": "dev"}}, LambdaContext(remaining_ms=1500))  # no time for a page: unfinished
+        with pytest.raises(AlibabaCloudError):
+            handler({"Tags": {"": "x"}}, LambdaContext())  # the caller's mistake
+        emulator.inject("internal", 4)
+        with pytest.raises(AlibabaCloudError):
+            handler({"Tags": {"env": "dev"}}, LambdaContext())  # a failed call
+    emitted = set()
+    for blob in emf(capsys.readouterr().out):
+        for directive in blob["_aws"]["CloudWatchMetrics"]:
+            if directive["Namespace"] != "AlibabaCloudLifecycle":
+                continue
+            for dims in directive["Dimensions"]:
+                key = tuple(sorted((d, blob[d]) for d in dims))
+                emitted |= {(m["Name"], key) for m in directive["Metrics"]}
+    assert named - emitted == set()

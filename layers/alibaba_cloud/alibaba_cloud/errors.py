@@ -29,6 +29,7 @@ class AlibabaCloudError(Exception):
         access_denied_detail: dict[str, Any] | None = None,
         retryable: bool = False,
         retry_after: float | None = None,
+        local: bool = False,
     ) -> None:
         self.code = code
         self.message = message
@@ -39,7 +40,9 @@ class AlibabaCloudError(Exception):
         self.access_denied_detail = access_denied_detail  # for RAM denials: which policy denied which action
         self.retryable = retryable  # a later attempt, freshly signed, may succeed
         self.retry_after = retry_after  # seconds the gateway asked us to wait (x-acs-retry-after)
+        self.local = local  # refused here, before anything was sent: the caller's mistake, not a failed call
         self.attempts = 1
+        self.throttled = 0  # attempts Alibaba answered with Throttling.*
         self.request_ids: list[str] = [request_id] if request_id else []
         super().__init__(str(self))
 
@@ -93,8 +96,8 @@ def redact(text: str, secrets: tuple[str | None, ...]) -> str:
 
 
 def invalid(code: str, message: str) -> AlibabaCloudError:
-    """The caller's mistake (400): a parameter, a key, a shape Alibaba or this product refuses."""
-    return AlibabaCloudError(code, message, http_status=400)
+    """The caller's mistake (400): a parameter, a key, a shape Alibaba or this product refuses, found here."""
+    return AlibabaCloudError(code, message, http_status=400, local=True)
 
 
 def bad_request(message: str) -> AlibabaCloudError:

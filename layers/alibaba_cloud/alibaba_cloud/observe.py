@@ -85,16 +85,27 @@ class Observer:
             },
         )
 
-    def batch_finished(self, lines: Sequence[dict[str, Any]], result: dict[str, Any], hop: int) -> None:
-        """Totals once per batch, and failures per code."""
+    def batch_finished(
+        self, lines: Sequence[dict[str, Any]], result: dict[str, Any], hop: int, refused: Sequence[str] = ()
+    ) -> None:
+        """Totals once per batch, and per code: a target refused before any call (``refused``, its codes)
+        is ``Rejected``, one whose call failed a ``Failure``; a batch with targets not attempted, or a
+        selection not read to its end, is ``Incomplete``."""
         counts = result["Summary"]
-        self.count("Calls", value=counts["Succeeded"] + counts["Failed"])
+        refusals = Counter(refused)
+        failures = Counter(line["ErrorCode"] for line in lines if line["Outcome"] == "Failed") - refusals
+        self.count("Calls", value=counts["Succeeded"] + failures.total())
         for name, outcome in (("Successes", "Succeeded"), ("NotAttempted", "NotAttempted"), ("Unchanged", "Unchanged")):
             self.count(name, value=counts[outcome])
-        codes = Counter(line["ErrorCode"] for line in lines if line["Outcome"] == "Failed")
-        self.count("Failures", value=counts["Failed"])
-        for code, count in codes.items():
+        self.count("Failures", value=failures.total())
+        for code, count in failures.items():
             self.count_by_code("Failures", code, count)
+        if refusals:
+            self.count("Rejected", value=refusals.total())
+            for code, count in refusals.items():
+                self.count_by_code("Rejected", code, count)
+        if counts["NotAttempted"] or (result.get("Selection") or {}).get("Complete") is False:
+            self.count("Incomplete")
         log = self.logger.info if result["Outcome"] == "Succeeded" else self.logger.warning
         log("Batch finished", extra={"action": self.action_name, "summary": counts, "hop": hop})
 

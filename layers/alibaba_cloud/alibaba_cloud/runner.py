@@ -122,22 +122,33 @@ class Runner:
         return run_single
 
     def _observe(self, ran: Ran, invocation: Invocation) -> None:
-        observer = self.observer
-        if ran.lines is None:  # one call, or one inventory read
-            if ran.error is not None:
+        """Counts that mean something to an alarm: a call sent and failed is a ``Failure``, the
+        caller's mistake refused before sending is ``Rejected``, a run left unfinished is ``Incomplete``."""
+        observer, error = self.observer, ran.error
+        if error is not None and error.local:
+            observer.rejected(error)
+        elif ran.lines is None:  # one call, or one inventory read
+            if error is not None:
                 observer.count("Calls")
-                observer.call_failed(ran.error)
+                observer.call_failed(error)
             elif ran.call is not None:
                 observer.call_succeeded(ran.call.parameters, ran.call.request_id, ran.call.attempts, invocation.hop)
             else:
                 observer.count("Calls")
                 observer.count("Successes")
-        elif ran.error is not None:  # a fleet whose selection could not be read
-            observer.call_failed(ran.error)
+            inventory = ran.result.get("Inventory") or {}
+            if inventory.get("Reason") == "DeadlineNear":
+                observer.count("Incomplete")
+        elif error is not None:  # a fleet whose selection could not be read
+            observer.call_failed(error)
+            observer.count("Incomplete")
         else:
-            for error in ran.failed_calls:
-                observer.call_failed(error, counted=False)  # counted once, per batch
-            observer.batch_finished(ran.lines, ran.result, invocation.hop)
+            for failure in ran.failed_calls:
+                observer.call_failed(failure, counted=False)  # counted once, per batch
+            observer.batch_finished(ran.lines, ran.result, invocation.hop, ran.refused_codes)
+        throttled = ran.throttled or (ran.call.throttled if ran.call else 0) or (error.throttled if error else 0)
+        if throttled:
+            observer.count("Throttled", value=throttled)
 
     def _deliver(self, result: dict[str, Any], invocation: Invocation, deadline: float | None) -> None:
         try:

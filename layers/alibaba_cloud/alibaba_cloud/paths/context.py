@@ -49,3 +49,5 @@ class Ran:
     lines: Sequence[dict[str, Any]] | None = None
     failed_calls: Sequence[AlibabaCloudError] = field(default_factory=tuple)
     deferred: bool = False  # nothing written: the work goes on in an asynchronous run (result Outcome Accepted)
+    refused_codes: Sequence[str] = field(default_factory=tuple)  # a fleet's targets refused before any call
+    throttled: int = 0  # a fleet's attempts Alibaba throttled

@@ -51,4 +51,4 @@ def run_inventory(ctx: RunContext) -> Ran:
         result["Resume"] = {**given, **paging}
     result["Inventory"] = inventory.summary()
     result["Instances"] = inventory.records
-    return Ran(with_next(result, invocation))
+    return Ran(with_next(result, invocation), throttled=inventory.throttled)

@@ -29,6 +29,7 @@ class Inventory:
     records: list[dict[str, Any]] = field(default_factory=list)
     total_count: int | None = None
     pages: int = 0
+    throttled: int = 0  # attempts Alibaba throttled along the way
     complete: bool = False
     reason: str | None = None  # DeadlineNear or SizeLimit
     resume: dict[str, Any] | None = None  # the parameters (and SkipOnPage) that read on from where this stopped
@@ -75,7 +76,9 @@ class InventoryReader:
             if deadline is not None and time.monotonic() > deadline - self.settings.deadline_margin - 1.0:
                 return self._stopped(inventory, "DeadlineNear", params, skip_on_page)
             request = describe.request(params, ctx, self.settings)
-            body = self.client.call(request, deadline).body
+            call = self.client.call(request, deadline)
+            body = call.body
+            inventory.throttled += call.throttled
             items = [item for item in _dig(body, listing.items) if isinstance(item, dict)]
             region = request.region_id or ""
             inventory.pages += 1

@@ -40,6 +40,7 @@ class CallResult:
     request_id: str | None
     body: dict = field(repr=False)
     attempts: int = 1
+    throttled: int = 0  # attempts Alibaba answered with Throttling.* before this one succeeded
 
 
 class RpcClient:
@@ -90,6 +91,7 @@ class RpcClient:
         sign = SIGNERS[self.settings.signature_version]
         host = urlsplit(url).netloc
         request_ids: list[str] = []
+        throttled = 0
         for attempt in range(1, self.retry.max_attempts + 1):
             time_left = None if deadline is None else deadline - self.clock() - self.retry.margin
             if time_left is not None and time_left < self.retry.min_attempt_time:
@@ -109,8 +111,10 @@ class RpcClient:
             try:
                 answer = self.transport.post(url, signed, None if deadline is None else deadline - self.retry.margin)
                 body = parse_answer(answer, credentials.scrub)
-                return CallResult(request.action, request.params, body.get("RequestId"), body, attempt)
+                return CallResult(request.action, request.params, body.get("RequestId"), body, attempt, throttled)
             except AlibabaCloudError as error:
+                throttled += error.code.startswith("Throttling")
+                error.throttled = throttled
                 if error.code in NOT_FOUND and "InstanceId" in request.params:  # say what was not found, where
                     error.message += (
                         f" (InstanceId {request.params['InstanceId']} in {request.region_id or 'the endpoint'})"

@@ -31,6 +31,7 @@ class FleetRun:
         self.batch = ctx.invocation.batch
         self.rate_control = self.batch.rate_control
         self.failed_calls: list[AlibabaCloudError] = []
+        self.throttled: list[int] = []  # per call that met Throttling (list.append: the pool's threads share it)
 
     def run(self) -> Ran:
         ctx, batch = self.ctx, self.batch
@@ -63,8 +64,15 @@ class FleetRun:
         seconds = estimated_seconds(writes, self.rate_control)
         if ctx.defer_after is not None and writes and time.monotonic() + seconds > ctx.defer_after:
             return Ran(self._accepted(targets, writes, seconds, inventory), deferred=True)
+        refused = tuple(t.line["ErrorCode"] for t in targets if t.line is not None and t.line["Outcome"] == "Failed")
         lines = self._write(targets)
-        return Ran(self._report(targets, lines, inventory, skipped), lines=lines, failed_calls=self.failed_calls)
+        return Ran(
+            self._report(targets, lines, inventory, skipped),
+            lines=lines,
+            failed_calls=self.failed_calls,
+            refused_codes=refused,
+            throttled=sum(self.throttled),
+        )
 
     def _write(self, targets: list[Target]) -> list[dict[str, Any]]:
         ctx = self.ctx
@@ -77,7 +85,11 @@ class FleetRun:
                 call = ctx.client.call(target.request, ctx.deadline, pace)
             except AlibabaCloudError as error:
                 self.failed_calls.append(error)  # list.append is atomic: the pool's threads share it
+                if error.throttled:
+                    self.throttled.append(error.throttled)
                 return failed(target, error, target.request.params)
+            if call.throttled:
+                self.throttled.append(call.throttled)
             return line(target, "Succeeded", Parameters=call.parameters, RequestId=call.request_id)
 
         sent = iter(batch_runner.run([t for t in targets if t.line is None], run_one, not_attempted))

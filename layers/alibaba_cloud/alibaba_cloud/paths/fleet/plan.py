@@ -143,7 +143,7 @@ def with_tag_values(parameters: Mapping[str, Any], record: Mapping[str, Any]) ->
             key = value["Tag"]
             if key not in tags:
                 raise InstanceValueError(
-                    "Tag.Missing", f"The instance has no tag {key!r} to take {name} from.", http_status=400
+                    "Tag.Missing", f"The instance has no tag {key!r} to take {name} from.", http_status=400, local=True
                 )
             value = tags[key]
         resolved[name] = value
@@ -159,5 +159,5 @@ def creation_time(record: Mapping[str, Any]) -> datetime:
         except (TypeError, ValueError):
             continue
     raise InstanceValueError(
-        "InvalidCreationTime", f"The instance's CreationTime {text!r} cannot be read.", http_status=400
+        "InvalidCreationTime", f"The instance's CreationTime {text!r} cannot be read.", http_status=400, local=True
     )
