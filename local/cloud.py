@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +48,27 @@ def input_path(event: Any, path: str) -> Any:
     return event
 
 
+def account(outcome: Any) -> str:
+    """One line for an invocation's outcome: an HTTP answer's status and code, a result's outcome and counts."""
+    if isinstance(outcome, dict) and "statusCode" in outcome:
+        try:
+            body = json.loads(outcome.get("body") or "{}")
+        except ValueError:
+            body = {}
+        return f"HTTP {outcome['statusCode']} " + account(body if isinstance(body, dict) else {})
+    if not isinstance(outcome, dict):
+        return str(outcome)[:200]
+    if "errorMessage" in outcome:
+        return f"failed: {outcome['errorMessage'][:200]}"
+    parts = [outcome.get("Outcome") or outcome.get("Code") or ""]
+    for key in ("Summary", "Planned", "Inventory"):
+        if isinstance(outcome.get(key), dict):
+            parts.append(" ".join(f"{k}={v}" for k, v in outcome[key].items() if v))
+    if outcome.get("ErrorCode") or outcome.get("Message"):
+        parts.append(str(outcome.get("ErrorCode") or outcome.get("Message"))[:120])
+    return " ".join(p for p in parts if p)
+
+
 class LocalCloud:
     """The functions of the template, loaded once each as Lambda would, and the glue between them."""
 
@@ -57,11 +79,14 @@ class LocalCloud:
         overrides: dict[str, Any] | None = None,
         credentials: tuple[str, str] = (DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET),
         aws_environment: dict[str, str] | None = None,
+        report: Callable[[str], None] | None = None,
     ) -> None:
         """``aws_environment``: where the AWS services the template creates stand in.
 
-        That is a :class:`local.aws.AwsStandIn`'s environment.
+        That is a :class:`local.aws.AwsStandIn`'s environment. ``report``: a one-line account of each
+        invocation is given to it (``make serve`` prints them unless ``--verbose`` shows the logs).
         """
+        self.report = report
         self.specs = app_template.functions(app_template.load(), overrides)
         self.webhook_secret = webhook_secret
         self.functions = {}

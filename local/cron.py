@@ -74,3 +74,12 @@ class Schedule:
         weekday = (local.isoweekday() % 7) + 1  # Monday=1..Sunday=7 -> Sunday=1..Saturday=7
         values = (local.minute, local.hour, local.day, local.month, weekday, local.year)
         return all(allowed is None or value in allowed for allowed, value in zip(self.fields, values, strict=True))
+
+    def next_fire(self, after: datetime, within: timedelta = timedelta(days=8)) -> datetime | None:
+        """The first minute after ``after`` the schedule fires in, looking at most ``within`` ahead."""
+        minute = after.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        for _ in range(int(within.total_seconds() // 60)):
+            if self.due(minute):
+                return minute
+            minute += timedelta(minutes=1)
+        return None

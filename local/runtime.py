@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import uuid
+import warnings
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -57,6 +58,11 @@ def environment(values: Mapping[str, str | None]):
         yield
     finally:
         _apply(saved)
+
+
+# Powertools keeps one set of metric dimensions per process; where several functions share one (here,
+# unlike Lambda) each sets its Action again when it runs, which Powertools warns of.
+warnings.filterwarnings("ignore", message="Dimension 'Action' has already been added")
 
 
 def load_function(name: str) -> ModuleType:

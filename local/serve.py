@@ -22,6 +22,7 @@ import os
 import secrets
 import threading
 import time
+from datetime import UTC, datetime
 
 from alibaba_cloud.config import ConfigurationError
 from alibaba_cloud.delivery.standard_webhooks import parse_secrets
@@ -38,15 +39,21 @@ def taken(error: Exception, option: str, port: int) -> str:
     return f"make serve cannot start: {error}"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description="Serve template.yaml's routes and schedules locally, against the emulator."
+        description="Serve template.yaml's routes and schedules locally, against the emulator.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--port", type=int, default=3000)
-    parser.add_argument("--emulator-port", type=int, default=8080)
+    parser.add_argument("--port", type=int, default=3000, help="the HTTP API's port on 127.0.0.1")
+    parser.add_argument("--emulator-port", type=int, default=8080, help="the Alibaba Cloud emulator's port")
     parser.add_argument("--cron", action="store_true", help="fire enabled schedules on their expressions")
     parser.add_argument("--all-schedules", action="store_true", help="with --cron, disabled schedules too")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--verbose", action="store_true", help="the functions' own log lines and EMF metrics, not one line each"
+    )
+    args = parser.parse_args(argv)
+    if not args.verbose:  # one line an invocation; the functions' logs and metrics with --verbose
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     # $WEBHOOK_SECRET, when it is set, is kept: callers signing with it need not change after a restart
     webhook_secret = os.environ.get("WEBHOOK_SECRET") or "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     try:
@@ -56,7 +63,9 @@ def main() -> None:
         raise SystemExit(taken(error, "--emulator-port", args.emulator_port)) from None
     seed_demo(emulator)
     aws = AwsStandIn().start()  # the webhook-id table and the dead-letter queue, as DynamoDB and SQS
-    cloud = LocalCloud(emulator.url, webhook_secret, aws_environment=aws.environment())
+    report = None if args.verbose else (lambda line: print(f"{datetime.now(UTC):%H:%M:%S} {line}", flush=True))
+    quiet = {} if args.verbose else {"POWERTOOLS_LOG_LEVEL": "ERROR"}
+    cloud = LocalCloud(emulator.url, webhook_secret, aws_environment={**aws.environment(), **quiet}, report=report)
     try:
         gateway = GatewayServer(cloud, args.port).start()
     except OSError as error:
@@ -71,11 +80,17 @@ def main() -> None:
     print(f"DynamoDB and SQS:       {aws.url}   (webhook ids: table {REPLAY_TABLE}; dead letters: {aws.queue_url})")
     for (method, path), logical_id in cloud.routes.items():
         print(f"Route:    {method} {gateway.url}{path} -> {logical_id}")
+    now = datetime.now(UTC)
     for logical_id, name, schedule in cloud.schedules(include_disabled=True):
         state = cloud.specs[logical_id].schedules[name].get("State", "ENABLED")
-        fired = "fired by --cron" if state == "ENABLED" else "fired by --cron --all-schedules"
+        fires = args.cron and (state == "ENABLED" or args.all_schedules)
+        if fires:
+            at = schedule.next_fire(now)
+            when = f"next at {at:%Y-%m-%d %H:%M} UTC" if at else "not within a week"
+        else:
+            when = "fired by --cron" if state == "ENABLED" else "fired by --cron --all-schedules"
         print(
-            f"Schedule: {state:8} {schedule.expression} -> {logical_id}/{name}  ({fired}; now: "
+            f"Schedule: {state:8} {schedule.expression} -> {logical_id}/{name}  ({when}; now: "
             f"curl -X POST {gateway.url}/_local/schedules/{logical_id}/{name})"
         )
     print(

@@ -17,6 +17,7 @@ from alibabacloud_r_kvstore20150101.client import Client as KvClient
 from alibabacloud_tea_openapi.models import Config
 
 from alibaba_cloud.actions import ecs, r_kvstore
+from alibaba_cloud.actions.declaring import to_the_second
 from alibaba_cloud.actions.validation import ValidationContext
 from alibaba_cloud.config import Settings
 from helpers import ACCESS_KEY_ID, ACCESS_KEY_SECRET
@@ -79,7 +80,7 @@ def test_official_ecs_client_pages_through_the_emulator(tagged, algorithm):
             "RegionId": model.region_id,
             "Status": model.status,
             "ChargeType": model.instance_charge_type,
-            "CreationTime": model.creation_time,
+            "CreationTime": to_the_second(model.creation_time),  # one format: ECS reads it back to the minute
             "AutoReleaseTime": model.auto_release_time or None,
             "Tags": {t.tag_key: t.tag_value for t in model.tags.tag},
         }

@@ -70,6 +70,7 @@ class ActionHandler:
         self._queue: Any = None
 
     def __call__(self, event: Any, context: Any) -> dict[str, Any]:
+        self.runner.observer.begin()
         if is_http_api_event(event):
             return self.webhook(event, context)
         if is_sqs_event(event):

@@ -31,7 +31,13 @@ class Observer:
         self.action_name = action_name
         self.logger = logger
         self.metrics = metrics
-        metrics.set_default_dimensions(Action=action_name)  # kept across flushes, for every metric
+        self.begin()
+
+    def begin(self) -> None:
+        """The ``Action`` dimension, a default one (kept across flushes, for every metric). Set again only
+        where several functions share a process (local runs): Powertools keeps one set per process."""
+        if self.metrics.default_dimensions.get("Action") != self.action_name:
+            self.metrics.set_default_dimensions(Action=self.action_name)
 
     def count(self, name: str, error_code: str | None = None, value: int = 1) -> None:
         self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -6,6 +6,7 @@ three-line function: validation, signing, transport, triggers, fleets and chains
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -203,3 +204,12 @@ def item_tags(item: Mapping[str, Any], key: str, value: str) -> dict[str, str]:
     """``Tags.Tag[]`` of a Describe item as ``{key: value}``; ECS names them TagKey/TagValue, R-kvstore Key/Value."""
     tags = (item.get("Tags") or {}).get("Tag") or []
     return {t[key]: t.get(value) or "" for t in tags if isinstance(t, dict) and isinstance(t.get(key), str)}
+
+
+MINUTES_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z")
+
+
+def to_the_second(text: Any) -> Any:
+    """A time as every record gives it, ``yyyy-MM-ddTHH:mm:ssZ``: ECS reads creation times back to the
+    minute (``…T19:07Z``), R-kvstore to the second."""
+    return text[:-1] + ":00Z" if isinstance(text, str) and MINUTES_ONLY.fullmatch(text) else text

@@ -19,6 +19,7 @@ from .declaring import (
     item_tags,
     tag_parameters,
     tags_convenience,
+    to_the_second,
 )
 
 MAX_TAGS = 20  # Tag.N, N from 1 to 20
@@ -31,7 +32,7 @@ def instance_record(item: Mapping[str, Any], region: str) -> Record:
         "RegionId": item.get("RegionId") or region,
         "Status": item.get("Status"),
         "ChargeType": item.get("InstanceChargeType"),
-        "CreationTime": item.get("CreationTime"),
+        "CreationTime": to_the_second(item.get("CreationTime")),
         "AutoReleaseTime": item.get("AutoReleaseTime") or None,
         "Tags": item_tags(item, "TagKey", "TagValue"),
     }

@@ -82,8 +82,13 @@ class WebhookTrigger:
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         observer = self.runner.observer
-        correlation_id = event["requestContext"].get("requestId") or getattr(context, "aws_request_id", None)
+        # one CorrelationId format whatever the trigger: Lambda's request id (a UUID); API Gateway's own
+        # request id, the one its access log shows, goes into every log line beside it
+        api_request_id = event["requestContext"].get("requestId")
+        correlation_id = getattr(context, "aws_request_id", None) or api_request_id
         observer.logger.set_correlation_id(correlation_id)
+        if api_request_id:
+            observer.logger.append_keys(api_request_id=api_request_id)
         deadline = deadline_of(context)
         store_deadline = None if deadline is None else deadline - self.settings.deadline_margin
         try:
