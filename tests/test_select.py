@@ -66,7 +66,7 @@ def test_ecs_inventory_reads_every_page(emulator, describe_ecs, context):
         "RegionId": "cn-hangzhou",
         "Status": "Running",
         "ChargeType": "PostPaid",
-        "CreationTime": "2026-11-22T03:04Z",
+        "CreationTime": "2026-11-22T03:04:00Z",  # ECS reads it back to the minute; given to the second
         "AutoReleaseTime": None,
         "Tags": DEV,
     }
