@@ -43,10 +43,16 @@ def ttl_by_tag(release, emulator: EmulatorServer) -> None:
         "ScheduledTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     show("TTL by tag: the schedule's Input", policy)
+    print(
+        "\nThe fleet: five dev instances with a ttl tag, one subscription instance (skipped: no automatic\n"
+        "release for it), and i-bp1devbadttl00demo, whose ttl tag says 'eight hours', not an ISO 8601\n"
+        "duration: it fails alone, every run, with InvalidAutoReleaseAfter.Malformed, and is never written,\n"
+        "until its tag is fixed (the others are not held up by it)."
+    )
     for title, event in (
         ("1. The plan (DryRun: nothing is written)", {**policy, "DryRun": True}),
         ("2. The apply", policy),
-        ("3. The next run: every target Unchanged, no write", policy),
+        ("3. The next run: every well-tagged target Unchanged, no write; the mis-tagged one fails again", policy),
     ):
         writes = sum(r.Action == "ModifyInstanceAutoReleaseTime" for r in emulator.state.received)
         result = release.lambda_handler(event, LambdaContext("modify-instance-auto-release-time"))

@@ -18,11 +18,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "alibaba_cloud"))
 
+from alibaba_cloud.config import ConfigurationError  # noqa: E402
 from alibaba_cloud.delivery.standard_webhooks import decode_secret, parse_secrets, sign_headers  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Print Standard Webhooks headers (or a curl command) for a body.")
+    parser = argparse.ArgumentParser(
+        description="Print Standard Webhooks headers (or a curl command) for a body.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument(
         "--secret", default=os.environ.get("WEBHOOK_SECRET"), help="whsec_... (default: $WEBHOOK_SECRET)"
     )
@@ -32,8 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.secret:
         parser.error("give --secret or set WEBHOOK_SECRET")
-    body = Path(args.body[1:]).read_bytes() if args.body.startswith("@") else args.body.encode()
-    key = parse_secrets(args.secret)[0] if " " in args.secret.strip() else decode_secret(args.secret)
+    try:
+        body = Path(args.body[1:]).read_bytes() if args.body.startswith("@") else args.body.encode()
+        key = parse_secrets(args.secret)[0] if " " in args.secret.strip() else decode_secret(args.secret)
+    except (OSError, ConfigurationError) as error:  # one line, not a traceback
+        print(f"local.sign: {error}", file=sys.stderr)
+        return 2
     headers = sign_headers(key, args.id or f"msg_{uuid.uuid4().hex}", body)
     if args.curl:
         parts = ["curl", "-sS", "-X", "POST", args.curl, "-H", "content-type: application/json"]

@@ -144,8 +144,11 @@ class Stub(ThreadingHTTPServer):
 # Builds
 
 
-def run(*args: str, **kwargs: object) -> None:
-    subprocess.run(args, check=True, **kwargs)  # type: ignore[call-overload]
+def run(*args: str) -> None:
+    """A build step, quiet: its output (pip's warnings and resolver notes) shown only if it fails."""
+    done = subprocess.run(args, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args[:4])} … failed:\n{(done.stdout + done.stderr)[-3000:]}")
 
 
 def build_variants() -> dict[str, Path]:

@@ -382,3 +382,36 @@ def test_the_url_check_reads_urls_as_the_fetcher_does():
     assert address_refusal("8.8.8.8") is None
     assert address_refusal("::ffff:10.0.0.1")
     assert address_refusal("2606:4700:4700::1111") is None
+
+
+def test_a_notify_host_that_does_not_resolve_is_named_and_not_retried(emulator, function_env, monkeypatch):
+    real = socket.getaddrinfo
+
+    def resolver(host, *args, **kwargs):
+        if host == "hooks.nonexistent.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    with environment({"NOTIFY_URLS": "https://hooks.nonexistent.invalid/x"}):
+        release = load_function(RELEASE)
+    result = release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3)}, LambdaContext())
+    (delivery,) = result["Deliveries"]
+    assert delivery["Error"] == "hooks.nonexistent.invalid does not resolve"
+    assert delivery["Attempts"] == 1
+
+
+def test_a_refused_connection_is_named_with_its_host(emulator, function_env):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with environment({"NOTIFY_URLS": f"http://127.0.0.1:{port}/x", "NOTIFY_ALLOW_HTTP": "true"}):
+        release = load_function(RELEASE)
+    result = release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3)}, LambdaContext())
+    (delivery,) = result["Deliveries"]
+    assert delivery["Error"].startswith(f"127.0.0.1:{port}: no connection (")
+    assert "Connection refused" in delivery["Error"]
+
+
+def test_the_metadata_address_is_named_link_local():
+    assert address_refusal("169.254.169.254") == "link-local"

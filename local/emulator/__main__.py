@@ -9,10 +9,16 @@ from . import DEMO_ACCESS_KEY_ID, EmulatorServer, seed_demo
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description="A local Alibaba Cloud RPC gateway for ECS and R-kvstore, on 127.0.0.1."
+        description="A local Alibaba Cloud RPC gateway for ECS and R-kvstore, on 127.0.0.1, seeded for the demo.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--window-rule", choices=("exactly-one-hour", "at-least-one-hour"), default="exactly-one-hour")
+    parser.add_argument("--port", type=int, default=8080, help="the port on 127.0.0.1")
+    parser.add_argument(
+        "--window-rule",
+        choices=("exactly-one-hour", "at-least-one-hour"),
+        default="exactly-one-hour",
+        help="how long a Redis maintenance window must be",
+    )
     args = parser.parse_args()
     server = EmulatorServer(args.port)
     server.state.window_rule = args.window_rule

@@ -19,7 +19,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..http.addresses import UrlRefused, checked_url, read_url
-from ..http.fetch import DeadlineReached, Fetcher, FetchError, Refused, TooLarge
+from ..http.fetch import (
+    ConnectFailed,
+    ConnectTimedOut,
+    DeadlineReached,
+    Fetcher,
+    FetchError,
+    NotResolved,
+    ReadTimedOut,
+    Refused,
+    TooLarge,
+)
 from .standard_webhooks import sign_headers
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -98,6 +108,7 @@ class Notifier:
     def _post(
         self, fetcher: Fetcher, url: str, body: bytes, key: bytes, webhook_id: str, deadline: float | None
     ) -> dict[str, Any]:
+        host = read_url(url).netloc
         outcome: dict[str, Any] = {"Url": shown(url), "Delivered": False, "Attempts": 0}
         for attempt in range(1, self.policy.attempts + 1):
             if deadline is not None and deadline - time.monotonic() < 0.2:
@@ -124,9 +135,22 @@ class Notifier:
             except Refused as refused:
                 outcome["Error"] = f"refused: {refused}"[:300]
                 break
+            except NotResolved:  # final: another attempt resolves the same name
+                outcome["Error"] = f"{host} does not resolve"[:300]
+                break
             except FetchError as failure:
-                outcome["Error"] = type(failure).__name__
+                outcome["Error"] = f"{host}: {self.reason(failure)}"[:300]
             pause = random.uniform(0, self.policy.base_delay * 2 ** (attempt - 1))
             if attempt < self.policy.attempts and (deadline is None or time.monotonic() + pause + 0.2 < deadline):
                 self.sleep(pause)
         return outcome
+
+    def reason(self, failure: FetchError) -> str:
+        """Why a post got no answer, in the words an operator acts on."""
+        if isinstance(failure, ConnectTimedOut):
+            return f"no connection within {self.policy.connect_timeout:g} s"
+        if isinstance(failure, ReadTimedOut):
+            return f"no answer within {self.policy.read_timeout:g} s"
+        if isinstance(failure, ConnectFailed):
+            return f"no connection ({failure})"
+        return f"the connection broke ({failure})"

@@ -28,7 +28,8 @@ def _refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
                 return f"{_refusal(embedded)} (embedded)"
         if ip in NAT64 and _refusal(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)):
             return "NAT64 of a non-public"
-    for name in ("loopback", "private", "link_local", "multicast", "reserved", "unspecified", "site_local"):
+    # the most precise name first: 169.254.169.254 (instance metadata) is link-local, though private too
+    for name in ("loopback", "link_local", "private", "multicast", "reserved", "unspecified", "site_local"):
         if getattr(ip, f"is_{name}", False):
             return name.replace("_", "-")
     if isinstance(ip, ipaddress.IPv4Address) and ip in SHARED:
