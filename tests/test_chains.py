@@ -573,3 +573,30 @@ def test_how_long_writes_take_is_estimated_from_the_rate_control(writes, control
     from alibaba_cloud.paths.fleet.pool import estimated_seconds
 
     assert estimated_seconds(writes, RateControl.parse(control)) == seconds
+
+
+def test_a_selection_too_large_to_read_while_the_caller_waits_goes_on_too(emulator):
+    """Two pages of instances, the first answered after 1.5 s; the caller waits 3 s: the read cannot
+    finish, so nothing is written here and the run goes on asynchronously, where it reads every page."""
+    for n in range(60):  # R-kvstore pages by 50
+        emulator.add_instance(f"r-bp1slowread{n:05d}", "R-kvstore", Tags={"env": "slow"})
+    gateway = GatewayServer(cloud_for(emulator, env={"WEBHOOK_SYNC_SECONDS": "3"})).start()
+    try:
+        emulator.inject("latency", 1, Seconds=1.5, Action="DescribeInstances")
+        event = {
+            "Select": {"Tags": {"env": "slow"}},
+            "MaintainStartTime": "04:00Z",
+            "MaintainEndTime": "05:00Z",
+            "RateControl": {"MaxRequestsPerSecond": 100, "Concurrency": 20},
+        }
+        answer = post_signed(gateway.url + "/redis/maintain-time", event)
+        assert answer.status_code == 202
+        assert answer.json()["Selection"]["Complete"] is False
+        for _ in range(100):  # the asynchronous run: at most 10 s
+            if any(r["InvocationType"] == "Event" for r in gateway.cloud.invocations):
+                break
+            threading.Event().wait(0.1)
+        (run,) = [r for r in gateway.cloud.invocations if r["InvocationType"] == "Event"]
+        assert run["Outcome"]["Summary"]["Succeeded"] == 60
+    finally:
+        gateway.stop()

@@ -62,7 +62,9 @@ class FleetRun:
             targets = planner.explicit(batch.targets, batch.originals)
         writes = sum(t.line is None for t in targets)
         seconds = estimated_seconds(writes, self.rate_control)
-        if ctx.defer_after is not None and writes and time.monotonic() + seconds > ctx.defer_after:
+        unread = inventory is not None and inventory.reason == "DeadlineNear"  # a selection too large to read here
+        late = writes and time.monotonic() + seconds > (ctx.defer_after or 0)
+        if ctx.defer_after is not None and not batch.dry_run and (unread or late):
             return Ran(self._accepted(targets, writes, seconds, inventory), deferred=True)
         refused = tuple(t.line["ErrorCode"] for t in targets if t.line is not None and t.line["Outcome"] == "Failed")
         lines = self._write(targets)
