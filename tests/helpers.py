@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -110,6 +111,13 @@ def sqs_event(*bodies: object) -> dict:
         for i, body in enumerate(bodies)
     ]
     return event
+
+
+def closed_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on (bound a moment to find it, then let go)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def emf(printed: str) -> list[dict]:

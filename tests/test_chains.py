@@ -19,7 +19,16 @@ from standardwebhooks import Webhook
 
 from alibaba_cloud.delivery.standard_webhooks import decode_secret, sign_headers
 from alibaba_cloud.errors import AlibabaCloudError
-from helpers import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ECS_ID, PREPAID_ID, REDIS_ID, WEBHOOK_SECRET, in_future
+from helpers import (
+    ACCESS_KEY_ID,
+    ACCESS_KEY_SECRET,
+    ECS_ID,
+    PREPAID_ID,
+    REDIS_ID,
+    WEBHOOK_SECRET,
+    closed_port,
+    in_future,
+)
 from local.cloud import LocalCloud, input_path, matches
 from local.http_api import GatewayServer
 from local.runtime import environment
@@ -534,9 +543,7 @@ def test_a_run_that_cannot_be_handed_on_writes_nothing_and_is_retried(emulator, 
     from helpers import MAINTAIN, answer_of, webhook_event
     from local.runtime import LambdaContext, load_function
 
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    nowhere = f"http://127.0.0.1:{closed_port()}"
     ids = [f"r-bp1nohandon{n:05d}" for n in range(10)]
     with environment(
         {

@@ -17,7 +17,7 @@ import pytest
 from alibaba_cloud.errors import AlibabaCloudError
 from alibaba_cloud.http import fetch
 from alibaba_cloud.http.addresses import UrlRefused, address_refusal, checked_url
-from helpers import ECS_ID, GOOD, MAINTAIN, RELEASE, in_future
+from helpers import ECS_ID, GOOD, MAINTAIN, RELEASE, closed_port, in_future
 from local.runtime import LambdaContext, environment, load_function
 
 PUBLIC = "93.184.216.34"  # a global address; tests route it to a local receiver, nothing leaves the machine
@@ -402,9 +402,7 @@ def test_a_notify_host_that_does_not_resolve_is_named_and_not_retried(emulator, 
 
 
 def test_a_refused_connection_is_named_with_its_host(emulator, function_env):
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
+    port = closed_port()
     with environment({"NOTIFY_URLS": f"http://127.0.0.1:{port}/x", "NOTIFY_ALLOW_HTTP": "true"}):
         release = load_function(RELEASE)
     result = release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3)}, LambdaContext())
@@ -415,3 +413,11 @@ def test_a_refused_connection_is_named_with_its_host(emulator, function_env):
 
 def test_the_metadata_address_is_named_link_local():
     assert address_refusal("169.254.169.254") == "link-local"
+
+
+def test_the_tls_context_trusts_requests_ca_bundle():
+    import certifi
+
+    from alibaba_cloud.http.fetch import ca_bundle
+
+    assert ca_bundle() == certifi.where()

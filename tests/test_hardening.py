@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +18,18 @@ from alibaba_cloud.rpc.credentials import Credentials
 from alibaba_cloud.rpc.transport import parse_answer
 from alibaba_cloud.triggers.replay import DynamoReplayStore
 from alibaba_cloud.triggers.webhook import replay_store
-from helpers import ECS_ID, GOOD, MAINTAIN, REDIS_ID, RELEASE, answer_of, in_future, sqs_event, webhook_event
+from helpers import (
+    ECS_ID,
+    GOOD,
+    MAINTAIN,
+    REDIS_ID,
+    RELEASE,
+    answer_of,
+    closed_port,
+    in_future,
+    sqs_event,
+    webhook_event,
+)
 from local.runtime import environment, load_function
 
 
@@ -93,9 +103,7 @@ def test_a_transient_failure_is_forgotten_so_the_retry_runs_in_any_container(emu
 
 
 def test_an_unreachable_store_fails_closed_with_503(emulator, function_env, context):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
+    closed = closed_port()
     with environment(
         {
             "WEBHOOK_REPLAY_TABLE": "webhook-ids",

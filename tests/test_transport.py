@@ -9,7 +9,7 @@ import pytest
 
 from alibaba_cloud.errors import AlibabaCloudError
 from alibaba_cloud.rpc.credentials import mask
-from helpers import GOOD, MAINTAIN, REDIS_ID, answer_of, webhook_event
+from helpers import GOOD, MAINTAIN, REDIS_ID, answer_of, closed_port, webhook_event
 from local.runtime import environment, load_function
 
 
@@ -44,10 +44,8 @@ def test_read_timeout_says_the_change_may_have_happened(emulator, function_env, 
 
 
 def test_nothing_listening_is_a_connection_failure(function_env, context):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    with environment({"ALIBABA_CLOUD_ENDPOINT": f"http://127.0.0.1:{closed_port}"}):
+    closed = closed_port()
+    with environment({"ALIBABA_CLOUD_ENDPOINT": f"http://127.0.0.1:{closed}"}):
         maintain = load_function(MAINTAIN)
     assert call(maintain, context).code == "NetworkError.ConnectionFailed"
 
@@ -256,10 +254,8 @@ def test_a_host_that_does_not_resolve_fails_at_once(function_env, context, monke
 
 
 def test_a_refused_connection_says_nothing_was_sent(function_env, context):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    with environment({"ALIBABA_CLOUD_ENDPOINT": f"http://127.0.0.1:{closed_port}", "ALIBABA_CLOUD_MAX_ATTEMPTS": "1"}):
+    closed = closed_port()
+    with environment({"ALIBABA_CLOUD_ENDPOINT": f"http://127.0.0.1:{closed}", "ALIBABA_CLOUD_MAX_ATTEMPTS": "1"}):
         maintain = load_function(MAINTAIN)
     error = call(maintain, context)
     assert error.code == "NetworkError.ConnectionFailed"

@@ -12,7 +12,7 @@
   once, every address it resolves to is checked (:mod:`.addresses`), and the connection goes to
   the checked address (no second lookup for DNS rebinding to answer differently).
 
-Built on the standard library's ``http.client`` with ``requests``' CA bundle (certifi), one TLS
+Built on the standard library's ``http.client`` with ``requests``' CA bundle (certifi's), one TLS
 context per container and keep-alive connections per host: urllib3 and ``requests`` would add
 about 40 ms of imports to every cold start for machinery (retries, proxies, cookies, redirects)
 that no request here may use.
@@ -21,6 +21,7 @@ that no request here may use.
 from __future__ import annotations
 
 import http.client
+import os
 import select
 import socket
 import ssl
@@ -30,8 +31,6 @@ import time
 import zlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-
-import certifi
 
 from .. import __version__
 
@@ -176,11 +175,27 @@ def _connect_public(host: str, port: int, timeout: float, guard: _Guard) -> sock
     return create_connection((addresses[0], port), timeout)  # the checked address itself, never the name again
 
 
+def ca_bundle() -> str:
+    """``requests``' CA bundle, certifi's ``cacert.pem``, found where the layer ships it without importing
+    certifi: its ``importlib.resources`` machinery (zipfile, bz2, lzma) would cost every cold start
+    about 5 ms for a file that is already on disk."""
+    from importlib.util import find_spec
+
+    spec = find_spec("certifi")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = os.path.join(folder, "cacert.pem")
+        if os.path.isfile(path):
+            return path
+    import certifi  # installed some other way (a zip): let it find its own file
+
+    return certifi.where()
+
+
 def _tls_context() -> ssl.SSLContext:
     """One context per container: loading the CA bundle is the dearest part of a first TLS connection."""
     with _tls_lock:
         if "default" not in _tls:
-            _tls["default"] = ssl.create_default_context(cafile=certifi.where())
+            _tls["default"] = ssl.create_default_context(cafile=ca_bundle())
         return _tls["default"]
 
 
