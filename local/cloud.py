@@ -69,6 +69,24 @@ def account(outcome: Any) -> str:
     return " ".join(p for p in parts if p)
 
 
+def destination_record(context: LambdaContext, event: Any, condition: str, status: int, payload: Any) -> dict[str, Any]:
+    """What Lambda sends an asynchronous invocation's destination: the request, the response, the condition."""
+    now = datetime.now(UTC).isoformat()
+    return {
+        "version": "1.0",
+        "timestamp": now,
+        "requestContext": {
+            "requestId": context.aws_request_id,
+            "functionArn": context.invoked_function_arn + ":$LATEST",
+            "condition": condition,
+            "approximateInvokeCount": 1,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": status, "executedVersion": "$LATEST"},
+        "responsePayload": payload,
+    }
+
+
 class LocalCloud:
     """The functions of the template, loaded once each as Lambda would, and the glue between them."""
 
@@ -130,8 +148,7 @@ class LocalCloud:
         try:
             result = self.functions[logical_id].lambda_handler(event, context)
         except Exception as error:  # what Lambda records for a failed invocation
-            record = self._destination_record(
-                logical_id,
+            record = destination_record(
                 context,
                 event,
                 "RetriesExhausted",
@@ -145,7 +162,7 @@ class LocalCloud:
             return
         self._record(logical_id, "Event", event, result)
         if spec.on_success == "EventBridge":
-            record = self._destination_record(logical_id, context, event, "Success", 200, result)
+            record = destination_record(context, event, "Success", 200, result)
             self.put_event("Lambda Function Invocation Result - Success", record)
 
     def _context(self, logical_id: str) -> LambdaContext:
@@ -154,22 +171,6 @@ class LocalCloud:
 
     def stop(self) -> None:
         self.lambda_api.stop()
-
-    def _destination_record(self, logical_id, context, event, condition, status, payload) -> dict[str, Any]:
-        now = datetime.now(UTC).isoformat()
-        return {
-            "version": "1.0",
-            "timestamp": now,
-            "requestContext": {
-                "requestId": context.aws_request_id,
-                "functionArn": context.invoked_function_arn + ":$LATEST",
-                "condition": condition,
-                "approximateInvokeCount": 1,
-            },
-            "requestPayload": event,
-            "responseContext": {"statusCode": status, "executedVersion": "$LATEST"},
-            "responsePayload": payload,
-        }
 
     # The bus and the scheduler
 

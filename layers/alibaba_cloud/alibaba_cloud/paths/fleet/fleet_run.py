@@ -128,7 +128,7 @@ class FleetRun:
         if groups:
             result["NotSucceeded"] = groups
         result["RateControl"] = self.rate_control.to_dict()
-        rerun = self._rerun(targets, lines, succeeded)
+        rerun = None if succeeded else report.rerun_event(batch, [t.given for t in targets], lines)
         if rerun is not None:
             result["Rerun"] = rerun
         with_next(result, self.ctx.invocation)
@@ -157,24 +157,3 @@ class FleetRun:
             result["Selection"] = {**self.batch.select.to_dict(), **inventory.summary()}
         result["CorrelationId"], result["Hop"] = invocation.correlation_id, invocation.hop
         return result
-
-    def _rerun(self, targets: list[Target], lines: list[dict[str, Any]], succeeded: bool) -> dict[str, Any] | None:
-        """What to send to take up exactly what is left: a selection is read again (the instances
-        already done are then ``Unchanged``); listed targets are listed again, only those left."""
-        if succeeded:
-            return None
-        batch = self.batch
-        rerun: dict[str, Any] = dict(batch.shared)
-        if batch.select is not None:
-            rerun["Select"] = batch.select.to_dict()
-            if batch.since != "ScheduledTime":
-                rerun["Since"] = batch.since
-        else:
-            left = [t.given for t, done in zip(targets, lines, strict=True) if report.rerunnable(done)]
-            if not left:  # what did not succeed cannot, sent again (a subscription instance, a missing one)
-                return None
-            rerun[batch.named_by] = left
-        rerun["RateControl"] = self.rate_control.to_dict()
-        if batch.dry_run:
-            rerun["DryRun"] = True
-        return rerun

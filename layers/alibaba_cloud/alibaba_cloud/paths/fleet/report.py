@@ -14,6 +14,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from ...events.batch import Batch
+
 OUTCOMES = ("Succeeded", "Failed", "NotAttempted", "Unchanged", "WouldChange")
 NOT_SUCCEEDED = ("Failed", "NotAttempted")
 # Failures no rerun can change: the instance has no release time to set, or is not there at all.
@@ -96,3 +98,23 @@ def _cut_groups(result: dict[str, Any], excess: int) -> None:
         if excess <= 0:
             break
     result["Truncated"] = True
+
+
+def rerun_event(batch: Batch, given: Sequence[Any], lines: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """What to send to take up exactly what is left: a selection is read again (the instances already
+    done are then ``Unchanged``); listed targets (``given``, as the event listed them) are listed
+    again, only those a rerun could change."""
+    rerun: dict[str, Any] = dict(batch.shared)
+    if batch.select is not None:
+        rerun["Select"] = batch.select.to_dict()
+        if batch.since != "ScheduledTime":
+            rerun["Since"] = batch.since
+    else:
+        left = [target for target, done in zip(given, lines, strict=True) if rerunnable(done)]
+        if not left:  # what did not succeed cannot, sent again (a subscription instance, a missing one)
+            return None
+        rerun[batch.named_by] = left
+    rerun["RateControl"] = batch.rate_control.to_dict()
+    if batch.dry_run:
+        rerun["DryRun"] = True
+    return rerun
