@@ -410,6 +410,15 @@ def test_a_plan_for_one_instance_answers_as_every_plan_does(emulator, release, c
     assert emulator.state.received == []  # nothing written
 
 
+def test_dry_run_false_for_one_instance_is_the_one_call(emulator, release, context):
+    from helpers import ECS_ID
+
+    result = release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseAfter": "PT8H", "DryRun": False}, context)
+    assert result["Outcome"] == "Succeeded"
+    assert result["Parameters"]["InstanceId"] == ECS_ID  # a single call's result, written
+    assert [r.Action for r in emulator.state.received] == ["ModifyInstanceAutoReleaseTime"]
+
+
 def test_a_plan_is_never_refused_for_its_size(emulator, release, context, monkeypatch):
     monkeypatch.setattr("alibaba_cloud.paths.fleet.fleet_run.MAX_TARGETS", 5)
     add_fleet(emulator, 6)

@@ -203,6 +203,10 @@ def _batch(parameters: dict[str, Any], rules: EventRules, synchronous: bool) -> 
     shared = {k: v for k, v in parameters.items() if k not in BATCH_KEYS}
     named = [k for k in TARGET_KEYS if parameters.get(k) is not None]
     if not named and "DryRun" in parameters and rules.batches and "InstanceId" in shared:
+        if not isinstance(parameters["DryRun"], bool):
+            raise bad_request("DryRun must be true or false.")
+        if not parameters["DryRun"]:  # not a plan: the one call it names
+            return _batch({k: v for k, v in parameters.items() if k != "DryRun"}, rules, synchronous)
         # a plan for one instance: the batch of one it would be, so it answers as every plan does
         parameters = {
             **{k: v for k, v in parameters.items() if k != "InstanceId"},
