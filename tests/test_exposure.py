@@ -7,6 +7,7 @@ are real sockets on 127.0.0.1, scripted byte by byte.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -421,3 +422,20 @@ def test_the_tls_context_trusts_requests_ca_bundle():
     from alibaba_cloud.http.fetch import ca_bundle
 
     assert ca_bundle() == certifi.where()
+
+
+def test_a_configured_url_is_shown_without_the_secret_in_its_path(emulator, function_env, peer, capsys):
+    receiver = peer([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"])
+    secret_path = "/services/T000/B000/XXXXsecretXXXXtoken"
+    with environment({"NOTIFY_ALLOW_HTTP": "true", "NOTIFY_URLS": receiver.url + secret_path}):
+        release = load_function(RELEASE)
+    result = release.lambda_handler(
+        {"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3), "NotifyUrls": [receiver.url + "/event/path"]},
+        LambdaContext(),
+    )
+    configured, from_event = result["Deliveries"]
+    assert configured["Url"] == receiver.url  # scheme, host and port only
+    assert from_event["Url"] == receiver.url + "/event/path"  # the caller's own URL, as today
+    assert receiver.requests[0].startswith(f"POST {secret_path} ".encode())  # posted where configured
+    assert "XXXXsecretXXXXtoken" not in json.dumps(result)
+    assert "XXXXsecretXXXXtoken" not in capsys.readouterr().out  # nor in the log lines

@@ -255,3 +255,13 @@ def test_a_first_run_killed_at_its_deadline_does_not_hold_its_id(emulator, share
     time.sleep(1.5)  # its invocation's deadline, and the second of grace, are past
     assert answer_of(cold_start(MAINTAIN).lambda_handler(json.loads(json.dumps(event)), context))[0] == 200
     assert len(emulator.state.received) == 1
+
+
+@pytest.mark.parametrize("text", ["\ud800", "a\x07b", "line\nbreak"])
+def test_text_that_cannot_be_signed_or_shown_is_a_400_not_a_500(emulator, maintain, context, text):
+    body = json.dumps({**GOOD, "OwnerAccount": text})  # a lone surrogate is legal in JSON
+    status, answer = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, body), context))
+    assert status == 400
+    assert answer["Code"] == "InvalidParameter"
+    assert "OwnerAccount" in answer["Message"]
+    assert emulator.state.received == []

@@ -148,7 +148,10 @@ class Action:
                     "InvalidParameter",
                     f"The parameter {parameter.name} is longer than {v.MAX_VALUE_LENGTH} characters.",
                 )
-            params[parameter.name] = parameter.check(parameter.name, value, ctx)
+            checked = parameter.check(parameter.name, value, ctx)
+            if not checked.isprintable():  # a control character, or a lone surrogate that cannot be signed
+                raise invalid("InvalidParameter", f"The parameter {parameter.name} must be printable text.")
+            params[parameter.name] = checked
         for rule in self.rules:
             rule(params, ctx)
         return params

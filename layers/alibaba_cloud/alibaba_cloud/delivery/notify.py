@@ -46,13 +46,16 @@ class NotifyPolicy:
     allowed_networks: tuple[str, ...] = ()  # non-public networks event URLs may reach anyway (local runs)
 
 
-def shown(url: str) -> str:
-    """A URL fit for logs and results: scheme, host, port and path as the fetcher reads them; no user-info, no query."""
+def shown(url: str, with_path: bool = True) -> str:
+    """A URL fit for logs and results: scheme, host, port and path as the fetcher reads them; no user-info,
+    no query. A configured URL is shown without its path (``with_path`` false): chat services' incoming
+    webhooks keep their secret in it (``…/services/T000/B000/<secret>``), and results reach callers."""
     try:
         parts = read_url(url)
     except ValueError:
         return "(not a URL)"
-    return f"{parts.scheme}://{parts.netloc}{parts.path.split('?', 1)[0]}"[:256]
+    path = parts.path.split("?", 1)[0] if with_path else ""
+    return f"{parts.scheme}://{parts.netloc}{path}"[:256]
 
 
 class Notifier:
@@ -99,17 +102,20 @@ class Notifier:
             try:
                 target = self.target(url, from_event)
             except UrlRefused as refused:
-                outcomes.append({"Url": shown(url), "Delivered": False, "Attempts": 0, "Error": str(refused)})
+                outcomes.append(
+                    {"Url": shown(url, from_event), "Delivered": False, "Attempts": 0, "Error": str(refused)}
+                )
                 continue
             fetcher = self.untrusted if from_event else self.trusted
-            outcomes.append(self._post(fetcher, target, body, key, webhook_id, deadline))
+            outcomes.append(self._post(fetcher, target, body, key, webhook_id, deadline, shown(target, from_event)))
         return outcomes
 
     def _post(
-        self, fetcher: Fetcher, url: str, body: bytes, key: bytes, webhook_id: str, deadline: float | None
+        self, fetcher: Fetcher, url: str, body: bytes, key: bytes, webhook_id: str, deadline: float | None, name: str
     ) -> dict[str, Any]:
+        """``name``: the URL as results and logs show it."""
         host = read_url(url).netloc
-        outcome: dict[str, Any] = {"Url": shown(url), "Delivered": False, "Attempts": 0}
+        outcome: dict[str, Any] = {"Url": name, "Delivered": False, "Attempts": 0}
         for attempt in range(1, self.policy.attempts + 1):
             if deadline is not None and deadline - time.monotonic() < 0.2:
                 outcome["Error"] = "no time left in the invocation"
