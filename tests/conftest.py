@@ -57,7 +57,7 @@ def function_env(emulator):
         WEBHOOK_SECRET=WEBHOOK_SECRET,
         POWERTOOLS_LOG_LEVEL="DEBUG",
         AWS_REGION="us-east-1",
-        NOTIFY_ALLOWED_HOSTS="127.0.0.1",  # URLs carried in events may only reach this machine in tests
+        NOTIFY_ALLOWED_HOSTS="127.0.0.1:*",  # URLs carried in events may only reach this machine in tests, any port
         NOTIFY_ALLOWED_NETWORKS="127.0.0.1/32",  # which is not a public address: allowed here, as make serve does
     )
     with environment(env):

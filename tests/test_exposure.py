@@ -329,7 +329,9 @@ def test_a_public_host_is_delivered_to_at_the_address_that_was_checked(emulator,
     assert b"Host: hooks.example.com" in receiver.requests[0]
 
 
-def test_a_host_resolving_to_a_public_and_a_private_address_is_refused(emulator, function_env, peer, public_dns):
+def test_a_host_resolving_to_a_public_and_a_private_address_is_refused(
+    emulator, function_env, peer, public_dns, caplog
+):
     answers, _, routes = public_dns
     receiver = peer([b"HTTP/1.1 204 No Content\r\n\r\n"])
     routes[PUBLIC] = receiver.port
@@ -344,7 +346,11 @@ def test_a_host_resolving_to_a_public_and_a_private_address_is_refused(emulator,
         },
         LambdaContext(),
     )
-    assert "10.1.2.3" in result["Deliveries"][0]["Error"]
+    # the caller is told no more than that, so it cannot map the private DNS; the operator's log says more
+    assert result["Deliveries"][0]["Error"] == "refused: mixed.example.com does not resolve to a public address"
+    assert "10.1.2.3" not in json.dumps(result)
+    logged = json.dumps([getattr(r, "deliveries", None) for r in caplog.records], default=str)
+    assert "10.1.2.3" in logged
     assert receiver.connections == 0
 
 
@@ -439,3 +445,52 @@ def test_a_configured_url_is_shown_without_the_secret_in_its_path(emulator, func
     assert receiver.requests[0].startswith(f"POST {secret_path} ".encode())  # posted where configured
     assert "XXXXsecretXXXXtoken" not in json.dumps(result)
     assert "XXXXsecretXXXXtoken" not in capsys.readouterr().out  # nor in the log lines
+
+
+def test_a_name_that_does_not_exist_is_told_as_one_that_is_private(emulator, function_env, public_dns, monkeypatch):
+    """No difference a signed caller could map the private DNS with."""
+    answers, _, _ = public_dns
+    answers["private.example.com"] = [["10.20.30.40"]]
+    real = socket.getaddrinfo
+
+    def resolver(host, *args, **kwargs):
+        if host == "missing.example.com":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    with environment({"NOTIFY_ALLOWED_NETWORKS": None, "NOTIFY_ALLOWED_HOSTS": None}):
+        release = load_function(RELEASE)
+    urls = ["https://private.example.com/x", "https://missing.example.com/x"]
+    result = release.lambda_handler(
+        {"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3), "NotifyUrls": urls}, LambdaContext()
+    )
+    errors = [d["Error"].replace("private", "HOST").replace("missing", "HOST") for d in result["Deliveries"]]
+    assert errors == ["refused: HOST.example.com does not resolve to a public address"] * 2
+
+
+@pytest.mark.parametrize(("address", "why"), [("64:ff9b::808:808", None), ("64:ff9b::a00:1", "NAT64 of a private")])
+def test_nat64_addresses_are_judged_by_the_ipv4_address_they_embed(address, why):
+    assert address_refusal(address) == why
+
+
+@pytest.mark.parametrize(
+    ("entries", "url", "allowed"),
+    [
+        ("hooks.example.com", "https://hooks.example.com/x", True),
+        ("hooks.example.com", "https://hooks.example.com:22/x", False),  # a host alone allows 443
+        ("hooks.example.com", "https://hooks.example.com:0/x", False),
+        ("hooks.example.com:8443", "https://hooks.example.com:8443/x", True),
+        ("hooks.example.com:8443", "https://hooks.example.com/x", False),
+        ("hooks.example.com:*", "https://hooks.example.com:9000/x", True),
+    ],
+)
+def test_allowed_hosts_allow_443_unless_a_port_is_named(entries, url, allowed):
+    from alibaba_cloud.delivery.notify import Notifier, NotifyPolicy
+
+    notifier = Notifier(NotifyPolicy(allowed_hosts=frozenset(entries.split())))
+    if allowed:
+        assert notifier.target(url, from_event=True) == url
+    else:
+        with pytest.raises(UrlRefused, match="not in NOTIFY_ALLOWED_HOSTS"):
+            notifier.target(url, from_event=True)

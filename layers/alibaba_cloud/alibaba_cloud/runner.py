@@ -157,8 +157,9 @@ class Runner:
             self.observer.logger.error("Results cannot be delivered: no webhook secret to sign them with")
             return
         if outcomes:
-            self.observer.delivered(outcomes)
-            result["Deliveries"] = outcomes  # the caller and the destination learn what was refused, and why
+            self.observer.delivered(outcomes)  # the operator's log: every outcome, with its detail
+            # the caller and the destination learn what was refused, and why, as far as is safe to tell
+            result["Deliveries"] = [{k: v for k, v in o.items() if k != "OperatorDetail"} for o in outcomes]
 
 
 __all__ = ["Runner", "deadline_of", "event_rules"]

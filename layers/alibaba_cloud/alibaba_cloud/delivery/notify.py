@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..http.addresses import UrlRefused, checked_url, read_url
+from ..http.addresses import UrlRefused, allows, checked_url, read_url
 from ..http.fetch import (
     ConnectFailed,
     ConnectTimedOut,
@@ -33,6 +33,7 @@ from ..http.fetch import (
 from .standard_webhooks import sign_headers
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+OPERATOR_DETAIL = "OperatorDetail"  # in an outcome, what only the operator's log says; never in a result
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,9 @@ class Notifier:
         parts = read_url(url)
         if parts.scheme == "http" and not self.policy.allow_http:
             raise UrlRefused("http is not allowed (NOTIFY_ALLOW_HTTP)")
-        if from_event and self.policy.allowed_hosts and (parts.host or "").lower() not in self.policy.allowed_hosts:
-            raise UrlRefused("host not in NOTIFY_ALLOWED_HOSTS")
+        port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
+        if from_event and self.policy.allowed_hosts and not allows(self.policy.allowed_hosts, parts.host, port):
+            raise UrlRefused(f"{parts.netloc} is not in NOTIFY_ALLOWED_HOSTS (a host alone allows port 443)")
         return url
 
     def deliver(
@@ -114,7 +116,7 @@ class Notifier:
         self, fetcher: Fetcher, url: str, body: bytes, key: bytes, webhook_id: str, deadline: float | None, name: str
     ) -> dict[str, Any]:
         """``name``: the URL as results and logs show it."""
-        host = read_url(url).netloc
+        host, public_only = read_url(url).netloc, fetcher.public_only
         outcome: dict[str, Any] = {"Url": name, "Delivered": False, "Attempts": 0}
         for attempt in range(1, self.policy.attempts + 1):
             if deadline is not None and deadline - time.monotonic() < 0.2:
@@ -138,11 +140,14 @@ class Notifier:
             except TooLarge:  # a receiver's body is not read; only a declared length gets here
                 outcome["Error"] = "the receiver's answer declares a body; it was not read"
                 break
-            except Refused as refused:
-                outcome["Error"] = f"refused: {refused}"[:300]
-                break
-            except NotResolved:  # final: another attempt resolves the same name
-                outcome["Error"] = f"{host} does not resolve"[:300]
+            except (Refused, NotResolved) as refused:  # final: another attempt resolves the same name
+                if public_only:  # an event's URL: the caller learns no more, so it cannot map the private DNS
+                    outcome["Error"] = f"refused: {read_url(url).host} does not resolve to a public address"[:300]
+                    outcome[OPERATOR_DETAIL] = str(refused) if isinstance(refused, Refused) else "does not resolve"
+                elif isinstance(refused, Refused):
+                    outcome["Error"] = f"refused: {refused}"[:300]
+                else:
+                    outcome["Error"] = f"{host} does not resolve"[:300]
                 break
             except FetchError as failure:
                 outcome["Error"] = f"{host}: {self.reason(failure)}"[:300]

@@ -26,8 +26,9 @@ def _refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
         for embedded in (ip.ipv4_mapped, ip.sixtofour, ip.teredo and ip.teredo[1]):
             if embedded is not None and _refusal(embedded):
                 return f"{_refusal(embedded)} (embedded)"
-        if ip in NAT64 and _refusal(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)):
-            return "NAT64 of a non-public"
+        if ip in NAT64:  # DNS64 on an IPv6-only subnet: judged by the IPv4 address it embeds
+            embedded_why = _refusal(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+            return f"NAT64 of a {embedded_why}" if embedded_why else None
     # the most precise name first: 169.254.169.254 (instance metadata) is link-local, though private too
     for name in ("loopback", "link_local", "private", "multicast", "reserved", "unspecified", "site_local"):
         if getattr(ip, f"is_{name}", False):
@@ -73,6 +74,17 @@ def read_url(url: str) -> Url:
     port = parts.port  # ValueError for a port that is not one
     path = (parts.path or "") + (f"?{parts.query}" if parts.query else "")
     return Url(parts.scheme.lower(), (parts.hostname or "").lower(), port, path)
+
+
+def allows(entries: frozenset[str], host: str, port: int) -> bool:
+    """Whether ``NOTIFY_ALLOWED_HOSTS`` lets an event's URL reach ``host:port``: an entry is a host, which
+    allows port 443 alone, ``host:port`` for another port, or ``host:*`` for any."""
+    for entry in entries:
+        name, _, allowed_port = entry.rpartition(":") if not entry.endswith("]") and ":" in entry else (entry, "", "")
+        name = name.strip("[]")
+        if name == host and (allowed_port == "*" or int(allowed_port or 443) == port):
+            return True
+    return False
 
 
 def checked_url(url: str) -> str:
