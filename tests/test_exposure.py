@@ -494,3 +494,44 @@ def test_allowed_hosts_allow_443_unless_a_port_is_named(entries, url, allowed):
     else:
         with pytest.raises(UrlRefused, match="not in NOTIFY_ALLOWED_HOSTS"):
             notifier.target(url, from_event=True)
+
+
+@pytest.fixture
+def slow_dns(monkeypatch):
+    """A resolver that takes 6 s for names under slow.example (in its own thread: nothing waits for it)."""
+    real = socket.getaddrinfo
+    asked: list[str] = []
+
+    def resolver(host, *args, **kwargs):
+        if host.endswith(".slow.example"):
+            asked.append(host)
+            time.sleep(6)
+            return real("127.0.0.1", *args, **kwargs)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    return asked
+
+
+def test_a_slow_lookup_of_the_alibaba_host_ends_by_the_deadline_and_says_nothing_was_sent(function_env, slow_dns):
+    with environment({"ALIBABA_CLOUD_ENDPOINT": "http://ecs.slow.example:8080", "ALIBABA_CLOUD_CONNECT_TIMEOUT": "30"}):
+        maintain = load_function(MAINTAIN)
+    started = time.monotonic()
+    with pytest.raises(AlibabaCloudError, match="^DeadlineExceeded: .*nothing was sent") as raised:
+        maintain.lambda_handler(GOOD, LambdaContext(remaining_ms=2500))
+    assert time.monotonic() - started < 2.5  # within the invocation: the lookup was not waited for
+    assert "may have been applied" not in raised.value.message
+    assert slow_dns == ["ecs.slow.example"]
+
+
+def test_a_slow_lookup_of_a_notify_host_ends_by_the_deadline(emulator, function_env, slow_dns):
+    with environment({"NOTIFY_URLS": "https://hooks.slow.example/x"}):
+        release = load_function(RELEASE)
+    started = time.monotonic()
+    result = release.lambda_handler(
+        {"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3)}, LambdaContext(remaining_ms=2500)
+    )
+    assert time.monotonic() - started < 2.5
+    assert result["Outcome"] == "Succeeded"  # the change is made; only its delivery did not happen
+    (delivery,) = result["Deliveries"]
+    assert delivery["Delivered"] is False

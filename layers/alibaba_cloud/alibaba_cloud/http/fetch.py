@@ -30,6 +30,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from .. import __version__
@@ -112,9 +113,10 @@ class Answer:
 class _Guard:
     """One request's watchdog: the sockets it uses, shut down together when its deadline comes."""
 
-    def __init__(self, public_only: bool, allowed_networks: tuple = ()) -> None:
+    def __init__(self, public_only: bool, allowed_networks: tuple = (), deadline: float | None = None) -> None:
         self.public_only = public_only
         self.allowed_networks = allowed_networks
+        self.deadline = deadline  # time.monotonic(): name resolution, which has no socket to cut, waits no longer
         self.sockets: list[socket.socket] = []
         self.expired = False
         self.done = False
@@ -154,25 +156,62 @@ def _connect(address: tuple[str, int], timeout: float, source_address: object = 
     guard = getattr(_local, "guard", None)
     host, port = address
     host = host.strip("[]").rstrip(".")  # a fully qualified name resolves without its final dot, as urllib3 does
+    addresses = _resolve(host, port, timeout, None if guard is None else guard.deadline)
     if guard is not None and guard.public_only:
-        sock = _connect_public(host, port, timeout, guard)
-    else:
-        sock = create_connection((host, port), timeout)
+        _check_public(host, addresses, guard)
+        addresses = addresses[:1]  # the checked address itself, never the name again
+    sock = _first_connection(addresses, port, timeout)
     if guard is not None:
         guard.watch(sock)
     return sock
 
 
-def _connect_public(host: str, port: int, timeout: float, guard: _Guard) -> socket.socket:
+def _resolve(host: str, port: int, timeout: float, deadline: float | None) -> list[str]:
+    """The host's addresses, in the resolver's order. A lookup has no socket for the watchdog to cut, so
+    it runs aside and is waited for no longer than the connect timeout and the request's deadline."""
+    try:
+        literal = socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
+    except OSError:
+        literal = None
+    if literal is not None:
+        return [host]
+    found: dict[str, Any] = {}
+
+    def lookup() -> None:
+        try:
+            found["infos"] = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        except Exception as exc:  # handed to the waiting thread
+            found["error"] = exc
+
+    wait = timeout if deadline is None else max(0.0, min(timeout, deadline - time.monotonic()))
+    resolver = threading.Thread(target=lookup, name="resolve", daemon=True)
+    resolver.start()
+    resolver.join(wait)
+    if resolver.is_alive():
+        raise TimeoutError(f"{host} did not resolve within {wait:.1f} s")
+    if "error" in found:
+        raise found["error"]
+    return list(dict.fromkeys(info[4][0] for info in found["infos"]))
+
+
+def _check_public(host: str, addresses: list[str], guard: _Guard) -> None:
     from .addresses import address_refusal, in_networks  # event URLs only: trusted hosts never pay for it
 
-    infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
     for address in addresses:  # every one: a resolver may answer a public and a private one
         why = address_refusal(address)
         if why and not in_networks(address, guard.allowed_networks):
             raise AddressRefused(host, address, why)
-    return create_connection((addresses[0], port), timeout)  # the checked address itself, never the name again
+
+
+def _first_connection(addresses: list[str], port: int, timeout: float) -> socket.socket:
+    """A connection to the first address that takes one, as ``socket.create_connection`` tries a name's."""
+    failure: OSError | None = None
+    for address in addresses:
+        try:
+            return create_connection((address, port), timeout)
+        except OSError as exc:
+            failure = exc
+    raise failure or OSError(f"no address to connect to on port {port}")
 
 
 def ca_bundle() -> str:
@@ -281,7 +320,7 @@ class Fetcher:
         parts = urlsplit(url)
         key = (parts.scheme, parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        guard = _Guard(self.public_only, self.allowed_networks)
+        guard = _Guard(self.public_only, self.allowed_networks, deadline)
         timer = None
         if remaining is not None:
             timer = threading.Timer(remaining, guard.expire)
