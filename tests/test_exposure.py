@@ -535,3 +535,48 @@ def test_a_slow_lookup_of_a_notify_host_ends_by_the_deadline(emulator, function_
     assert result["Outcome"] == "Succeeded"  # the change is made; only its delivery did not happen
     (delivery,) = result["Deliveries"]
     assert delivery["Delivered"] is False
+
+
+# 4. Answers that explode when parsed
+
+EXPLOSIVE = {
+    "many lists": b'{"Instances": [' + b"[]," * 1_000_000 + b"[]]}",  # 3 MB, under the read limit
+    "many objects": b'{"Instances": [' + b"{}," * 1_000_000 + b"{}]}",
+    "deep JSON": b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    "deep XML": b"<Error>" + b"<a>" * 1000 + b"x" + b"</a>" * 1000 + b"</Error>",
+    "many XML elements": b"<Error>" + b"<a/>" * 200_000 + b"</Error>",
+}
+
+
+@pytest.mark.parametrize("name", EXPLOSIVE)
+@pytest.mark.parametrize("status", [200, 500])
+def test_an_answer_that_explodes_when_parsed_is_an_invalid_response(name, status):
+    from alibaba_cloud.http.fetch import Answer
+    from alibaba_cloud.rpc.transport import parse_answer
+
+    content_type = "text/xml" if "XML" in name else "application/json"
+    tracemalloc.start()
+    try:
+        with pytest.raises(AlibabaCloudError, match=r"^InvalidResponse: The endpoint ecs\.example answered") as raised:
+            parse_answer(Answer(status, {"Content-Type": content_type}, EXPLOSIVE[name]), host="ecs.example")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 40 * 2**20, peak  # nothing parsed into hundreds of megabytes
+    assert raised.value.http_status >= 400
+
+
+def test_an_aws_answer_nested_too_deep_is_an_invalid_response(peer):
+    from alibaba_cloud.aws.client import AwsError, AwsJsonClient
+    from alibaba_cloud.http.fetch import Fetcher
+
+    body = b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    upstream = peer([b"HTTP/1.1 200 OK\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body])
+    env = {
+        "AWS_ACCESS_KEY_ID": "AKIDTEST",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_ENDPOINT_URL_DYNAMODB": upstream.url,
+    }
+    client = AwsJsonClient.from_env("dynamodb", "DynamoDB_20120810", Fetcher(2, 3, max_bytes=2**20), env=env)
+    with pytest.raises(AwsError, match="^InvalidResponse: dynamodb .* answered HTTP 200"):
+        client.call("GetItem", {"TableName": "t", "Key": {}}, None)

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..http.fetch import Fetcher, FetchError
+from ..http.parse import json_object
 from .sigv4 import AwsCredentials, sign
 
 MAX_ANSWER_BYTES = 1024 * 1024
@@ -63,13 +64,12 @@ class AwsJsonClient:
             answer = self.fetcher.post(self.url, body, signed, deadline)
         except FetchError as exc:
             raise AwsError("Unreachable", f"{self.service} did not answer ({type(exc).__name__})") from None
-        try:
-            data = json.loads(answer.content or b"{}")
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
+        data = json_object(answer.content or b"{}")
+        if data is None:
             raise AwsError(
-                "InvalidResponse", f"{self.service} answered HTTP {answer.status} with no JSON object", answer.status
+                "InvalidResponse",
+                f"{self.service} ({self.host}) answered HTTP {answer.status} with no JSON object it can read",
+                answer.status,
             )
         if answer.status >= 300:
             code = str(data.get("__type", f"HTTP{answer.status}")).rsplit("#", 1)[-1]

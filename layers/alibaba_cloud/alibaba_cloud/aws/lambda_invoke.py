@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from ..http.fetch import Fetcher, FetchError
+from ..http.parse import json_object
 from .client import AwsError, credentials_of, endpoint_of, region_of
 from .sigv4 import sign
 
@@ -43,9 +44,6 @@ class LambdaInvoker:
         except FetchError as exc:
             raise AwsError("Unreachable", f"lambda did not answer ({type(exc).__name__})") from None
         if answer.status != 202:
-            try:
-                data = json.loads(answer.content or b"{}")
-            except ValueError:
-                data = {}
+            data = json_object(answer.content or b"{}") or {}
             code = str(data.get("Type") or data.get("__type") or f"HTTP{answer.status}").rsplit("#", 1)[-1]
             raise AwsError(code, str(data.get("Message") or data.get("message") or "")[:500], answer.status)

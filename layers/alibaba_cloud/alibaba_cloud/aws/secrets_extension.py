@@ -7,7 +7,6 @@ container for ``secrets_cache_seconds`` so a rotated secret is picked up without
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from urllib.parse import quote
 
 from ..errors import AlibabaCloudError
 from ..http.fetch import Fetcher, FetchError
+from ..http.parse import json_object
 
 MAX_SECRET_BYTES = 1024 * 1024  # a Secrets Manager value is at most 64 KiB; its JSON answer is small
 
@@ -62,8 +62,8 @@ class SecretsExtension:
             failure.message += f": HTTP {answer.status}"
             raise failure
         try:
-            value = json.loads(answer.content)["SecretString"]
-        except (ValueError, KeyError, TypeError):
+            value = (json_object(answer.content) or {})["SecretString"]
+        except KeyError:
             failure.message += ": the answer carries no SecretString"
             raise failure from None
         if not isinstance(value, str):

@@ -110,7 +110,7 @@ class RpcClient:
             )
             try:
                 answer = self.transport.post(url, signed, None if deadline is None else deadline - self.retry.margin)
-                body = parse_answer(answer, credentials.scrub)
+                body = parse_answer(answer, credentials.scrub, host)
                 return CallResult(request.action, request.params, body.get("RequestId"), body, attempt, throttled)
             except AlibabaCloudError as error:
                 throttled += error.code.startswith("Throttling")

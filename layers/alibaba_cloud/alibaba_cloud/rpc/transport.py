@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -18,6 +17,7 @@ from ..http.fetch import (
     ReadTimedOut,
     TooLarge,
 )
+from ..http.parse import element_as_dict, json_object, xml_elements
 from .signing import SignedRequest
 
 # What an operator should do, said plainly, for codes whose message does not.
@@ -115,7 +115,7 @@ class Transport:
         )
 
 
-def parse_answer(answer: Answer, scrub: Callable[[str], str] = str) -> dict:
+def parse_answer(answer: Answer, scrub: Callable[[str], str] = str, host: str = "") -> dict:
     """The JSON body of a success, or the error it carries, its text passed through ``scrub``.
 
     Error bodies are read as JSON, or as XML where a gateway answers ``text/xml``, and scrubbed of
@@ -126,7 +126,7 @@ def parse_answer(answer: Answer, scrub: Callable[[str], str] = str) -> dict:
     headers = {k.lower(): v for k, v in answer.headers.items()}
     retry_after = _retry_after(headers.get("x-acs-retry-after"))
     content_type = headers.get("content-type") or "no content type"
-    data = _json_object(answer.content)
+    data = json_object(answer.content)
     if data is None and answer.status >= 400 and ("xml" in content_type or answer.content.lstrip()[:1] == b"<"):
         data = _xml_error(answer.content)
     if data is None:
@@ -134,8 +134,8 @@ def parse_answer(answer: Answer, scrub: Callable[[str], str] = str) -> dict:
         snippet = scrub(answer.content[:65536].decode("utf-8", "replace"))[:120]
         raise AlibabaCloudError(
             "InvalidResponse",
-            f"The endpoint answered HTTP {answer.status} ({scrub(content_type)[:100]}) with a body that is "
-            f"not a JSON object: {snippet!r}",
+            f"The endpoint{' ' + host if host else ''} answered HTTP {answer.status} ({scrub(content_type)[:100]}) "
+            f"with a body that is not a JSON object it can read: {snippet!r}",
             http_status=answer.status if answer.status >= 400 else 502,
             retryable=answer.status >= 500,  # an unreadable 2xx went through; a plain 4xx is final
             retry_after=retry_after,
@@ -163,38 +163,13 @@ def parse_answer(answer: Answer, scrub: Callable[[str], str] = str) -> dict:
     )
 
 
-def _json_object(content: bytes) -> dict | None:
-    try:
-        data = json.loads(content)
-    except ValueError:  # includes UnicodeDecodeError
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def _xml_error(content: bytes) -> dict | None:
-    """``<Error><Code>…</Code>…</Error>`` as the dict a JSON error body would be (nested elements as dicts).
-
-    Imported only here: XML error bodies are rare, and the import costs cold starts nothing otherwise.
-    A document type is refused outright, as defusedxml does: Alibaba's errors have none, and it is
-    where entity expansion and external entities live.
-    """
-    if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
-        return None
-    from xml.etree import ElementTree
-
-    try:
-        root = ElementTree.fromstring(content)
-    except (ElementTree.ParseError, ValueError):
-        return None
-    error = root if root.tag == "Error" else root.find("Error")
+    """``<Error><Code>…</Code>…</Error>`` as the dict a JSON error body would be (nested elements as dicts)."""
+    root = xml_elements(content)
+    error = None if root is None else root if root.tag == "Error" else root.find("Error")
     if error is None:
         return None
-
-    def read(element: ElementTree.Element) -> object:
-        children = list(element)
-        return {child.tag: read(child) for child in children} if children else (element.text or "").strip()
-
-    data = read(error)
+    data = element_as_dict(error)
     return data if isinstance(data, dict) else None
 
 
