@@ -580,3 +580,30 @@ def test_an_aws_answer_nested_too_deep_is_an_invalid_response(peer):
     client = AwsJsonClient.from_env("dynamodb", "DynamoDB_20120810", Fetcher(2, 3, max_bytes=2**20), env=env)
     with pytest.raises(AwsError, match="^InvalidResponse: dynamodb .* answered HTTP 200"):
         client.call("GetItem", {"TableName": "t", "Key": {}}, None)
+
+
+# 1. Receivers' cookies
+
+
+def test_receivers_cookies_are_neither_kept_nor_sent_on(emulator, function_env, peer):
+    """A receiver answering 98 cookies of 60 KB each (headers as large as the standard library reads:
+    100 of at most 64 KiB) four times over: a warm container keeps none of it, and a later delivery to
+    a sibling host carries no cookie."""
+    cookie = b"Set-Cookie: c%d=" + b"x" * 60_000 + b"; Path=/\r\n"
+    answer = b"HTTP/1.1 200 OK\r\n" + b"".join(cookie % n for n in range(98)) + b"Content-Length: 0\r\n\r\n"
+    greedy = peer([answer])
+    sibling = peer([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"])
+    with environment({"NOTIFY_ALLOW_HTTP": "true"}):
+        release = load_function(RELEASE)
+    event = {"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3), "NotifyUrls": [greedy.url + "/a"]}
+    release.lambda_handler(event, LambdaContext())  # the first: pools and imports warm up
+    tracemalloc.start()
+    try:
+        for _ in range(4):
+            assert release.lambda_handler(event, LambdaContext())["Deliveries"][0]["Delivered"] is True
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept < 8 * 2**20, kept  # not the 23 MB four answers' cookies would be
+    release.lambda_handler({**event, "NotifyUrls": [sibling.url + "/b"]}, LambdaContext())
+    assert b"cookie:" not in sibling.requests[-1].lower()
