@@ -118,3 +118,43 @@ def test_no_secret_anywhere_at_debug(emulator, function_env, context, capsys, ca
     assert "STS.NUhygieneKey" not in everything
     assert mask("STS.NUhygieneKey") in everything
     assert ACCESS_KEY_ID not in everything
+
+
+def _spelled(secret: str) -> dict[str, str]:
+    import base64
+    import html
+    import re
+    from urllib.parse import quote
+
+    once = quote(secret, safe="~")
+    return {
+        "raw": secret,
+        "%XX": once,
+        "%25XX": quote(once, safe="~"),
+        "%xx": re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), once),
+        "%25xx": re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), quote(once, safe="~")),
+        "/ left as is": quote(secret, safe="/~"),
+        "base64": base64.b64encode(secret.encode()).decode(),
+        "base64 unpadded": base64.b64encode(secret.encode()).decode().rstrip("="),
+        "HTML entities": "".join(f"&#{ord(c)};" for c in secret),
+        "HTML hex entities": "".join(f"&#x{ord(c):x};" for c in secret),
+        "HTML escape": html.escape(secret),
+        "JSON \\u escapes": "".join(f"\\u{ord(c):04x}" for c in secret),
+        "a 40-character prefix": secret[:40],
+        "a run in the middle": secret[10:30],
+    }
+
+
+@pytest.mark.parametrize("spelling", list(_spelled("x")))
+def test_every_spelling_an_upstream_may_echo_a_secret_in_is_scrubbed(spelling):
+    from alibaba_cloud.rpc.credentials import Credentials
+
+    token = "CAIS+token/with=odd&chars" + "Q" * 10 + "zZ9/+" * 30
+    secret = "tEsT-sEcReT/with+odd=chars&%-long-enough"
+    credentials = Credentials("LTAI5tTestAccessKey01", secret, token)
+    for value in (token, secret):
+        echoed = _spelled(value)[spelling]
+        scrubbed = credentials.scrub(f"upstream said: <{echoed}> and more")
+        assert echoed not in scrubbed
+        assert "***" in scrubbed
+        assert scrubbed.startswith("upstream said: <")

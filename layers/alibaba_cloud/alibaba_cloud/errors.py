@@ -80,19 +80,73 @@ class AlibabaCloudError(Exception):
         return {"Code": self.code, "Message": self.message, "RequestId": self.request_id, **self.details()}
 
 
+MIN_SECRET_RUN = 12  # a run of a secret this long, anywhere, is as good as the secret
+
+
+def spellings(secret: str) -> set[str]:
+    """Every way an upstream may echo ``secret``: raw, percent-encoded once or twice, in upper or lower case,
+    with ``/`` kept or not, Base64, HTML entities, JSON ``\\u`` escapes."""
+    import base64
+    import html
+    import json
+
+    forms = {secret, html.escape(secret), json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=True)[1:-1]}
+    forms.add("".join(f"\\u{ord(c):04x}" for c in secret))
+    forms.add("".join(f"&#{ord(c)};" for c in secret))
+    forms.add("".join(f"&#x{ord(c):x};" for c in secret))
+    for safe in ("~", "/~", ""):
+        once = quote(secret, safe=safe)
+        twice = quote(once, safe=safe)
+        forms |= {once, twice, _lower_escapes(once), _lower_escapes(twice)}
+    raw = secret.encode()
+    forms |= {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
+    forms |= {form.rstrip("=") for form in list(forms) if form.endswith("=")}
+    return {form for form in forms if form}
+
+
+def _lower_escapes(text: str) -> str:
+    """``%2F`` as ``%2f``: servers that echo percent-encoding differ in case."""
+    import re
+
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), text)
+
+
 def redact(text: str, secrets: tuple[str | None, ...]) -> str:
     """Remove secrets from text that came from elsewhere (an upstream message, an exception).
 
     ``SignatureDoesNotMatch`` echoes the server's StringToSign, which carries the security token
-    percent-encoded twice, so each secret is removed raw and in both encodings.
+    percent-encoded twice; a hostile or broken upstream may echo it otherwise, or only part of it.
+    So every spelling :func:`spellings` foresees is removed, the longest first, and then any run of
+    ``MIN_SECRET_RUN`` characters or more of a secret, raw.
     """
     for secret in secrets:
         if not secret:
             continue
-        once = quote(secret, safe="~")
-        for form in {secret, once, quote(once, safe="~")}:
+        for form in sorted(spellings(secret), key=len, reverse=True):
             text = text.replace(form, "***")
+        text = _without_runs(text, secret)
     return text
+
+
+def _without_runs(text: str, secret: str) -> str:
+    """``text`` with every run of at least ``MIN_SECRET_RUN`` characters of ``secret`` replaced."""
+    if len(secret) < MIN_SECRET_RUN or len(text) < MIN_SECRET_RUN:
+        return text
+    windows = {secret[i : i + MIN_SECRET_RUN] for i in range(len(secret) - MIN_SECRET_RUN + 1)}
+    hidden = [False] * len(text)
+    for i in range(len(text) - MIN_SECRET_RUN + 1):
+        if text[i : i + MIN_SECRET_RUN] in windows:
+            hidden[i : i + MIN_SECRET_RUN] = [True] * MIN_SECRET_RUN
+    if not any(hidden):
+        return text
+    out, previous = [], False
+    for char, hide in zip(text, hidden, strict=True):
+        if hide and not previous:
+            out.append("***")
+        elif not hide:
+            out.append(char)
+        previous = hide
+    return "".join(out)
 
 
 def invalid(code: str, message: str) -> AlibabaCloudError:
