@@ -434,3 +434,14 @@ def test_a_region_beside_a_select_is_the_selections(emulator, release, context):
     )
     assert result["Selection"]["RegionId"] == "cn-hangzhou"
     assert result["Summary"]["WouldChange"] == 2
+
+
+def test_a_selection_stops_reading_once_it_is_known_to_be_too_large(emulator, release, context, monkeypatch):
+    """250 instances to change, over three pages, and room for five: the first page tells, so the read
+    stops there, nothing kept of the rest and nothing written."""
+    monkeypatch.setattr("alibaba_cloud.paths.fleet.fleet_run.MAX_TARGETS", 5)
+    add_fleet(emulator, 250)
+    with pytest.raises(AlibabaCloudError, match=r"^Select\.TooManyTargets: More than 5 "):
+        release.lambda_handler({"Select": {"Tags": DEV}, "AutoReleaseAfter": "PT8H"}, context)
+    assert reads(emulator) == 1
+    assert writes(emulator, "ModifyInstanceAutoReleaseTime") == 0

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..actions.declaring import Action
+from ..actions.declaring import Action, Record
 from ..actions.validation import ValidationContext
 from ..config import Settings
 from ..errors import invalid_response
@@ -30,13 +30,14 @@ class Inventory:
     total_count: int | None = None
     pages: int = 0
     throttled: int = 0  # attempts Alibaba throttled along the way
+    read: int = 0  # records handed on as they were read, not kept
     complete: bool = False
     reason: str | None = None  # DeadlineNear or SizeLimit
     resume: dict[str, Any] | None = None  # the parameters (and SkipOnPage) that read on from where this stopped
 
     def summary(self) -> dict[str, Any]:
         summary: dict[str, Any] = {
-            "Read": len(self.records),
+            "Read": len(self.records) + self.read,
             "TotalCount": self.total_count,
             "Pages": self.pages,
             "Complete": self.complete,
@@ -61,10 +62,13 @@ class InventoryReader:
         deadline: float | None,
         size_budget: int | None = None,
         skip_on_page: int = 0,
+        each: Callable[[Record], None] | None = None,
     ) -> Inventory:
         """Every page from ``given``'s position on; with ``size_budget``, records are kept while their
         JSON fits in it, and a stop inside a page resumes on that page after the records kept
-        (``SkipOnPage``), so no answer lists an instance twice or leaves one out."""
+        (``SkipOnPage``), so no answer lists an instance twice or leaves one out. With ``each``, no
+        record is kept: each is handed to it as it is read (a fleet plans it and keeps only that), and
+        it may stop the read by raising."""
         listing = describe.listing
         assert listing is not None, describe.name
         params = {listing.page_size_parameter: str(listing.page_size), **given}
@@ -90,7 +94,11 @@ class InventoryReader:
                     size += len(json.dumps(record, ensure_ascii=False).encode()) + 2  # and the ", " between records
                     if size > size_budget:
                         return self._stopped(inventory, "SizeLimit", params, index)
-                inventory.records.append(record)
+                if each is not None:
+                    each(record)
+                    inventory.read += 1
+                else:
+                    inventory.records.append(record)
             skip_on_page = 0
             if listing.paging == "token":
                 token = body.get("NextToken")

@@ -41,21 +41,33 @@ class FleetRun:
         if batch.select is not None:
             fleet = ctx.action.fleet
             assert fleet is not None  # the event reader refuses a Select for an action without one
+            targets = []
+
+            def take(record: dict[str, Any]) -> None:
+                """Plan each instance as it is read; stop reading once more need a change than one run may make."""
+                planned = planner.select(batch.select, record, batch.shared, batch.since)
+                if isinstance(planned, str):
+                    skipped[planned] += 1
+                    return
+                targets.append(planned)
+                if planned.line is None or planned.line["Outcome"] != "Unchanged":
+                    acting[0] += 1
+                    if acting[0] > MAX_TARGETS and not batch.dry_run:  # a plan is never refused for its size
+                        raise AlibabaCloudError(
+                            "Select.TooManyTargets",
+                            f"More than {MAX_TARGETS} selected instances need a change; at most {MAX_TARGETS} an "
+                            "invocation: narrow the selection (see the README). Nothing was written.",
+                        )
+
+            acting = [0]
             try:
                 inventory = InventoryReader(ctx.client, ctx.settings).read(
                     fleet.describe,
                     batch.select.describe_parameters() | owner_of(batch.shared),
                     planner.ctx,
                     ctx.deadline,
+                    each=take,
                 )
-                targets, skipped = planner.selected(batch.select, inventory, batch.shared, batch.since)
-                to_act = sum(t.line is None or t.line["Outcome"] != "Unchanged" for t in targets)
-                if to_act > MAX_TARGETS and not batch.dry_run:  # a plan is never refused for its size
-                    raise AlibabaCloudError(
-                        "Select.TooManyTargets",
-                        f"{to_act} selected instances need a change; at most "
-                        f"{MAX_TARGETS} an invocation: narrow the selection (see the README).",
-                    )
             except AlibabaCloudError as error:
                 return Ran(self._report([], [], inventory, skipped, error), error, lines=[])
         else:

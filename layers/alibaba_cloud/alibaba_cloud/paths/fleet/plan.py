@@ -8,7 +8,6 @@ they do not spend ``MaxErrors``, which guards against failing calls.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,7 +19,6 @@ from ...config import Settings
 from ...errors import AlibabaCloudError, bad_request
 from ...events.batch import Selection, is_tag_value
 from ...rpc.client import RpcRequest
-from ..pages import Inventory
 
 
 @dataclass
@@ -76,39 +74,32 @@ class Planner:
             planned.append(target)
         return planned
 
-    def selected(
-        self, selection: Selection, inventory: Inventory, shared: dict[str, Any], since: str
-    ) -> tuple[list[Target], Counter]:
-        """The selected instances that match, each with its values from tags; skipped ones counted by reason."""
+    def select(self, selection: Selection, record: dict[str, Any], shared: dict[str, Any], since: str) -> Target | str:
+        """One instance of a selection as it is read: its target, with its values from tags, or why it
+        is skipped. Only what the plan needs is kept, not the record."""
         fleet = self.action.fleet
         assert fleet is not None
-        skipped: Counter = Counter()
-        planned = []
-        for record in inventory.records:
-            if not selection.matches(record):
-                skipped["TagsDoNotMatch"] += 1
-                continue
-            reason = fleet.skip(record)
-            if reason:
-                skipped[reason] += 1
-                continue
-            target = Target(record["InstanceId"], record["InstanceId"])
-            try:
-                # the instance's region: its parameter and its host (a fleet action takes RegionId)
-                given = {
-                    **with_tag_values(shared, record),
-                    "InstanceId": record["InstanceId"],
-                    "RegionId": record["RegionId"],
-                }
-                ctx = self.ctx
-                if since == "CreationTime":
-                    ctx = replace(ctx, scheduled_time=creation_time(record), overdue_to_earliest=True)
-            except InstanceValueError as error:
-                target.line = failed(target, error)
-            else:
-                self._decide(target, given, ctx, current=record)
-            planned.append(target)
-        return planned, skipped
+        if not selection.matches(record):
+            return "TagsDoNotMatch"
+        reason = fleet.skip(record)
+        if reason:
+            return reason
+        target = Target(record["InstanceId"], record["InstanceId"])
+        try:
+            # the instance's region: its parameter and its host (a fleet action takes RegionId)
+            given = {
+                **with_tag_values(shared, record),
+                "InstanceId": record["InstanceId"],
+                "RegionId": record["RegionId"],
+            }
+            ctx = self.ctx
+            if since == "CreationTime":
+                ctx = replace(ctx, scheduled_time=creation_time(record), overdue_to_earliest=True)
+        except InstanceValueError as error:
+            target.line = failed(target, error)
+        else:
+            self._decide(target, given, ctx, current=record)
+        return target
 
     def _decide(
         self, target: Target, given: dict[str, Any], ctx: ValidationContext, current: dict[str, Any] | None
