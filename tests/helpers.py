@@ -120,6 +120,18 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
+def unresolvable(monkeypatch, *hosts: str) -> None:
+    """Make ``hosts`` not resolve, in-process: no query leaves the machine."""
+    real = socket.getaddrinfo
+
+    def resolver(host, *args, **kwargs):
+        if host in hosts:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+
+
 def emf(printed: str) -> list[dict]:
     """The EMF metric blobs among what a function printed (one JSON object a line)."""
     return [json.loads(line) for line in printed.splitlines() if line.startswith('{"_aws"')]

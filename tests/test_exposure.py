@@ -18,7 +18,7 @@ import pytest
 from alibaba_cloud.errors import AlibabaCloudError
 from alibaba_cloud.http import fetch
 from alibaba_cloud.http.addresses import UrlRefused, address_refusal, checked_url
-from helpers import ECS_ID, GOOD, MAINTAIN, RELEASE, closed_port, in_future
+from helpers import ECS_ID, GOOD, MAINTAIN, RELEASE, closed_port, in_future, unresolvable
 from local.runtime import LambdaContext, environment, load_function
 
 PUBLIC = "93.184.216.34"  # a global address; tests route it to a local receiver, nothing leaves the machine
@@ -392,14 +392,7 @@ def test_the_url_check_reads_urls_as_the_fetcher_does():
 
 
 def test_a_notify_host_that_does_not_resolve_is_named_and_not_retried(emulator, function_env, monkeypatch):
-    real = socket.getaddrinfo
-
-    def resolver(host, *args, **kwargs):
-        if host == "hooks.nonexistent.invalid":
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    unresolvable(monkeypatch, "hooks.nonexistent.invalid")
     with environment({"NOTIFY_URLS": "https://hooks.nonexistent.invalid/x"}):
         release = load_function(RELEASE)
     result = release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseTime": in_future(hours=3)}, LambdaContext())
@@ -451,14 +444,7 @@ def test_a_name_that_does_not_exist_is_told_as_one_that_is_private(emulator, fun
     """No difference a signed caller could map the private DNS with."""
     answers, _, _ = public_dns
     answers["private.example.com"] = [["10.20.30.40"]]
-    real = socket.getaddrinfo
-
-    def resolver(host, *args, **kwargs):
-        if host == "missing.example.com":
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    unresolvable(monkeypatch, "missing.example.com")
     with environment({"NOTIFY_ALLOWED_NETWORKS": None, "NOTIFY_ALLOWED_HOSTS": None}):
         release = load_function(RELEASE)
     urls = ["https://private.example.com/x", "https://missing.example.com/x"]

@@ -17,6 +17,7 @@ from typing import Any
 
 from .actions.declaring import Action
 from .config import Settings
+from .delivery import OPERATOR_DETAIL
 from .delivery.deliveries import Deliveries
 from .errors import AlibabaCloudError
 from .events.invocation import EventRules, Invocation, read_invocation
@@ -146,9 +147,8 @@ class Runner:
             for failure in ran.failed_calls:
                 observer.call_failed(failure, counted=False)  # counted once, per batch
             observer.batch_finished(ran.lines, ran.result, invocation.hop, ran.refused_codes)
-        throttled = ran.throttled or (ran.call.throttled if ran.call else 0) or (error.throttled if error else 0)
-        if throttled:
-            observer.count("Throttled", value=throttled)
+        if ran.throttled:
+            observer.count("Throttled", value=ran.throttled)
 
     def _deliver(self, result: dict[str, Any], invocation: Invocation, deadline: float | None) -> None:
         try:
@@ -159,7 +159,7 @@ class Runner:
         if outcomes:
             self.observer.delivered(outcomes)  # the operator's log: every outcome, with its detail
             # the caller and the destination learn what was refused, and why, as far as is safe to tell
-            result["Deliveries"] = [{k: v for k, v in o.items() if k != "OperatorDetail"} for o in outcomes]
+            result["Deliveries"] = [{k: v for k, v in o.items() if k != OPERATOR_DETAIL} for o in outcomes]
 
 
 __all__ = ["Runner", "deadline_of", "event_rules"]

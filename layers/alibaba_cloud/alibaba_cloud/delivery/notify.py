@@ -30,10 +30,10 @@ from ..http.fetch import (
     Refused,
     TooLarge,
 )
+from . import OPERATOR_DETAIL
 from .standard_webhooks import sign_headers
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-OPERATOR_DETAIL = "OperatorDetail"  # in an outcome, what only the operator's log says; never in a result
 
 
 @dataclass(frozen=True)

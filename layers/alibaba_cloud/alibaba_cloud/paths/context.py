@@ -50,4 +50,4 @@ class Ran:
     failed_calls: Sequence[AlibabaCloudError] = field(default_factory=tuple)
     deferred: bool = False  # nothing written: the work goes on in an asynchronous run (result Outcome Accepted)
     refused_codes: Sequence[str] = field(default_factory=tuple)  # a fleet's targets refused before any call
-    throttled: int = 0  # a fleet's attempts Alibaba throttled
+    throttled: int = 0  # attempts Alibaba throttled, every path's

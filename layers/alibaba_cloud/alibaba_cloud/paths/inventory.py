@@ -34,6 +34,7 @@ def run_inventory(ctx: RunContext) -> Ran:
                 error=error,
             ),
             error,
+            throttled=error.throttled,
         )
     result: dict[str, Any] = {
         "Action": action.name,

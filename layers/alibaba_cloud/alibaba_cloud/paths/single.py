@@ -14,5 +14,7 @@ def run_single(ctx: RunContext) -> Ran:
         request = action.request(invocation.parameters, ctx.validation(), ctx.settings)
         call = ctx.client.call(request, ctx.deadline)
     except AlibabaCloudError as error:
-        return Ran(result_event(parameters=invocation.parameters, error=error, **common), error)
-    return Ran(result_event(parameters=call.parameters, request_id=call.request_id, **common), call=call)
+        failed = result_event(parameters=invocation.parameters, error=error, **common)
+        return Ran(failed, error, throttled=error.throttled)
+    done = result_event(parameters=call.parameters, request_id=call.request_id, **common)
+    return Ran(done, call=call, throttled=call.throttled)

@@ -69,7 +69,7 @@ class FleetRun:
                     each=take,
                 )
             except AlibabaCloudError as error:
-                return Ran(self._report([], [], inventory, skipped, error), error, lines=[])
+                return Ran(self._report([], [], inventory, skipped, error), error, lines=[], throttled=error.throttled)
         else:
             targets = planner.explicit(batch.targets, batch.originals)
         writes = sum(t.line is None for t in targets)
