@@ -30,7 +30,7 @@ from helpers import (
     sqs_event,
     webhook_event,
 )
-from local.runtime import environment, load_function
+from local.runtime import LambdaContext, environment, load_function
 
 
 @pytest.fixture
@@ -254,6 +254,56 @@ def test_a_first_run_killed_at_its_deadline_does_not_hold_its_id(emulator, share
     assert (status, body["Code"]) == (409, "Webhook.InProgress")  # while it might still answer
     time.sleep(1.5)  # its invocation's deadline, and the second of grace, are past
     assert answer_of(cold_start(MAINTAIN).lambda_handler(json.loads(json.dumps(event)), context))[0] == 200
+    assert len(emulator.state.received) == 1
+
+
+def test_a_run_whose_answer_could_not_be_stored_is_not_run_again(emulator, shared_store, context, monkeypatch):
+    """It reached Alibaba: its id stays held for the whole window, past its invocation's deadline."""
+    from alibaba_cloud.triggers import replay
+
+    def settle_fails(*args, **kwargs):
+        raise replay.unavailable("ProvisionedThroughputExceededException")
+
+    event = webhook_event(MAINTAIN, GOOD)
+    first = cold_start(MAINTAIN)
+    monkeypatch.setattr(replay.DynamoReplayStore, "settle", settle_fails)
+    assert answer_of(first.lambda_handler(event, LambdaContext("maintain", remaining_ms=2500)))[0] == 200
+    monkeypatch.undo()
+    time.sleep(2.5)  # the first invocation's deadline, and its second of grace, are past
+    status, body = answer_of(cold_start(MAINTAIN).lambda_handler(json.loads(json.dumps(event)), context))
+    assert (status, body["Code"]) == (409, "Webhook.InProgress")
+    assert len(emulator.state.received) == 1
+
+
+def test_a_request_that_went_out_unanswered_is_kept_not_run_again(emulator, shared_store, context):
+    """A connection broken after the request was sent: it may have been applied, so its answer is kept."""
+    emulator.inject("reset")
+    event = webhook_event(MAINTAIN, GOOD)
+    with environment({"ALIBABA_CLOUD_MAX_ATTEMPTS": "1"}):
+        first = answer_of(cold_start(MAINTAIN).lambda_handler(event, context))
+    assert first[0] == 502
+    assert "may have been applied" in first[1]["Message"]
+    replay = cold_start(MAINTAIN).lambda_handler(json.loads(json.dumps(event)), context)
+    assert answer_of(replay) == first
+    assert replay["headers"]["Webhook-Replayed"] == "true"
+
+
+def test_a_store_that_cannot_hold_the_id_stops_the_run_before_anything_is_sent(
+    emulator, shared_store, context, monkeypatch
+):
+    from alibaba_cloud.triggers import replay
+
+    def hold_fails(*args, **kwargs):
+        raise replay.unavailable("InternalServerError")
+
+    event = webhook_event(RELEASE, {"InstanceIds": [ECS_ID]})
+    first = cold_start(RELEASE)
+    monkeypatch.setattr(replay.DynamoReplayStore, "hold", hold_fails)
+    status, body = answer_of(first.lambda_handler(event, context))
+    assert (status, body["Code"]) == (503, "Webhook.ReplayStoreUnavailable")
+    assert emulator.state.received == []
+    monkeypatch.undo()
+    assert answer_of(cold_start(RELEASE).lambda_handler(json.loads(json.dumps(event)), context))[0] == 200
     assert len(emulator.state.received) == 1
 
 

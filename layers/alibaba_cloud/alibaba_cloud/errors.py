@@ -41,6 +41,7 @@ class AlibabaCloudError(Exception):
         self.retryable = retryable  # a later attempt, freshly signed, may succeed
         self.retry_after = retry_after  # seconds the gateway asked us to wait (x-acs-retry-after)
         self.local = local  # refused here, before anything was sent: the caller's mistake, not a failed call
+        self.maybe_applied = False  # a request went out and got no answer: it may have been applied
         self.attempts = 1
         self.throttled = 0  # attempts Alibaba answered with Throttling.*
         self.request_ids: list[str] = [request_id] if request_id else []

@@ -76,11 +76,13 @@ class Runner:
         request_size: int = 0,
         synchronous: bool = False,
         defer_after: float | None = None,
+        before_write: Callable[[], None] | None = None,
     ) -> Outcome:
         """Run what ``event`` asks for. ``request_size`` is its size in bytes (a result must fit beside
         it); ``synchronous`` says the caller waits for the answer (a webhook), whose limit is 6 MB;
         ``defer_after`` is when that caller stops waiting: a fleet whose writes would end later writes
-        nothing and answers ``Outcome: Accepted`` for its trigger to hand the event on.
+        nothing and answers ``Outcome: Accepted`` for its trigger to hand the event on;
+        ``before_write`` is called once before the first request that may change anything is sent.
 
         An event that asks for nothing runnable raises its refusal, counted here, once, for every trigger.
         """
@@ -100,6 +102,7 @@ class Runner:
             request_size,
             synchronous,
             defer_after,
+            **({"before_write": before_write} if before_write is not None else {}),
         )
         ran = self._path(invocation)(ctx)
         if ran.deferred:  # the asynchronous run it goes on in observes and delivers

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,6 +30,9 @@ class RunContext:
     # a waiting caller's limit (time.monotonic()): writes that cannot end by then are not started here,
     # the run is answered Accepted and goes on asynchronously; None: this run does all its work
     defer_after: float | None = None
+    # called once before the first request that may change anything is sent (a webhook holds its id for
+    # good then); it raises, with nothing sent, when the change must not be made
+    before_write: Callable[[], None] = field(default=lambda: None, compare=False)
 
     def validation(self) -> ValidationContext:
         return ValidationContext(

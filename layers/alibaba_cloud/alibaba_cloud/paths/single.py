@@ -12,6 +12,8 @@ def run_single(ctx: RunContext) -> Ran:
     common = {"action": action.name, "product": action.product.code, "invocation": invocation}
     try:
         request = action.request(invocation.parameters, ctx.validation(), ctx.settings)
+        if action.listing is None:
+            ctx.before_write()
         call = ctx.client.call(request, ctx.deadline)
     except AlibabaCloudError as error:
         failed = result_event(parameters=invocation.parameters, error=error, **common)

@@ -92,6 +92,7 @@ class RpcClient:
         host = urlsplit(url).netloc
         request_ids: list[str] = []
         throttled = 0
+        maybe_applied = False  # any attempt that went out unanswered
         for attempt in range(1, self.retry.max_attempts + 1):
             time_left = None if deadline is None else deadline - self.clock() - self.retry.margin
             if time_left is not None and time_left < self.retry.min_attempt_time:
@@ -114,6 +115,7 @@ class RpcClient:
                 return CallResult(request.action, request.params, body.get("RequestId"), body, attempt, throttled)
             except AlibabaCloudError as error:
                 throttled += error.code.startswith("Throttling")
+                maybe_applied = error.maybe_applied = maybe_applied or error.maybe_applied
                 error.throttled = throttled
                 if error.code in NOT_FOUND and "InstanceId" in request.params:  # say what was not found, where
                     error.message += (

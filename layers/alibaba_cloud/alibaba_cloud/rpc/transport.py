@@ -61,7 +61,9 @@ class Transport:
         try:
             return self.fetcher.post(url, request.body, {**HEADERS, **request.headers}, deadline)
         except FetchError as failure:
-            raise self.failed(failure, url) from None
+            error = self.failed(failure, url)
+            error.maybe_applied = failure.sent
+            raise error from None
 
     def failed(self, failure: FetchError, url: str) -> AlibabaCloudError:
         """A request that got no answer, said as precisely as the failure allows.

@@ -10,8 +10,12 @@ once there is one, its first answer; an in-memory store stands in when no table 
 timestamp anyway.
 
 A store that cannot be reached fails closed: the delivery is not run, and the sender is told to
-retry (503). A first run that never answered (its invocation was killed at Lambda's timeout) holds
-its id only until that invocation's deadline: a retry after it runs the delivery.
+retry (503). Before its first request that may change anything is sent, a run *holds* its id for the
+whole window (one more write): whatever happens after (its answer cannot be stored, its invocation is
+killed), the delivery does not run again. Only a run that provably changed nothing gives its id back:
+one refused before sending, or whose every request Alibaba answered with a transient refusal, so the
+sender's retry runs it; a first run killed before it sent anything holds its id only until that
+invocation's deadline.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ def running_until(deadline: float | None, now: float, max_age: float) -> float:
 class ReplayStore(Protocol):
     def claim(self, webhook_id: str, digest: str, deadline: float | None) -> Prior | None: ...
     def settle(self, webhook_id: str, digest: str, answer: dict[str, Any], deadline: float | None) -> None: ...
+    def hold(self, webhook_id: str, deadline: float | None) -> None: ...
     def release(self, webhook_id: str, deadline: float | None) -> None: ...
 
 
@@ -101,6 +106,12 @@ class MemoryReplayStore:
         with self._lock:
             first = self._entries.get(webhook_id, (self._clock(), digest, None, 0.0))[0]
             self._entries[webhook_id] = (first, digest, kept(answer), 0.0)
+
+    def hold(self, webhook_id: str, deadline: float | None) -> None:
+        with self._lock:
+            entry = self._entries.get(webhook_id)
+            if entry is not None:
+                self._entries[webhook_id] = (*entry[:3], entry[0] + self._max_age)
 
     def release(self, webhook_id: str, deadline: float | None) -> None:
         with self._lock:
@@ -168,6 +179,16 @@ class DynamoReplayStore:
                 "Key": {"WebhookId": {"S": webhook_id}},
                 "UpdateExpression": "SET Answer = :answer",
                 "ExpressionAttributeValues": {":answer": {"S": json.dumps(kept(answer), ensure_ascii=False)}},
+            },
+            deadline,
+        )
+
+    def hold(self, webhook_id: str, deadline: float | None) -> None:
+        self._call(
+            "UpdateItem",
+            {
+                "Key": {"WebhookId": {"S": webhook_id}},
+                "UpdateExpression": "SET RunningUntil = ExpiresAt",
             },
             deadline,
         )

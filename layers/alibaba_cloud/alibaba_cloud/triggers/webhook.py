@@ -35,12 +35,12 @@ REPLAYED_HEADER = "Webhook-Replayed"  # on an answer given again, without runnin
 
 def replayed(prior: Prior) -> dict[str, Any]:
     """A webhook-id seen before: its first answer again (a sender whose answer was lost stops retrying on
-    it), marked as a replay; 409 while the first delivery may still be running."""
+    it), marked as a replay; 409 while the first delivery has no answer kept."""
     if prior.answer is None:
         error = AlibabaCloudError(
             "Webhook.InProgress",
-            "This webhook-id is being run by an earlier delivery; it is not run again. "
-            "Send it again later for its answer.",
+            "This webhook-id was taken by an earlier delivery that has not answered: it is still running, or it "
+            "reached Alibaba Cloud and its answer was lost. It is not run again; send it again later for its answer.",
             http_status=409,
         )
         return http_answer(409, error.to_dict())
@@ -65,6 +65,20 @@ def replay_store(settings: Settings, environ: Mapping[str, str] | None = None) -
         return MemoryReplayStore(max_age)
     client = AwsJsonClient.from_env("dynamodb", "DynamoDB_20120810", aws_fetcher(), env=environ)
     return DynamoReplayStore(client, settings.webhook_replay_table, max_age)
+
+
+class IdHold:
+    """Called by the run before its first request that may change anything: the delivery's id is then held
+    for the whole window, whatever happens after. A store that cannot be reached stops the run, nothing sent."""
+
+    def __init__(self, store: ReplayStore, webhook_id: str, deadline: float | None) -> None:
+        self.store, self.webhook_id, self.deadline = store, webhook_id, deadline
+        self.held = False
+
+    def __call__(self) -> None:
+        if not self.held:
+            self.store.hold(self.webhook_id, self.deadline)
+            self.held = True
 
 
 class WebhookTrigger:
@@ -106,17 +120,19 @@ class WebhookTrigger:
                     extra={"webhook_id": webhook_id, "first_status": (prior.answer or {}).get("statusCode")},
                 )
                 return replayed(prior)
+            hold = IdHold(self.seen, webhook_id, store_deadline)
             try:
-                answer, retryable = self._run(payload, correlation_id, deadline, len(body))
+                answer, retryable = self._run(payload, correlation_id, deadline, len(body), hold)
             except Exception:
-                self.seen.release(webhook_id, store_deadline)  # nothing was answered: a retry may run it
+                if not hold.held:  # nothing was sent: a retry may run it
+                    self.seen.release(webhook_id, store_deadline)
                 raise
-            try:  # a transient failure is forgotten, so the sender's retry runs again; any other answer is kept
+            try:  # a run that provably changed nothing is forgotten, so the sender's retry runs; all else is kept
                 if retryable:
                     self.seen.release(webhook_id, store_deadline)
                 else:
                     self.seen.settle(webhook_id, digest, answer, store_deadline)
-            except AlibabaCloudError as error:
+            except AlibabaCloudError as error:  # once held, the id stays held for the window all the same
                 observer.logger.error("The delivery's answer could not be kept", extra={"reason": error.message})
             return answer
         except AlibabaCloudError as error:
@@ -126,9 +142,9 @@ class WebhookTrigger:
             return http_answer(500, internal_error().to_dict())
 
     def _run(
-        self, payload: Any, correlation_id: str | None, deadline: float | None, size: int
+        self, payload: Any, correlation_id: str | None, deadline: float | None, size: int, hold: IdHold
     ) -> tuple[dict[str, Any], bool]:
-        """The delivery's answer, and whether it was a transient failure.
+        """The delivery's answer, and whether it was a transient failure that changed nothing (a retry may run it).
 
         The caller waits at most ``WEBHOOK_SYNC_SECONDS`` (API Gateway's HTTP API gives up at 30 s,
         whatever the function's timeout): a fleet whose writes would take longer is handed on to an
@@ -140,14 +156,14 @@ class WebhookTrigger:
         if run_deadline is not None and settings.function_name:
             defer_after = run_deadline - settings.deadline_margin - 1.0
         try:
-            result, error = self.runner.run(payload, correlation_id, run_deadline, size, True, defer_after)
+            result, error = self.runner.run(payload, correlation_id, run_deadline, size, True, defer_after, hold)
             if result["Outcome"] == "Accepted":
                 self._hand_on(payload, result["RunId"], deadline)
                 return http_answer(202, result), False
         except AlibabaCloudError as refused:
             return http_answer(refused.http_status, refused.to_dict()), refused.retryable
         if error is not None:
-            return http_answer(error.http_status, error.to_dict()), error.retryable
+            return http_answer(error.http_status, error.to_dict()), error.retryable and not error.maybe_applied
         # a batch with failed or skipped targets is a multi-status answer
         return http_answer(207 if result["Outcome"] != "Succeeded" else 200, result), False
 

@@ -106,7 +106,10 @@ class FleetRun:
                 self.throttled.append(call.throttled)
             return line(target, "Succeeded", Parameters=call.parameters, RequestId=call.request_id)
 
-        sent = iter(batch_runner.run([t for t in targets if t.line is None], run_one, not_attempted))
+        writes = [t for t in targets if t.line is None]
+        if writes:
+            ctx.before_write()
+        sent = iter(batch_runner.run(writes, run_one, not_attempted))
         return [t.line if t.line is not None else next(sent) for t in targets]
 
     def _report(
