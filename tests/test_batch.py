@@ -36,12 +36,14 @@ def test_instance_ids_share_the_other_parameters(emulator, maintain, context, fl
         "NotAttempted": 0,
         "Unchanged": 0,
         "WouldChange": 0,
+        "Protected": 0,
+        "Skipped": 0,
     }
     assert [t["Parameters"]["InstanceId"] for t in result["Targets"]] == fleet  # in the order given
     assert all(t["RequestId"] for t in result["Targets"])
     assert "Rerun" not in result
     assert {emulator.state.instances[i].MaintainStartTime for i in fleet} == {"02:00Z"}
-    assert len(emulator.state.received) == 12
+    assert len(emulator.state.writes) == 12
 
 
 def test_targets_fail_alone_and_are_listed_for_a_rerun(emulator, release, context):
@@ -55,19 +57,20 @@ def test_targets_fail_alone_and_are_listed_for_a_rerun(emulator, release, contex
     result = release.lambda_handler(
         {"Targets": targets, "RateControl": {"MaxErrors": "100%", "Concurrency": 1}}, context
     )
-    assert outcomes(result) == ["Succeeded", "Failed", "Failed", "Failed", "Failed"]
+    assert outcomes(result) == ["Succeeded", "Skipped", "Failed", "Failed", "Failed"]
+    assert result["Targets"][1]["Reason"] == "SubscriptionInstance"  # read first: no failing write
     assert [t.get("ErrorCode") for t in result["Targets"]] == [
         None,
-        "ChargeTypeViolation",
+        None,
         "InvalidAutoReleaseTime.Malformed",
         "InvalidParameter",
         "NoSuchResource",
     ]
-    assert result["Targets"][1]["RequestId"]
+    assert result["Targets"][4]["RequestId"]  # Alibaba's answer: the read did not find it, the write says so
     assert result["Outcome"] == "Failed"
     # sent again, only what could change: not the subscription instance, not the missing one
     assert result["Rerun"]["Targets"] == targets[2:4]
-    assert len(emulator.state.received) == 3  # the malformed targets never left the function
+    assert len(emulator.state.writes) == 2  # the malformed targets never left the function, nor the skipped one
 
 
 def test_error_budget_stops_new_targets(emulator, maintain, context, fleet):
@@ -77,7 +80,7 @@ def test_error_budget_stops_new_targets(emulator, maintain, context, fleet):
     )  # MaxErrors 0
     assert outcomes(result) == ["Failed"] + ["NotAttempted"] * 5
     assert {t["Reason"] for t in result["Targets"][1:]} == {"MaxErrorsExceeded"}
-    assert len(emulator.state.received) == 1
+    assert len(emulator.state.writes) == 1
     assert result["Rerun"]["Targets"] == targets[1:]  # the missing instance is not sent again
     rerun = maintain.lambda_handler({**result["Rerun"], "RateControl": {"MaxErrors": 1, "Concurrency": 1}}, context)
     assert outcomes(rerun) == ["Succeeded"] * 5  # the re-run takes up exactly what was left
@@ -91,7 +94,7 @@ def test_error_limit(max_errors, total, limit):
 
 
 def test_concurrency_is_bounded(emulator, maintain, context, fleet):
-    emulator.inject("latency", 1000, Seconds=0.15)
+    emulator.inject("latency", 1000, Seconds=0.15, Action="ModifyInstanceMaintainTime")
     started = time.monotonic()
     result = maintain.lambda_handler(
         {"InstanceIds": fleet[:8], **WINDOW, "RateControl": {"Concurrency": 3, "MaxRequestsPerSecond": None}}, context
@@ -99,7 +102,7 @@ def test_concurrency_is_bounded(emulator, maintain, context, fleet):
     assert result["Summary"]["Succeeded"] == 8
     assert 2 <= emulator.state.max_in_flight <= 3  # in parallel, never past the bound
     assert time.monotonic() - started >= 3 * 0.15  # at least ceil(8 / 3) rounds of 0.15 s
-    assert len({r.ClientPort for r in emulator.state.received}) <= 3  # pooled connections reused
+    assert len({r.ClientPort for r in emulator.state.writes}) <= 3  # pooled connections reused
 
 
 def test_request_rate_is_capped(emulator, maintain, context, fleet):
@@ -107,22 +110,22 @@ def test_request_rate_is_capped(emulator, maintain, context, fleet):
         {"InstanceIds": fleet[:11], **WINDOW, "RateControl": {"Concurrency": 11, "MaxRequestsPerSecond": 20}}, context
     )
     assert result["Summary"]["Succeeded"] == 11
-    arrivals = sorted(r.Arrived for r in emulator.state.received)
+    arrivals = sorted(r.Arrived for r in emulator.state.writes)
     assert arrivals[-1] - arrivals[0] >= 10 / 20 * 0.9  # 11 requests at 20 a second span 0.5 s
 
 
 def test_rate_cap_covers_retries(emulator, maintain, context, fleet):
-    emulator.inject("throttle", 4, RetryAfterMs=1)
+    emulator.inject("throttle", 4, RetryAfterMs=1, Action="ModifyInstanceMaintainTime")
     maintain.lambda_handler(
         {"InstanceIds": fleet[:3], **WINDOW, "RateControl": {"Concurrency": 3, "MaxRequestsPerSecond": 10}}, context
     )
-    arrivals = sorted(r.Arrived for r in emulator.state.received)
+    arrivals = sorted(r.Arrived for r in emulator.state.writes)
     assert len(arrivals) == 7
     assert arrivals[-1] - arrivals[0] >= 6 / 10 * 0.9
 
 
 def test_deadline_stops_new_targets_and_accounts_for_all(emulator, maintain, fleet):
-    emulator.inject("latency", 1000, Seconds=0.3)
+    emulator.inject("latency", 1000, Seconds=0.3, Action="ModifyInstanceMaintainTime")
     result = maintain.lambda_handler(
         {"InstanceIds": fleet, **WINDOW, "RateControl": {"Concurrency": 1}}, LambdaContext(remaining_ms=3000)
     )  # no new target after 1 s (1 s margin, 1 s reserve)
@@ -132,7 +135,7 @@ def test_deadline_stops_new_targets_and_accounts_for_all(emulator, maintain, fle
     assert 2 <= summary["Succeeded"] <= 5
     assert summary["NotAttempted"] >= 7
     assert {t["Reason"] for t in result["Targets"] if t["Outcome"] == "NotAttempted"} == {"DeadlineNear"}
-    assert len(emulator.state.received) == summary["Succeeded"]
+    assert len(emulator.state.writes) == summary["Succeeded"]
 
 
 class FakeClock:
@@ -202,7 +205,7 @@ def test_next_hop_only_after_a_complete_batch(emulator, maintain, context, fleet
     partial = maintain.lambda_handler({"InstanceIds": ["r-unknown"], **WINDOW, "Next": following}, context)
     assert "Next" not in partial
     assert "Rerun" not in partial  # a missing instance stays missing: nothing a rerun could change
-    emulator.inject("internal", 100)  # a failure a later attempt may not meet
+    emulator.inject("internal", 100, Action="ModifyInstanceMaintainTime")  # a failure a later attempt may not meet
     with environment({"ALIBABA_CLOUD_RETRY_BASE_DELAY": "0.01", "ALIBABA_CLOUD_MAX_ATTEMPTS": "2"}):
         failing = load_function(MAINTAIN)
     transient = failing.lambda_handler({"InstanceIds": fleet[:1], **WINDOW, "Next": following}, context)
@@ -231,7 +234,7 @@ def test_malformed_batches_are_refused_before_any_call(emulator, maintain, conte
     with pytest.raises(AlibabaCloudError) as raised:
         maintain.lambda_handler({**WINDOW, **event}, context)
     assert raised.value.code == code
-    assert emulator.state.received == []
+    assert emulator.state.writes == []
 
 
 def test_rate_limiter_spaces_slots_and_refuses_late_ones():
@@ -296,7 +299,7 @@ def test_batch_metrics_are_totals_per_batch(emulator, maintain, context, fleet, 
 
 
 def test_a_batch_left_unfinished_is_incomplete_and_throttles_are_counted(emulator, maintain, context, fleet, capsys):
-    emulator.inject("throttle", 1, RetryAfterMs=1)
+    emulator.inject("throttle", 1, RetryAfterMs=1, Action="ModifyInstanceMaintainTime")
     maintain.lambda_handler(
         {
             "Targets": [{"InstanceId": "r-unknown"}] + [{"InstanceId": i} for i in fleet[:3]],

@@ -204,7 +204,7 @@ def test_a_fanning_chain_spends_one_budget_across_all_its_branches(emulator, mai
             pending += [result] * (1 + len(result["Deliveries"]))
     assert pending == []
     assert 1 < runs <= 32
-    assert len(emulator.state.received) == runs
+    assert len(emulator.state.writes) == runs
     assert refusals
     assert set(refusals) == {"Chain.BudgetExhausted"}
 
@@ -226,7 +226,7 @@ def test_a_result_shaped_next_cannot_restart_the_hop_count(emulator, maintain, c
             context,
         )
     assert raised.value.code == "Chain.HopLimitExceeded"
-    assert emulator.state.received == []
+    assert emulator.state.writes == []
 
 
 def test_a_budget_cannot_be_raised_by_the_event(emulator, maintain, context):
@@ -235,7 +235,7 @@ def test_a_budget_cannot_be_raised_by_the_event(emulator, maintain, context):
     with pytest.raises(AlibabaCloudError) as raised:
         maintain.lambda_handler({**hop(), "Budget": 0}, context)
     assert raised.value.code == "Chain.BudgetExhausted"
-    assert len(emulator.state.received) == 1
+    assert len(emulator.state.writes) == 1
 
 
 def test_a_chain_deeper_than_the_limit_is_refused_before_its_first_call(emulator):
@@ -244,7 +244,7 @@ def test_a_chain_deeper_than_the_limit_is_refused_before_its_first_call(emulator
         chain = hop(Next=chain)
     invocations, dead = fire_release_schedule(emulator, {"InstanceId": ECS_ID, "Next": chain}, {"ChainMaxHops": "3"})
     assert len(invocations) == 1
-    assert emulator.state.received == []
+    assert emulator.state.writes == []
     assert dead[-1]["responsePayload"]["errorMessage"].startswith(
         "Chain.HopLimitExceeded: The chain's Next hops go deeper"
     )
@@ -384,7 +384,7 @@ def test_malformed_chain_events_are_refused(emulator, maintain, context, event, 
         maintain.lambda_handler(event, context)
     assert raised.value.code == code
     assert raised.value.http_status == 400
-    assert emulator.state.received == []
+    assert emulator.state.writes == []
 
 
 def test_hop_envelope_and_correlation_id_are_honoured(emulator, maintain, context):
@@ -457,7 +457,9 @@ def test_a_sender_that_lost_its_answer_retries_and_stops_on_the_replayed_answer(
     up on its first attempt before the answer comes, retries on its schedule, and stops at the first 2xx:
     the first answer, replayed from the shared table, with Alibaba called once."""
     local_cloud = cloud_with_aws
-    emulator.inject("latency", 1, Seconds=1.0)  # the first answer comes after the sender stopped waiting
+    emulator.inject(
+        "latency", 1, Seconds=1.0, Action="ModifyInstanceMaintainTime"
+    )  # the first answer comes after the sender stopped waiting
     body = json.dumps({"InstanceId": REDIS_ID, "MaintainStartTime": "02:00Z", "MaintainEndTime": "03:00Z"})
     sender, webhook_id = Webhook(WEBHOOK_SECRET), "msg_2pK1lostanswer"
     seen: list[object] = []
@@ -485,8 +487,8 @@ def test_a_sender_that_lost_its_answer_retries_and_stops_on_the_replayed_answer(
     assert answer is not None
     assert answer.headers["Webhook-Replayed"] == "true"
     assert answer.json()["Outcome"] == "Succeeded"
-    assert [r.Action for r in emulator.state.received] == ["ModifyInstanceMaintainTime"]
-    assert answer.json()["RequestId"] == emulator.state.received[0].RequestId
+    assert [r.Action for r in emulator.state.writes] == ["ModifyInstanceMaintainTime"]
+    assert answer.json()["RequestId"] == emulator.state.writes[0].RequestId
     table = aws.client("dynamodb", "DynamoDB_20120810").call("Scan", {"TableName": "lifecycle-webhook-ids"}, None)
     assert [item["WebhookId"]["S"] for item in table["Items"]] == [webhook_id]  # kept where every container sees it
 
@@ -564,7 +566,7 @@ def test_a_run_that_cannot_be_handed_on_writes_nothing_and_is_retried(emulator, 
     status, answer = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, body), LambdaContext()))
     assert status == 503
     assert answer["Code"] == "Run.HandOnFailed"
-    assert emulator.state.received == []
+    assert emulator.state.writes == []
 
 
 @pytest.mark.parametrize(

@@ -62,9 +62,9 @@ def invoke(function, trigger, context):
 )
 def test_fault_matrix(emulator, fast_retries, context, trigger, kind, times, attempts, code, status, has_request_id):
     maintain = load_function(MAINTAIN)
-    emulator.inject(kind, times, RetryAfterMs=20)
+    emulator.inject(kind, times, RetryAfterMs=20, Action="ModifyInstanceMaintainTime")
     got_status, got_code, request_id, message = invoke(maintain, trigger, context)
-    received = emulator.state.received
+    received = emulator.state.writes
     assert len(received) == attempts
     assert (got_status, got_code) == (status, code)
     assert len({r.Nonce for r in received}) == attempts  # every attempt signed anew
@@ -80,29 +80,29 @@ def test_fault_matrix(emulator, fast_retries, context, trigger, kind, times, att
 
 def test_throttling_waits_as_long_as_the_gateway_asks(emulator, function_env, context):
     maintain = load_function(MAINTAIN)
-    emulator.inject("throttle", 2, RetryAfterMs=300)
+    emulator.inject("throttle", 2, RetryAfterMs=300, Action="ModifyInstanceMaintainTime")
     started = time.monotonic()
     assert maintain.lambda_handler(GOOD, context)["Outcome"] == "Succeeded"
     assert time.monotonic() - started >= 0.6
 
 
 def test_read_timeout_is_retried_with_a_fresh_signature(emulator, fast_retries, context):
-    emulator.inject("latency", 1, Seconds=1.0)
+    emulator.inject("latency", 1, Seconds=1.0, Action="ModifyInstanceMaintainTime")
     with environment({"ALIBABA_CLOUD_READ_TIMEOUT": "0.3"}):
         maintain = load_function(MAINTAIN)
     assert maintain.lambda_handler(GOOD, context)["Outcome"] == "Succeeded"
-    assert len(emulator.state.received) == 2
+    assert len(emulator.state.writes) == 2
 
 
 def test_slow_answer_near_the_deadline_is_reported_in_time(emulator, fast_retries):
     """1.5 s left and a 1 s margin: one attempt of at most 0.5 s, then the failure is reported."""
-    emulator.inject("latency", FOREVER, Seconds=3.0)
+    emulator.inject("latency", FOREVER, Seconds=3.0, Action="ModifyInstanceMaintainTime")
     maintain = load_function(MAINTAIN)
     with pytest.raises(AlibabaCloudError) as raised:
         maintain.lambda_handler(GOOD, LambdaContext(remaining_ms=1500))
     assert raised.value.code == "DeadlineExceeded"
     assert "may have been applied" in raised.value.message
-    assert len(emulator.state.received) == 1
+    assert len(emulator.state.writes) == 1
 
 
 class FakeClock:
@@ -157,7 +157,7 @@ def test_no_time_left_means_no_call(emulator, function_env):
     maintain = load_function(MAINTAIN)
     with pytest.raises(AlibabaCloudError, match="^DeadlineExceeded: "):
         maintain.lambda_handler(GOOD, LambdaContext(remaining_ms=900))
-    assert emulator.state.received == []
+    assert emulator.state.writes == []
 
 
 @pytest.mark.parametrize("trigger", ["direct", "webhook"])
@@ -167,7 +167,7 @@ def test_clock_skew_is_said_plainly_and_not_retried(emulator, function_env, cont
     assert (status, code) == (400, "InvalidTimeStamp.Expired")
     assert request_id
     assert "clock" in message
-    assert len(emulator.state.received) == 1
+    assert len(emulator.state.received) == 1  # the protection read, refused: no write follows
 
 
 @pytest.mark.parametrize("trigger", ["direct", "webhook"])
@@ -176,18 +176,18 @@ def test_signature_mismatch_is_final(emulator, function_env, context, trigger):
         status, code, request_id, _ = invoke(load_function(MAINTAIN), trigger, context)
     assert (status, code) == (400, "SignatureDoesNotMatch")
     assert request_id
-    assert len(emulator.state.received) == 1
+    assert len(emulator.state.received) == 1  # the protection read, refused: no write follows
 
 
 def test_other_client_errors_are_never_retried(emulator, function_env, context):
     maintain = load_function(MAINTAIN)
     with pytest.raises(AlibabaCloudError, match="^NoSuchResource"):
         maintain.lambda_handler({**GOOD, "InstanceId": "r-unknown"}, context)
-    assert len(emulator.state.received) == 1
+    assert len(emulator.state.writes) == 1
 
 
 def test_attempts_are_bounded_by_the_setting(emulator, fast_retries, context):
-    emulator.inject("internal", FOREVER)
+    emulator.inject("internal", FOREVER, Action="ModifyInstanceMaintainTime")
     with environment({"ALIBABA_CLOUD_MAX_ATTEMPTS": "2"}):
         maintain = load_function(MAINTAIN)
     with pytest.raises(

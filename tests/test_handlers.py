@@ -33,7 +33,7 @@ def test_scheduled_event_sets_the_maintenance_window(emulator, maintain, context
         "Action": "ModifyInstanceMaintainTime",
         "Product": "R-kvstore",
         "Parameters": {**event, "RegionId": "cn-hangzhou"},  # the configured region, sent as the core SDK does
-        "RequestId": emulator.state.received[-1].RequestId,
+        "RequestId": emulator.state.writes[-1].RequestId,
         "Outcome": "Succeeded",
         "CorrelationId": context.aws_request_id,
         "Hop": 0,
@@ -79,7 +79,7 @@ def test_subscription_instance_is_refused(emulator, release, context):
 def test_region_of_the_event_is_sent_and_checked_upstream(emulator, release, context):
     with pytest.raises(AlibabaCloudError, match="^NoSuchResource"):
         release.lambda_handler({"InstanceId": ECS_ID, "RegionId": "cn-shanghai"}, context)
-    assert emulator.state.received[-1].Parameters["RegionId"] == "cn-shanghai"
+    assert emulator.state.writes[-1].Parameters["RegionId"] == "cn-shanghai"
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,7 @@ def test_bad_direct_events_fail_before_any_call(emulator, maintain, context, eve
         maintain.lambda_handler(event, context)
     assert raised.value.http_status == 400
     assert str(raised.value).startswith(raised.value.code + ": ")
-    assert emulator.state.received == []
+    assert emulator.state.writes == []
 
 
 # Webhooks
@@ -164,7 +164,7 @@ def _now():
 def test_unauthenticated_webhooks_are_refused_with_401(emulator, maintain, context, make, code):
     status, body = answer_of(maintain.lambda_handler(make(), context))
     assert (status, body["Code"]) == (401, code)
-    assert emulator.state.received == []
+    assert emulator.state.writes == []
 
 
 def test_signature_may_be_one_of_several(emulator, maintain, context):
@@ -235,7 +235,7 @@ def test_webhook_without_a_configured_secret_refuses_everything(emulator, functi
         maintain = load_function(MAINTAIN)
         status, body = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD), context))
     assert (status, body["Code"]) == (500, "Webhook.NotConfigured")
-    assert emulator.state.received == []
+    assert emulator.state.writes == []
 
 
 def test_rotation_accepts_either_configured_secret(emulator, function_env, context):
@@ -264,7 +264,7 @@ def test_missing_credentials_is_a_clear_error(emulator, function_env, context):
         maintain = load_function(MAINTAIN)
         with pytest.raises(AlibabaCloudError, match="^MissingCredentials: "):
             maintain.lambda_handler(GOOD, context)
-    assert emulator.state.received == []
+    assert emulator.state.writes == []
 
 
 def test_logs_carry_correlation_id_and_metrics_count_by_code(emulator, maintain, context, capsys, caplog):
@@ -311,7 +311,7 @@ def test_both_functions_work_with_signature_v3(emulator, function_env, context, 
         )
     assert emulator.state.instances[REDIS_ID].MaintainStartTime == "10:00Z"
     assert emulator.state.instances[ECS_ID].AutoReleaseTime == when[:-3] + "00Z"
-    assert [r.Status for r in emulator.state.received] == [200, 200]
+    assert [r.Status for r in emulator.state.writes] == [200, 200]
 
 
 def test_signature_v3_mismatch_is_scrubbed(emulator, function_env, context):
@@ -365,7 +365,7 @@ def test_a_call_refused_before_sending_is_rejected_not_failed(emulator, maintain
     (rejected,) = [m for m in metrics if m.get("ErrorCode") == "InvalidEndTime.Format"]
     assert rejected["Rejected"] == [1.0]
     assert not [m for m in metrics if "Failures" in m or "Calls" in m]  # no call was sent, none failed
-    assert emulator.state.received == []
+    assert emulator.state.writes == []
 
 
 def test_a_malformed_direct_event_is_counted_as_rejected(emulator, maintain, context, capsys):

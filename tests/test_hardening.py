@@ -53,7 +53,7 @@ def test_one_delivery_sent_to_two_cold_starts_calls_alibaba_once(emulator, share
     assert answer_of(first)[0] == 200
     assert answer_of(replay) == answer_of(first)  # the first answer, status and body
     assert replay["headers"]["Webhook-Replayed"] == "true"
-    assert len(emulator.state.received) == 1
+    assert len(emulator.state.writes) == 1
 
 
 def test_an_old_cancel_replayed_elsewhere_cannot_undo_a_later_set(emulator, shared_store, context):
@@ -70,7 +70,7 @@ def test_an_old_cancel_replayed_elsewhere_cannot_undo_a_later_set(emulator, shar
     )
     replay = cold_start(RELEASE).lambda_handler(json.loads(json.dumps(cancel)), context)
     assert replay["headers"]["Webhook-Replayed"] == "true"  # answered again, not run again
-    assert [r.Parameters.get("AutoReleaseTime") for r in emulator.state.received] == [None, later]  # cancel, set
+    assert [r.Parameters.get("AutoReleaseTime") for r in emulator.state.writes] == [None, later]  # cancel, set
     assert emulator.state.instances[ECS_ID].AutoReleaseTime == later
 
 
@@ -90,16 +90,16 @@ def test_an_id_reused_with_another_body_in_another_container_is_409(emulator, sh
         )
     )
     assert (status, body["Code"]) == (409, "Webhook.IdReused")
-    assert len(emulator.state.received) == 1
+    assert len(emulator.state.writes) == 1
 
 
 def test_a_transient_failure_is_forgotten_so_the_retry_runs_in_any_container(emulator, shared_store, context):
-    emulator.inject("unavailable")
+    emulator.inject("unavailable", Action="ModifyInstanceMaintainTime")
     event = webhook_event(MAINTAIN, GOOD)
     with environment({"ALIBABA_CLOUD_MAX_ATTEMPTS": "1"}):
         assert answer_of(cold_start(MAINTAIN).lambda_handler(event, context))[0] == 503
     assert answer_of(cold_start(MAINTAIN).lambda_handler(json.loads(json.dumps(event)), context))[0] == 200
-    assert len(emulator.state.received) == 2
+    assert len(emulator.state.writes) == 2
 
 
 def test_an_unreachable_store_fails_closed_with_503(emulator, function_env, context):
@@ -116,7 +116,7 @@ def test_an_unreachable_store_fails_closed_with_503(emulator, function_env, cont
     status, body = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD), context))
     assert (status, body["Code"]) == (503, "Webhook.ReplayStoreUnavailable")
     assert "send it again" in body["Message"]
-    assert emulator.state.received == []
+    assert emulator.state.writes == []
 
 
 # 6. Smaller holes
@@ -141,7 +141,7 @@ def test_secrets_are_scrubbed_before_an_error_page_is_cut():
 def test_webhook_bodies_must_be_strict_shallow_json(emulator, maintain, context, body):
     status, answer = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, body), context))
     assert (status, answer["Code"]) == (400, "InvalidParameter")
-    assert emulator.state.received == []
+    assert emulator.state.writes == []
 
 
 def test_direct_events_must_be_strict_shallow_json(emulator, maintain, context):
@@ -155,7 +155,7 @@ def test_direct_events_must_be_strict_shallow_json(emulator, maintain, context):
             maintain.lambda_handler(event, context)
         assert raised.value.code == "InvalidParameter"
         assert raised.value.http_status == 400
-    assert emulator.state.received == []
+    assert emulator.state.writes == []
 
 
 def test_a_request_context_http_that_is_not_an_object_is_400(emulator, maintain, context):
@@ -189,7 +189,7 @@ def test_a_scheduled_time_at_the_ends_of_the_calendar_is_400_not_500(
     )
     assert status == 400, body
     assert body["Code"].startswith("Invalid"), body
-    assert emulator.state.received == []
+    assert emulator.state.writes == []
 
 
 @pytest.mark.parametrize(
@@ -234,7 +234,7 @@ def test_a_queued_event_that_can_never_succeed_goes_to_the_dead_letters_at_once(
 
 
 def test_a_queued_transient_failure_is_still_delivered_again(emulator, shared_store, context):
-    emulator.inject("unavailable", 1)
+    emulator.inject("unavailable", 1, Action="ModifyInstanceMaintainTime")
     with environment({"ALIBABA_CLOUD_MAX_ATTEMPTS": "1"}):
         maintain = cold_start(MAINTAIN)
 
@@ -254,7 +254,7 @@ def test_a_first_run_killed_at_its_deadline_does_not_hold_its_id(emulator, share
     assert (status, body["Code"]) == (409, "Webhook.InProgress")  # while it might still answer
     time.sleep(1.5)  # its invocation's deadline, and the second of grace, are past
     assert answer_of(cold_start(MAINTAIN).lambda_handler(json.loads(json.dumps(event)), context))[0] == 200
-    assert len(emulator.state.received) == 1
+    assert len(emulator.state.writes) == 1
 
 
 def test_a_run_whose_answer_could_not_be_stored_is_not_run_again(emulator, shared_store, context, monkeypatch):
@@ -272,12 +272,12 @@ def test_a_run_whose_answer_could_not_be_stored_is_not_run_again(emulator, share
     time.sleep(2.5)  # the first invocation's deadline, and its second of grace, are past
     status, body = answer_of(cold_start(MAINTAIN).lambda_handler(json.loads(json.dumps(event)), context))
     assert (status, body["Code"]) == (409, "Webhook.InProgress")
-    assert len(emulator.state.received) == 1
+    assert len(emulator.state.writes) == 1
 
 
 def test_a_request_that_went_out_unanswered_is_kept_not_run_again(emulator, shared_store, context):
     """A connection broken after the request was sent: it may have been applied, so its answer is kept."""
-    emulator.inject("reset")
+    emulator.inject("reset", Action="ModifyInstanceMaintainTime")
     event = webhook_event(MAINTAIN, GOOD)
     with environment({"ALIBABA_CLOUD_MAX_ATTEMPTS": "1"}):
         first = answer_of(cold_start(MAINTAIN).lambda_handler(event, context))
@@ -296,15 +296,15 @@ def test_a_store_that_cannot_hold_the_id_stops_the_run_before_anything_is_sent(
     def hold_fails(*args, **kwargs):
         raise replay.unavailable("InternalServerError")
 
-    event = webhook_event(RELEASE, {"InstanceIds": [ECS_ID]})
+    event = webhook_event(RELEASE, {"InstanceIds": [ECS_ID], "AutoReleaseTime": in_future(hours=5)})
     first = cold_start(RELEASE)
     monkeypatch.setattr(replay.DynamoReplayStore, "hold", hold_fails)
     status, body = answer_of(first.lambda_handler(event, context))
     assert (status, body["Code"]) == (503, "Webhook.ReplayStoreUnavailable")
-    assert emulator.state.received == []
+    assert emulator.state.writes == []
     monkeypatch.undo()
     assert answer_of(cold_start(RELEASE).lambda_handler(json.loads(json.dumps(event)), context))[0] == 200
-    assert len(emulator.state.received) == 1
+    assert len(emulator.state.writes) == 1
 
 
 @pytest.mark.parametrize("text", ["\ud800", "a\x07b", "line\nbreak"])
@@ -314,4 +314,4 @@ def test_text_that_cannot_be_signed_or_shown_is_a_400_not_a_500(emulator, mainta
     assert status == 400
     assert answer["Code"] == "InvalidParameter"
     assert "OwnerAccount" in answer["Message"]
-    assert emulator.state.received == []
+    assert emulator.state.writes == []

@@ -83,6 +83,7 @@ def test_official_ecs_client_pages_through_the_emulator(tagged, algorithm):
             "CreationTime": to_the_second(model.creation_time),  # one format: ECS reads it back to the minute
             "AutoReleaseTime": model.auto_release_time or None,
             "Tags": {t.tag_key: t.tag_value for t in model.tags.tag},
+            "DeletionProtection": model.deletion_protection,
         }
     assert official["i-official001"].auto_release_time == "2026-12-01T02:00Z"  # read back without seconds
 
@@ -132,10 +133,7 @@ def tagged_answer(emulator, action_name, describe):
 
 @pytest.mark.parametrize(
     ("describe", "client_class", "models", "extra"),
-    [
-        (ecs.DESCRIBE_INSTANCES, EcsClient, ecs_models, {"max_results": 100}),
-        (r_kvstore.DESCRIBE_INSTANCES, KvClient, kv_models, {"page_size": 50, "page_number": 1}),
-    ],
+    [(r_kvstore.DESCRIBE_INSTANCES, KvClient, kv_models, {"page_size": 50, "page_number": 1})],
 )
 def test_layer_sends_the_parameter_names_the_official_client_sends(
     tagged, function_env, describe, client_class, models, extra
@@ -186,3 +184,23 @@ def test_modify_actions_take_every_parameter_of_the_official_model(action, reque
     # SecurityToken is a credential: the signature carries it, an event never does
     assert official - {"SecurityToken"} <= set(action.parameter_names)
     assert {"OwnerId", "OwnerAccount", "ResourceOwnerAccount", "ResourceOwnerId"} <= official
+
+
+def test_an_ecs_selection_sends_the_names_the_official_client_sends(tagged, function_env):
+    """By tags, ECS reads ListTagResources, then DescribeInstances by InstanceIds: both as the official client."""
+    client = EcsClient(official_config(tagged, "v2"))
+    first = sorted(TAGS.items())[0]
+    client.list_tag_resources(
+        ecs_models.ListTagResourcesRequest(
+            region_id="cn-hangzhou",
+            resource_type="instance",
+            tag=[ecs_models.ListTagResourcesRequestTag(key=first[0], value=first[1])],
+        )
+    )
+    client.describe_instances(
+        ecs_models.DescribeInstancesRequest(region_id="cn-hangzhou", instance_ids='["i-official001"]', max_results=100)
+    )
+    official = [(r.Action, set(r.Parameters)) for r in tagged.state.received[-2:]]
+    load_function("describe_ecs_instances").lambda_handler({"Tags": TAGS}, LambdaContext())
+    layer = [(r.Action, set(r.Parameters)) for r in tagged.state.received if r.Action]
+    assert layer[len(official) : len(official) + 2] == official

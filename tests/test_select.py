@@ -30,7 +30,7 @@ def writes(emulator, action: str) -> int:
 
 
 def reads(emulator) -> int:
-    return sum(r.Action == "DescribeInstances" for r in emulator.state.received)
+    return sum(r.Action in ("DescribeInstances", "ListTagResources") for r in emulator.state.received)
 
 
 @pytest.fixture
@@ -58,9 +58,11 @@ def test_ecs_inventory_reads_every_page(emulator, describe_ecs, context):
     add_fleet(emulator, 3, prefix="i-untagged", Tags={"env": "prod"})
     result = describe_ecs.lambda_handler({"Tags": DEV}, context)
     assert result["Outcome"] == "Succeeded"
-    assert result["Inventory"] == {"Read": 250, "TotalCount": 250, "Pages": 3, "Complete": True}
+    # by tags, ECS reads the IDs through ListTagResources (50 a page), then describes them by InstanceIds:
+    # its DescribeInstances tag filter may not match more than 1,000 resources
+    assert result["Inventory"] == {"Read": 250, "TotalCount": None, "Pages": 5, "Reads": 10, "Complete": True}
     assert [r["InstanceId"] for r in result["Instances"]] == ids
-    assert reads(emulator) == 3
+    assert reads(emulator) == 10
     assert result["Instances"][0] == {
         "InstanceId": ids[0],
         "RegionId": "cn-hangzhou",
@@ -69,11 +71,14 @@ def test_ecs_inventory_reads_every_page(emulator, describe_ecs, context):
         "CreationTime": "2026-11-22T03:04:00Z",  # ECS reads it back to the minute; given to the second
         "AutoReleaseTime": None,
         "Tags": DEV,
+        "DeletionProtection": False,
     }
-    sent = [r.Parameters for r in emulator.state.received]
-    assert sent[0]["MaxResults"] == "100"
-    assert "NextToken" not in sent[0]
-    assert sent[1]["NextToken"]
+    sent = [(r.Action, r.Parameters) for r in emulator.state.received]
+    assert [action for action, _ in sent[:4]] == ["ListTagResources", "DescribeInstances"] * 2
+    assert sent[0][1]["ResourceType"] == "instance"
+    assert "NextToken" not in sent[0][1]
+    assert sent[2][1]["NextToken"]
+    assert len(json.loads(sent[1][1]["InstanceIds"])) == 50
 
 
 def test_redis_inventory_pages_by_number_until_total_count(emulator, describe_redis, context):
@@ -93,7 +98,7 @@ def test_inventory_stops_within_the_size_rule_and_resumes(emulator, describe_ecs
     assert first["Outcome"] == "Failed"
     assert first["ErrorCode"] == "Inventory.Incomplete"
     assert first["Inventory"]["Reason"] == "SizeLimit"
-    assert first["Inventory"]["TotalCount"] == 1500
+    assert first["Inventory"]["Pages"] < 30  # of ListTagResources: 1,500 instances are 30 pages
     assert len(json.dumps(first)) + len(json.dumps({"Tags": DEV})) <= ASYNC_LIMIT - ENVELOPE
     seen = [r["InstanceId"] for r in first["Instances"]]
     resume = first["Resume"]
@@ -175,6 +180,8 @@ def test_ttl_by_tag_plan_apply_then_nothing_to_do(ttl_fleet, release, context):
         "NotAttempted": 0,
         "Unchanged": 0,
         "WouldChange": 2,
+        "Protected": 0,
+        "Skipped": 0,
     }
     assert plan["Selection"]["Skipped"] == {"SubscriptionInstance": 1}
     assert plan["Selection"]["Complete"] is True
@@ -267,6 +274,7 @@ def test_a_selection_reads_for_the_owner_it_writes_for(emulator, release, contex
     result = release.lambda_handler({"Select": {"Tags": DEV}, "AutoReleaseAfter": "P1D", **owner}, context)
     assert result["Summary"]["Succeeded"] == 1
     assert [(r.Action, owner.items() <= r.Parameters.items()) for r in emulator.state.received] == [
+        ("ListTagResources", True),
         ("DescribeInstances", True),
         ("ModifyInstanceAutoReleaseTime", True),
     ]
@@ -407,7 +415,7 @@ def test_a_plan_for_one_instance_answers_as_every_plan_does(emulator, release, c
     assert result["DryRun"] is True
     assert result["Summary"]["WouldChange"] == 1
     assert result["Targets"][0]["InstanceId"] == ECS_ID
-    assert emulator.state.received == []  # nothing written
+    assert emulator.state.writes == []  # read, not written
 
 
 def test_dry_run_false_for_one_instance_is_the_one_call(emulator, release, context):
@@ -416,7 +424,7 @@ def test_dry_run_false_for_one_instance_is_the_one_call(emulator, release, conte
     result = release.lambda_handler({"InstanceId": ECS_ID, "AutoReleaseAfter": "PT8H", "DryRun": False}, context)
     assert result["Outcome"] == "Succeeded"
     assert result["Parameters"]["InstanceId"] == ECS_ID  # a single call's result, written
-    assert [r.Action for r in emulator.state.received] == ["ModifyInstanceAutoReleaseTime"]
+    assert [r.Action for r in emulator.state.received] == ["DescribeInstances", "ModifyInstanceAutoReleaseTime"]
 
 
 def test_a_plan_is_never_refused_for_its_size(emulator, release, context, monkeypatch):
@@ -437,11 +445,11 @@ def test_a_region_beside_a_select_is_the_selections(emulator, release, context):
 
 
 def test_a_selection_stops_reading_once_it_is_known_to_be_too_large(emulator, release, context, monkeypatch):
-    """250 instances to change, over three pages, and room for five: the first page tells, so the read
-    stops there, nothing kept of the rest and nothing written."""
+    """250 instances to change, over five pages of IDs, and room for five: the first page tells, so the
+    read stops there (that page's IDs listed and described), nothing kept of the rest and nothing written."""
     monkeypatch.setattr("alibaba_cloud.paths.fleet.fleet_run.MAX_TARGETS", 5)
     add_fleet(emulator, 250)
     with pytest.raises(AlibabaCloudError, match=r"^Select\.TooManyTargets: More than 5 "):
         release.lambda_handler({"Select": {"Tags": DEV}, "AutoReleaseAfter": "PT8H"}, context)
-    assert reads(emulator) == 1
+    assert reads(emulator) == 2
     assert writes(emulator, "ModifyInstanceAutoReleaseTime") == 0

@@ -83,7 +83,7 @@ def test_one_layer_shared_by_every_function(resources):
 
 def test_each_function_has_a_schedule_disabled_until_configured(resources, template):
     schedules = of_type(resources, "AWS::Scheduler::Schedule")
-    assert len(schedules) == FUNCTIONS + 1  # and the TTL-by-tag example
+    assert len(schedules) == FUNCTIONS + 2  # and the TTL-by-tag example, and the release notice
     for schedule in schedules.values():
         props = schedule["Properties"]
         assert props["State"]["Ref"].endswith("ScheduleState")
@@ -95,6 +95,7 @@ def test_each_function_has_a_schedule_disabled_until_configured(resources, templ
     assert ttl["AutoReleaseAfter"] == {"Tag": "ttl"}
     assert ttl["Since"] == "CreationTime"
     assert ttl["Select"]["Tags"]["ttl"] is None
+    assert json.loads(template["Parameters"]["ReleaseNoticeInput"]["Default"]) == {"ReleasingWithin": "PT24H"}
 
 
 def test_each_function_has_a_webhook_route(resources, template):

@@ -20,9 +20,9 @@ def call(function, context):
 
 
 def test_upstream_request_id_reaches_the_operator(emulator, maintain, context):
-    emulator.inject("internal", 100)
+    emulator.inject("internal", 100, Action="ModifyInstanceMaintainTime")
     error = call(maintain, context)
-    assert error.request_id == emulator.state.received[-1].RequestId
+    assert error.request_id == emulator.state.writes[-1].RequestId
     assert f"(RequestId: {error.request_id})" in str(error)
 
 
@@ -34,7 +34,7 @@ def test_html_error_page_is_described_not_crashed_on(emulator, maintain, context
 
 
 def test_read_timeout_says_the_change_may_have_happened(emulator, function_env, context):
-    emulator.inject("latency", 100, Seconds=1.0)
+    emulator.inject("latency", 100, Seconds=1.0, Action="ModifyInstanceMaintainTime")
     with environment({"ALIBABA_CLOUD_READ_TIMEOUT": "0.2", "ALIBABA_CLOUD_MAX_ATTEMPTS": "1"}):
         maintain = load_function(MAINTAIN)
     error = call(maintain, context)
@@ -51,7 +51,7 @@ def test_nothing_listening_is_a_connection_failure(function_env, context):
 
 
 def test_webhook_sees_status_and_json_for_gateway_faults(emulator, maintain, context):
-    emulator.inject("unavailable", 100)
+    emulator.inject("unavailable", 100, Action="ModifyInstanceMaintainTime")
     status, body = answer_of(maintain.lambda_handler(webhook_event(MAINTAIN, GOOD), context))
     assert (status, body["Code"]) == (503, "ServiceUnavailable")
     assert body["RequestId"]
@@ -128,7 +128,7 @@ def test_secrets_never_appear_in_errors_results_or_logs(emulator, function_env, 
 
 
 def test_a_ram_denial_says_which_policy_denied_which_action_everywhere(emulator, maintain, context, caplog):
-    emulator.inject("denied", 100)
+    emulator.inject("denied", 100, Action="ModifyInstanceMaintainTime")
     error = call(maintain, context)
     detail = error.access_denied_detail
     assert (error.code, error.http_status) == ("Forbidden.RAM", 403)
@@ -162,7 +162,7 @@ def test_the_official_client_reads_the_same_denial(emulator, maintain, context):
 
     from helpers import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 
-    emulator.inject("denied", 2)
+    emulator.inject("denied", 2, Action="ModifyInstanceMaintainTime")
     ours = call(maintain, context)
     client = Client(
         Config(
@@ -185,11 +185,11 @@ def test_the_official_client_reads_the_same_denial(emulator, maintain, context):
 
 
 def test_xml_error_bodies_are_read_like_json_ones(emulator, function_env, context):
-    emulator.inject("xml", 100)
+    emulator.inject("xml", 100, Action="ModifyInstanceMaintainTime")
     with environment({"ALIBABA_CLOUD_MAX_ATTEMPTS": "1"}):
         maintain = load_function(MAINTAIN)
     error = call(maintain, context)
-    received = emulator.state.received[-1]
+    received = emulator.state.writes[-1]
     assert (error.code, error.http_status, error.request_id) == ("InternalError", 500, received.RequestId)
     assert error.message.startswith("The request processing has failed")
     assert error.retryable
@@ -265,7 +265,7 @@ def test_a_refused_connection_says_nothing_was_sent(function_env, context):
 
 
 def test_a_connection_broken_after_sending_may_have_been_applied(emulator, function_env, context):
-    emulator.inject("reset", 100)
+    emulator.inject("reset", 100, Action="ModifyInstanceMaintainTime")
     with environment({"ALIBABA_CLOUD_MAX_ATTEMPTS": "1"}):
         maintain = load_function(MAINTAIN)
     error = call(maintain, context)

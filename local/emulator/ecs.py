@@ -1,19 +1,37 @@
-"""ECS (2014-05-26) in the emulator: ModifyInstanceAutoReleaseTime and DescribeInstances, with their rules.
+"""ECS (2014-05-26) in the emulator: ModifyInstanceAutoReleaseTime, DescribeInstances and
+ListTagResources, with their documented limits.
 
-Written apart from the layer's declarations, so each checks the other.
+Written apart from the layer's declarations, so each checks the other. The official model of
+``DescribeInstances`` says a tag filter may not match more than 1,000 resources (use
+``ListTagResources`` beyond), without saying what the API answers then; the emulator answers the
+worst it could: the first 1,000, as if they were all, so a reader that trusts the filter beyond its
+limit loses instances here as it would there.
 """
 
 from __future__ import annotations
 
-import base64
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
-from .state import TAG_PARAMETER, ApiError, EmulatorState, require_instance, selected, tag_filter
+from .state import (
+    TAG_PARAMETER,
+    ApiError,
+    EmulatorState,
+    offset_token,
+    require_instance,
+    selected,
+    tag_filter,
+    tag_rows,
+    token_offset,
+)
 
 VERSION = "2014-05-26"
 RELEASE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 MAX_TAGS = 20
+MAX_TAGGED = 1_000  # DescribeInstances' tag filter: at most this many resources
+MAX_IDS = 100  # InstanceIds: a JSON array of at most 100
+TAG_PAGE = 50  # ListTagResources: rows a page
 
 
 def modify_instance_auto_release_time(state: EmulatorState, params: dict[str, str]) -> None:
@@ -60,13 +78,16 @@ def describe_instances(state: EmulatorState, params: dict[str, str]) -> dict:
         raise ApiError(400, "MissingParameter", "RegionId should not be null.")
     size = _whole(params.get("MaxResults", "10"), "MaxResults")
     size = min(max(size, 10), 100)
-    start = _offset(params.get("NextToken"))
-    found = selected(state, "Ecs", region, tag_filter(params, MAX_TAGS))
+    start = token_offset(params.get("NextToken"))
+    tags = tag_filter(params, MAX_TAGS)
+    found = selected(state, "Ecs", region, tags, _instance_ids(params.get("InstanceIds")))
+    if tags:
+        found = found[:MAX_TAGGED]
     page = found[start : start + size]
     more = start + size < len(found)
     return {
         "TotalCount": len(found),
-        "NextToken": base64.urlsafe_b64encode(f"offset:{start + size}".encode()).decode() if more else "",
+        "NextToken": offset_token(start + size) if more else "",
         "Instances": {
             "Instance": [
                 {
@@ -76,6 +97,7 @@ def describe_instances(state: EmulatorState, params: dict[str, str]) -> dict:
                     "InstanceChargeType": i.InstanceChargeType,
                     "CreationTime": i.CreationTime[:16] + "Z",  # read back to the minute
                     "AutoReleaseTime": i.AutoReleaseTime[:16] + "Z" if i.AutoReleaseTime else "",
+                    "DeletionProtection": i.DeletionProtection,
                     "Tags": {"Tag": [{"TagKey": k, "TagValue": v} for k, v in sorted(i.Tags.items())]},
                 }
                 for i in page
@@ -90,16 +112,33 @@ def _whole(text: str, name: str) -> int:
     return int(text)
 
 
-def _offset(token: str | None) -> int:
-    if not token:
-        return 0
+def _instance_ids(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
     try:
-        kind, _, offset = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        if kind != "offset":
-            raise ValueError(token)
-        return int(offset)
+        ids = json.loads(text)
     except ValueError:
-        raise ApiError(400, "InvalidNextToken.Malformed", "The specified NextToken is not valid.") from None
+        ids = None
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(ids) > MAX_IDS:
+        raise ApiError(400, "InvalidParameter", "The specified parameter InstanceIds is not valid.")
+    return ids
+
+
+def list_tag_resources(state: EmulatorState, params: dict[str, str]) -> dict:
+    """``ResourceType=instance`` and ``Tag.N`` (at most 20) or ``ResourceId.N`` (at most 50); 50 rows a page."""
+    region = params.get("RegionId")
+    if not region:
+        raise ApiError(400, "MissingParameter", "RegionId should not be null.")
+    if params.get("ResourceType") != "instance":
+        raise ApiError(400, "InvalidResourceType.NotFound", "The specified ResourceType is not found.")
+    tags = tag_filter(params, MAX_TAGS)
+    ids = [v for k, v in params.items() if re.fullmatch(r"ResourceId\.[1-9]\d*", k)]
+    if len(ids) > 50:
+        raise ApiError(400, "InvalidParameter", "ResourceId.N: N must be at most 50.")
+    if not tags and not ids:
+        raise ApiError(400, "MissingParameter", "Tag or ResourceId should not be null.")
+    found = selected(state, "Ecs", region, tags, ids or None)
+    return tag_rows(found, tags, "instance", token_offset(params.get("NextToken")), TAG_PAGE)
 
 
 ACTIONS = {
@@ -108,7 +147,14 @@ ACTIONS = {
         modify_instance_auto_release_time,
     ),
     (VERSION, "DescribeInstances"): (
-        lambda name: name in {"MaxResults", "NextToken"} or bool(TAG_PARAMETER.fullmatch(name)),
+        lambda name: name in {"MaxResults", "NextToken", "InstanceIds"} or bool(TAG_PARAMETER.fullmatch(name)),
         describe_instances,
+    ),
+    (VERSION, "ListTagResources"): (
+        lambda name: (
+            name in {"ResourceType", "NextToken"}
+            or bool(TAG_PARAMETER.fullmatch(name) or re.fullmatch(r"ResourceId\.[1-9]\d*", name))
+        ),
+        list_tag_resources,
     ),
 }

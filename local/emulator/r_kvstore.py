@@ -1,4 +1,5 @@
-"""R-kvstore (2015-01-01) in the emulator: ModifyInstanceMaintainTime and DescribeInstances, with their rules.
+"""R-kvstore (2015-01-01) in the emulator: ModifyInstanceMaintainTime, DescribeInstances and
+ListTagResources, with their documented limits (its model sets no resource limit on the tag filter).
 
 Written apart from the layer's declarations, so each checks the other.
 """
@@ -7,12 +8,23 @@ from __future__ import annotations
 
 import re
 
-from .state import TAG_PARAMETER, ApiError, EmulatorState, require_instance, selected, tag_filter
+from .state import (
+    TAG_PARAMETER,
+    ApiError,
+    EmulatorState,
+    require_instance,
+    selected,
+    tag_filter,
+    tag_rows,
+    token_offset,
+)
 
 VERSION = "2015-01-01"
 HH_MM_Z = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\dZ")
 MAX_TAGS = 5
 PAGE_SIZES = ("30", "50", "100")
+MAX_IDS = 30  # InstanceIds: at most 30, separated by commas
+TAG_PAGE = 50
 
 
 def modify_instance_maintain_time(state: EmulatorState, params: dict[str, str]) -> None:
@@ -46,7 +58,11 @@ def describe_instances(state: EmulatorState, params: dict[str, str]) -> dict:
         raise ApiError(400, "InvalidParameter", "The specified parameter PageNumber is not valid.")
     if size not in PAGE_SIZES:
         raise ApiError(400, "InvalidParameter", "The specified parameter PageSize is not valid.")
-    found = selected(state, "R-kvstore", region, tag_filter(params, MAX_TAGS))
+    ids = params.get("InstanceIds")
+    wanted = None if ids is None else ids.split(",")
+    if wanted is not None and (len(wanted) > MAX_IDS or not all(wanted)):
+        raise ApiError(400, "InvalidParameter", "The specified parameter InstanceIds is not valid.")
+    found = selected(state, "R-kvstore", region, tag_filter(params, MAX_TAGS), wanted)
     start = (int(number) - 1) * int(size)
     return {
         "TotalCount": len(found),
@@ -68,13 +84,35 @@ def describe_instances(state: EmulatorState, params: dict[str, str]) -> dict:
     }
 
 
+def list_tag_resources(state: EmulatorState, params: dict[str, str]) -> dict:
+    """``ResourceType=INSTANCE`` and ``Tag.N`` or ``ResourceId.N``, at least one of them; 50 rows a page."""
+    region = params.get("RegionId")
+    if not region:
+        raise ApiError(400, "MissingParameter", "RegionId should not be null.")
+    if params.get("ResourceType") != "INSTANCE":
+        raise ApiError(400, "InvalidResourceType.NotFound", "The specified ResourceType is not found.")
+    tags = tag_filter(params, MAX_TAGS)
+    ids = [v for k, v in params.items() if re.fullmatch(r"ResourceId\.[1-9]\d*", k)]
+    if not tags and not ids:
+        raise ApiError(400, "MissingParameter", "Tag or ResourceId should not be null.")
+    found = selected(state, "R-kvstore", region, tags, ids or None)
+    return tag_rows(found, tags, "INSTANCE", token_offset(params.get("NextToken")), TAG_PAGE)
+
+
 ACTIONS = {
     (VERSION, "ModifyInstanceMaintainTime"): (
         lambda name: name in {"InstanceId", "MaintainStartTime", "MaintainEndTime"},
         modify_instance_maintain_time,
     ),
     (VERSION, "DescribeInstances"): (
-        lambda name: name in {"PageNumber", "PageSize"} or bool(TAG_PARAMETER.fullmatch(name)),
+        lambda name: name in {"PageNumber", "PageSize", "InstanceIds"} or bool(TAG_PARAMETER.fullmatch(name)),
         describe_instances,
+    ),
+    (VERSION, "ListTagResources"): (
+        lambda name: (
+            name in {"ResourceType", "NextToken"}
+            or bool(TAG_PARAMETER.fullmatch(name) or re.fullmatch(r"ResourceId\.[1-9]\d*", name))
+        ),
+        list_tag_resources,
     ),
 }

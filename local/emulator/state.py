@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ class Instance:
     MaintainStartTime: str | None = "18:00Z"
     MaintainEndTime: str | None = "19:00Z"
     Tags: dict[str, str] = field(default_factory=dict)
+    DeletionProtection: bool = False  # ECS release protection: it guards against a manual release only
     CreationTime: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     Status: str = "Running"
 
@@ -100,6 +102,11 @@ class EmulatorState:
     def now(self) -> datetime:
         return datetime.now(UTC) + self.clock_skew
 
+    @property
+    def writes(self) -> list[Received]:
+        """What was received but the reads (Describe*, List*)."""
+        return [r for r in self.received if not (r.Action or "").startswith(("Describe", "List"))]
+
     def take_fault(self, action: str | None) -> Fault | None:
         with self.lock:
             for fault in self.faults:
@@ -137,15 +144,52 @@ def tag_filter(params: dict[str, str], limit: int) -> dict[str, str | None]:
     return {key: values.get(n) for n, key in keys.items()}
 
 
-def selected(state: EmulatorState, product: str, region: str, tags: dict[str, str | None]) -> list[Instance]:
-    """The product's instances in the region whose tags match (a key without value matches any), by ID."""
+def selected(
+    state: EmulatorState, product: str, region: str, tags: dict[str, str | None], ids: list[str] | None = None
+) -> list[Instance]:
+    """The product's instances in the region whose tags match (a key without value matches any), and
+    whose ID is among ``ids`` when given, by ID."""
+    wanted = None if ids is None else set(ids)
     return sorted(
         (
             i
             for i in state.instances.values()
             if i.Product == product
             and i.RegionId == region
+            and (wanted is None or i.InstanceId in wanted)
             and all(k in i.Tags and (v is None or i.Tags[k] == v) for k, v in tags.items())
         ),
         key=lambda i: i.InstanceId,
     )
+
+
+def tag_rows(found: list[Instance], tags: dict[str, str | None], kind: str, start: int, size: int) -> dict:
+    """``ListTagResources``'s page: a row per resource and tag asked for (every tag of the resource when
+    none is), ``size`` rows a page after ``start``, then an opaque ``NextToken``."""
+    rows = [
+        {"ResourceId": i.InstanceId, "ResourceType": kind, "TagKey": k, "TagValue": i.Tags[k]}
+        for i in found
+        for k in (tags or sorted(i.Tags))
+        if k in i.Tags
+    ]
+    more = start + size < len(rows)
+    return {
+        "NextToken": offset_token(start + size) if more else "",
+        "TagResources": {"TagResource": rows[start : start + size]},
+    }
+
+
+def offset_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def token_offset(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        kind, _, offset = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+        if kind != "offset":
+            raise ValueError(token)
+        return int(offset)
+    except ValueError:
+        raise ApiError(400, "InvalidNextToken.Malformed", "The specified NextToken is not valid.") from None

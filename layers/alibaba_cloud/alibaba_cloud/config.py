@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 EXACTLY_ONE_HOUR = "exactly-one-hour"
 AT_LEAST_ONE_HOUR = "at-least-one-hour"
+MAX_CHANGES = 5000  # MAX_CHANGES' own ceiling: no invocation writes more targets (events.keys.MAX_TARGETS)
 
 
 class ConfigurationError(ValueError):
@@ -25,6 +26,22 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise ConfigurationError(f"{name} must be positive, not {raw!r}")
     return value
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int, most: int) -> int:
+    raw = env.get(name, "")
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= most):
+        raise ConfigurationError(f"{name} must be a whole number from 1 to {most}, not {raw!r}")
+    return int(raw)
+
+
+def _tag_key(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "") or default
+    if not 1 <= len(raw) <= 128 or not raw.isprintable():
+        raise ConfigurationError(f"{name} must be a tag key of 1 to 128 printable characters")
+    return raw
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
@@ -93,6 +110,9 @@ class Settings:
     retry_base_delay: float = 0.2
     retry_max_delay: float = 5.0
     deadline_margin: float = 1.0
+    # an instance carrying this tag key (any value) is never written by this product
+    protect_tag_key: str = "lifecycle-protect"
+    max_changes: int = 100  # the most targets one run may change; an event may lower it, never raise it
 
     def __repr__(self) -> str:  # the webhook secret may be inline: never print it
         return f"Settings(region_id={self.region_id!r}, endpoint={self.endpoint!r}, network={self.network!r})"
@@ -133,4 +153,6 @@ class Settings:
             retry_base_delay=_number(env, "ALIBABA_CLOUD_RETRY_BASE_DELAY", 0.2),
             retry_max_delay=_number(env, "ALIBABA_CLOUD_RETRY_MAX_DELAY", 5.0),
             deadline_margin=_number(env, "ALIBABA_CLOUD_DEADLINE_MARGIN", 1.0),
+            protect_tag_key=_tag_key(env, "PROTECT_TAG_KEY", "lifecycle-protect"),
+            max_changes=_whole_number(env, "MAX_CHANGES", 100, MAX_CHANGES),
         )

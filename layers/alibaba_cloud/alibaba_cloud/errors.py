@@ -181,3 +181,19 @@ def invalid_response(message: str) -> AlibabaCloudError:
 def internal_error() -> AlibabaCloudError:
     """A bug: what a caller is told, the traceback being in the log."""
     return AlibabaCloudError("InternalError", "The function failed unexpectedly; see its log.", http_status=500)
+
+
+def protected(message: str) -> AlibabaCloudError:
+    """An instance this product does not write (the protection tag, or release protection): refused before any write."""
+    return AlibabaCloudError("Instance.Protected", message, http_status=403, local=True)
+
+
+def too_many_changes(writes: int, cap: int) -> AlibabaCloudError:
+    return AlibabaCloudError(
+        "Fleet.TooManyChanges",
+        f"The plan would change {writes} instances; one run may change at most {cap} (MAX_CHANGES, or "
+        "RateControl.MaxChanges): nothing was written. Narrow the selection, or raise RateControl.MaxChanges "
+        "up to MAX_CHANGES.",
+        http_status=409,
+        local=True,
+    )

@@ -7,8 +7,8 @@ three-line function: validation, signing, transport, triggers, fleets and chains
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +42,29 @@ class Parameter:
     required: bool = False
     check: Check = v.any_text
     public: bool = True  # False: only a convenience writes it (``Tag.1.Key`` comes from ``Tags``)
+    max_length: int = v.MAX_VALUE_LENGTH
+
+
+@dataclass(frozen=True)
+class ByIds:
+    """How a Describe action reads named instances: the parameter, how many a call, how they are joined."""
+
+    parameter: str
+    most: int
+    encode: Callable[[Sequence[str]], str]
+
+
+@dataclass(frozen=True)
+class TagIndex:
+    """The action that lists the IDs carrying tags, where the Describe action's own tag filter stops
+    short (ECS: at most 1,000 resources); the IDs are then described by :class:`ByIds`."""
+
+    action: Action
+    fixed: Mapping[str, str]  # parameters every call sends (``ResourceType``)
+
+
+# A filter an event may ask of a listing, applied to each record as it is read: (value, now) -> keep(record)
+RecordFilter = Callable[[object, datetime], Callable[[Record], bool]]
 
 
 @dataclass(frozen=True)
@@ -49,14 +72,20 @@ class Listing:
     """How a Describe action answers a list: where the items are, how it pages, what a record keeps.
 
     ``paging`` is ``"token"`` (``NextToken`` until the answer gives none: ECS) or ``"number"``
-    (``PageNumber`` until ``TotalCount`` items are read: R-kvstore).
+    (``PageNumber`` until ``TotalCount`` items are read: R-kvstore). ``max_tags`` is how many tag pairs
+    a call may filter on (a selection filters the rest itself); ``filters`` are event keys applied here,
+    not sent.
     """
 
     items: tuple[str, ...]
     paging: str
-    page_size_parameter: str
+    page_size_parameter: str | None
     page_size: int
     record: Callable[[Mapping[str, Any], str], Record]  # (item, region) -> inventory record
+    max_tags: int = 0
+    by_ids: ByIds | None = None
+    tag_index: TagIndex | None = None
+    filters: Mapping[str, RecordFilter] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,6 +101,19 @@ class Fleet:
     describe: Action
     skip: Callable[[Record], str | None] = lambda record: None
     unchanged: Callable[[Mapping[str, str], Record, datetime], bool] | None = None
+    # whether the write would lift a protection the record shows (ECS: a release time on an instance
+    # with release protection, which guards against a manual release only); OverrideProtection lifts it
+    protected: Callable[[Mapping[str, str], Record], bool] = lambda params, record: False
+
+    def protection(self, params: Mapping[str, str] | None, record: Record, protect_tag: str) -> str | None:
+        """Why ``record``'s instance is not written: it carries the protection tag (``ProtectTag``, for
+        any write), or the write would lift a protection it shows (``DeletionProtection``); else None.
+        ``params`` None: the write is not known yet (only the tag is judged)."""
+        if protect_tag in (record.get("Tags") or {}):
+            return "ProtectTag"
+        if params is not None and self.protected(params, record):
+            return "DeletionProtection"
+        return None
 
 
 @dataclass(frozen=True)
@@ -91,7 +133,8 @@ class Action:
 
     @property
     def accepted_names(self) -> tuple[str, ...]:
-        return self.parameter_names + tuple(key for c in self.conveniences for key in c.keys)
+        filters = tuple(self.listing.filters) if self.listing else ()
+        return self.parameter_names + tuple(key for c in self.conveniences for key in c.keys) + filters
 
     @property
     def takes_region(self) -> bool:
@@ -116,6 +159,8 @@ class Action:
         cancel an instance's release time instead of setting it.
         """
         accepted = self.accepted_names
+        if self.listing is not None and self.listing.filters:  # applied to the records read, never sent
+            given = {k: val for k, val in given.items() if k not in self.listing.filters}
         unknown = [name for name in given if name not in accepted]
         if unknown:
             raise invalid("UnsupportedParameter", self.unsupported(sorted(map(str, unknown))))
@@ -143,10 +188,10 @@ class Action:
                     "InvalidParameter",
                     f"The parameter {parameter.name} must be a string, not {type(value).__name__}.",
                 )
-            if len(value) > v.MAX_VALUE_LENGTH:
+            if len(value) > parameter.max_length:
                 raise invalid(
                     "InvalidParameter",
-                    f"The parameter {parameter.name} is longer than {v.MAX_VALUE_LENGTH} characters.",
+                    f"The parameter {parameter.name} is longer than {parameter.max_length} characters.",
                 )
             checked = parameter.check(parameter.name, value, ctx)
             if not checked.isprintable():  # a control character, or a lone surrogate that cannot be signed

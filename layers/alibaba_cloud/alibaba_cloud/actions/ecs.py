@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -11,11 +12,13 @@ from . import validation as v
 from .declaring import (
     OWNER_PARAMETERS,
     Action,
+    ByIds,
     Convenience,
     Fleet,
     Listing,
     Parameter,
     Record,
+    TagIndex,
     item_tags,
     tag_parameters,
     tags_convenience,
@@ -24,6 +27,7 @@ from .declaring import (
 
 MAX_TAGS = 20  # Tag.N, N from 1 to 20
 PAGE_SIZE = 100  # MaxResults: at most 100
+MAX_IDS = 100  # InstanceIds: a JSON array of at most 100
 
 
 def instance_record(item: Mapping[str, Any], region: str) -> Record:
@@ -35,7 +39,18 @@ def instance_record(item: Mapping[str, Any], region: str) -> Record:
         "CreationTime": to_the_second(item.get("CreationTime")),
         "AutoReleaseTime": item.get("AutoReleaseTime") or None,
         "Tags": item_tags(item, "TagKey", "TagValue"),
+        "DeletionProtection": item.get("DeletionProtection") is True,
     }
+
+
+def resource_record(item: Mapping[str, Any], region: str) -> Record:
+    return {"InstanceId": item.get("ResourceId")}
+
+
+def release_protected(params: Mapping[str, str], record: Record) -> bool:
+    """Release protection guards against a manual release only: an automatic release time would still
+    release the instance. Setting or moving one is refused; cancelling one makes the instance safer."""
+    return bool(record.get("DeletionProtection")) and bool(params.get("AutoReleaseTime"))
 
 
 def not_pay_as_you_go(record: Record) -> str | None:
@@ -54,6 +69,22 @@ def release_time_unchanged(params: Mapping[str, str], record: Record, now: datet
     return want is not None and have is not None and have <= want <= v.earliest_release(now)
 
 
+# DescribeInstances' tag filter may match at most 1,000 resources (the official model): beyond, the
+# IDs with the tags are listed here, 50 rows a page, and described by InstanceIds
+LIST_TAG_RESOURCES = Action(
+    product=ECS,
+    name="ListTagResources",
+    parameters=(
+        Parameter("RegionId", check=v.region_id),
+        Parameter("ResourceType", required=True, check=v.one_of("instance")),
+        Parameter("NextToken", check=v.page_token),
+        *tag_parameters(MAX_TAGS),
+        *OWNER_PARAMETERS,
+    ),
+    conveniences=(tags_convenience(MAX_TAGS),),
+    listing=Listing(("TagResources", "TagResource"), "token", None, 50, resource_record),
+)
+
 DESCRIBE_INSTANCES = Action(
     product=ECS,
     name="DescribeInstances",
@@ -61,11 +92,22 @@ DESCRIBE_INSTANCES = Action(
         Parameter("RegionId", check=v.region_id),
         Parameter("NextToken", check=v.page_token),
         Parameter("MaxResults", check=v.whole_number(range(1, PAGE_SIZE + 1))),
+        Parameter("InstanceIds", check=v.instance_ids(MAX_IDS, None), max_length=MAX_IDS * 70),
         *tag_parameters(MAX_TAGS),
         *OWNER_PARAMETERS,
     ),
     conveniences=(tags_convenience(MAX_TAGS),),
-    listing=Listing(("Instances", "Instance"), "token", "MaxResults", PAGE_SIZE, instance_record),
+    listing=Listing(
+        ("Instances", "Instance"),
+        "token",
+        "MaxResults",
+        PAGE_SIZE,
+        instance_record,
+        max_tags=MAX_TAGS,
+        by_ids=ByIds("InstanceIds", MAX_IDS, lambda ids: json.dumps(list(ids), separators=(",", ":"))),
+        tag_index=TagIndex(LIST_TAG_RESOURCES, {"ResourceType": "instance"}),
+        filters={"ReleasingWithin": v.releasing_within},
+    ),
 )
 
 MODIFY_INSTANCE_AUTO_RELEASE_TIME = Action(
@@ -78,5 +120,7 @@ MODIFY_INSTANCE_AUTO_RELEASE_TIME = Action(
         *OWNER_PARAMETERS,
     ),
     conveniences=(Convenience(("AutoReleaseAfter",), v.release_after),),
-    fleet=Fleet(DESCRIBE_INSTANCES, skip=not_pay_as_you_go, unchanged=release_time_unchanged),
+    fleet=Fleet(
+        DESCRIBE_INSTANCES, skip=not_pay_as_you_go, unchanged=release_time_unchanged, protected=release_protected
+    ),
 )

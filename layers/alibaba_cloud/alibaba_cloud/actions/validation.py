@@ -6,6 +6,7 @@ answer, so a bad schedule or webhook fails the same way whether we or the gatewa
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -52,6 +53,36 @@ def instance_id(name: str, value: str, ctx: ValidationContext) -> str:
     if not INSTANCE_ID.fullmatch(value):
         raise invalid("InvalidParameter", f"The specified parameter {name} is not valid.")
     return value
+
+
+def instance_ids(most: int, separator: str | None):
+    """A check for a list of at most ``most`` instance IDs: a JSON array (``separator`` None: ECS) or IDs
+    separated by ``separator`` (R-kvstore's commas)."""
+
+    def check(name: str, value: str, ctx: ValidationContext) -> str:
+        try:
+            ids = json.loads(value) if separator is None else value.split(separator)
+        except ValueError:
+            ids = None
+        if (
+            not isinstance(ids, list)
+            or not 0 < len(ids) <= most
+            or not all(isinstance(i, str) and INSTANCE_ID.fullmatch(i) for i in ids)
+        ):
+            shape = "a JSON array" if separator is None else f"a {separator!r}-separated list"
+            raise invalid("InvalidParameter", f"The parameter {name} must be {shape} of 1 to {most} instance IDs.")
+        return value
+
+    return check
+
+
+def one_of(*allowed: str):
+    def check(name: str, value: str, ctx: ValidationContext) -> str:
+        if value not in allowed:
+            raise invalid("InvalidParameter", f"The parameter {name} must be one of {', '.join(allowed)}.")
+        return value
+
+    return check
 
 
 def region_id(name: str, value: str, ctx: ValidationContext) -> str:
@@ -247,6 +278,25 @@ def release_after(given: Mapping[str, object], ctx: ValidationContext) -> dict[s
     except OverflowError:
         raise invalid("InvalidAutoReleaseTime.TooLate", "AutoReleaseAfter reaches beyond any valid date.") from None
     return resolved
+
+
+def releasing_within(value: object, now: datetime) -> Callable[[Mapping[str, object]], bool]:
+    """``ReleasingWithin`` (e.g. ``PT24H``): keep the records whose release time falls before now plus that."""
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        until = now + parse_duration(value)
+    except (ValueError, OverflowError):
+        raise invalid(
+            "InvalidReleasingWithin.Malformed",
+            "ReleasingWithin must be an ISO 8601 duration of weeks, days, hours, minutes and seconds, e.g. PT24H.",
+        ) from None
+
+    def keep(record: Mapping[str, object]) -> bool:
+        moment = release_moment(record.get("AutoReleaseTime"))
+        return moment is not None and moment <= until
+
+    return keep
 
 
 def tags_filter(given: Mapping[str, object], ctx: ValidationContext, limit: int) -> dict[str, object]:

@@ -16,7 +16,14 @@ from typing import Any
 
 from ..errors import bad_request, invalid
 from ..rpc.endpoints import REGION_ID, region_refusal
-from .keys import MAX_CONCURRENCY, MAX_REQUESTS_PER_SECOND, RATE_CONTROL_KEYS, SELECT_KEYS
+from .keys import (
+    MAX_CONCURRENCY,
+    MAX_REQUESTS_PER_SECOND,
+    MAX_SELECT_TAGS,
+    MAX_TAG_TEXT,
+    RATE_CONTROL_KEYS,
+    SELECT_KEYS,
+)
 
 PERCENT = re.compile(r"(\d{1,3})%")
 
@@ -26,21 +33,23 @@ class RateControl:
     concurrency: int = 10
     max_errors: int | str = 0
     max_requests_per_second: float | None = 10.0
+    max_changes: int | str | None = None  # None: the configured ceiling (MAX_CHANGES)
 
     @classmethod
     def parse(cls, value: object) -> RateControl:
         if value is None:
             return cls()
         if not isinstance(value, dict) or set(value) - set(RATE_CONTROL_KEYS):
-            raise bad_request("RateControl takes Concurrency, MaxErrors and MaxRequestsPerSecond.")
+            raise bad_request("RateControl takes Concurrency, MaxErrors, MaxRequestsPerSecond and MaxChanges.")
         concurrency = value.get("Concurrency", cls.concurrency)
         if not isinstance(concurrency, int) or isinstance(concurrency, bool) or not 1 <= concurrency <= MAX_CONCURRENCY:
             raise bad_request(f"RateControl.Concurrency must be a whole number from 1 to {MAX_CONCURRENCY}.")
         max_errors = value.get("MaxErrors", cls.max_errors)
-        valid_count = isinstance(max_errors, int) and not isinstance(max_errors, bool) and max_errors >= 0
-        valid_percent = isinstance(max_errors, str) and (m := PERCENT.fullmatch(max_errors)) and int(m[1]) <= 100
-        if not (valid_count or valid_percent):
+        if not _count_or_percent(max_errors):
             raise bad_request('RateControl.MaxErrors must be a whole number from 0, or a percentage such as "10%".')
+        max_changes = value.get("MaxChanges")
+        if max_changes is not None and not _count_or_percent(max_changes):
+            raise bad_request('RateControl.MaxChanges must be a whole number from 0, or a percentage such as "10%".')
         rate = value.get("MaxRequestsPerSecond", cls.max_requests_per_second)
         if rate is not None and (
             not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 < rate <= MAX_REQUESTS_PER_SECOND
@@ -48,20 +57,34 @@ class RateControl:
             raise bad_request(
                 f"RateControl.MaxRequestsPerSecond must be a number above 0 and at most {MAX_REQUESTS_PER_SECOND}."
             )
-        return cls(concurrency, max_errors, None if rate is None else float(rate))
+        return cls(concurrency, max_errors, None if rate is None else float(rate), max_changes)
 
     def error_limit(self, total: int) -> int:
         """How many failures are tolerated before no new target is started."""
-        if isinstance(self.max_errors, str):
-            return math.floor(total * int(self.max_errors[:-1]) / 100)
-        return self.max_errors
+        return _of(self.max_errors, total)
+
+    def change_limit(self, selected: int, ceiling: int) -> int:
+        """How many of ``selected`` targets one run may change: the event's, never above the configured ceiling."""
+        return ceiling if self.max_changes is None else min(ceiling, _of(self.max_changes, selected))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "Concurrency": self.concurrency,
             "MaxErrors": self.max_errors,
             "MaxRequestsPerSecond": self.max_requests_per_second,
+            **({"MaxChanges": self.max_changes} if self.max_changes is not None else {}),
         }
+
+
+def _count_or_percent(value: object) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value >= 0
+    return isinstance(value, str) and bool(m := PERCENT.fullmatch(value)) and int(m[1]) <= 100
+
+
+def _of(limit: int | str, total: int) -> int:
+    """A count, or a percentage (``"10%"``) of ``total``, rounded down."""
+    return math.floor(total * int(limit[:-1]) / 100) if isinstance(limit, str) else limit
 
 
 @dataclass(frozen=True)
@@ -85,14 +108,32 @@ class Selection:
             raise bad_request('Select.Tags must name at least one tag: {"env": "dev"} (null matches any value).')
         if not all(v is None or isinstance(v, str) for v in tags.values()):
             raise bad_request("A Select tag's value must be text, or null for any value.")
+        if len(tags) > MAX_SELECT_TAGS:
+            raise invalid(
+                "Select.TooManyTags",
+                f"Select.Tags names {len(tags)} tags; a selection takes at most {MAX_SELECT_TAGS}.",
+            )
+        for key, want in tags.items():
+            if not 1 <= len(key) <= MAX_TAG_TEXT or not key.isprintable():
+                raise invalid(
+                    "Select.InvalidTag", f"A Select tag key must be printable text of 1 to {MAX_TAG_TEXT} characters."
+                )
+            if want is not None and (len(want) > MAX_TAG_TEXT or not want.isprintable()):
+                raise invalid(
+                    "Select.InvalidTag",
+                    f"The Select tag {key!r}: a value must be printable text of at most {MAX_TAG_TEXT} characters.",
+                )
         return cls(region, dict(tags))
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         tags = record.get("Tags") or {}
         return all(key in tags and (want is None or tags[key] == want) for key, want in self.tags.items())
 
-    def describe_parameters(self) -> dict[str, Any]:
-        given: dict[str, Any] = {"Tags": self.tags}
+    def describe_parameters(self, max_tags: int) -> dict[str, Any]:
+        """What the read sends: at most ``max_tags`` of the tags (those with a value first, an empty value
+        as the key alone); the instances read are matched against every tag all the same."""
+        ordered = sorted(self.tags.items(), key=lambda kv: (not kv[1], kv[0]))[:max_tags]
+        given: dict[str, Any] = {"Tags": {key: want or None for key, want in ordered}}
         if self.region_id is not None:
             given["RegionId"] = self.region_id
         return given

@@ -52,6 +52,7 @@ from .keys import (
     MAX_SKIP_ON_PAGE,
     MAX_TARGETS,
     MAX_URL_LENGTH,
+    OVERRIDE_PROTECTION,
     SINCE,
     SKIP_ON_PAGE,
     TARGET_KEYS,
@@ -92,6 +93,7 @@ class Invocation:
     budget: int = 1  # invocations the chain may still make, this one included
     branches: int = 1  # where the result goes: the caller or destination, and each notify URL
     skip_on_page: int = 0  # a Describe's resume point inside its first page
+    override_protection: bool = False  # one named instance: its release protection does not stop the write
 
     @property
     def next_budget(self) -> int:
@@ -130,7 +132,19 @@ def read_invocation(
     else:
         parameters = {k: v for k, v in event.items() if k not in CHAIN_KEYS}
         controls = {k: v for k, v in event.items() if k in CHAIN_KEYS}
+    override = None
+    if rules.selects and OVERRIDE_PROTECTION in parameters:
+        parameters = dict(parameters)
+        override = parameters.pop(OVERRIDE_PROTECTION)
+        if not isinstance(override, bool):
+            raise bad_request(f"{OVERRIDE_PROTECTION} must be true or false.")
     parameters, batch = _batch(parameters, rules, synchronous)
+    if override and batch is not None:
+        raise invalid(
+            "OverrideProtection.NotForFleets",
+            f"{OVERRIDE_PROTECTION} lifts release protection for the one instance an InstanceId names; "
+            "a Select or a batch never lifts it: name the instance alone.",
+        )
     skip_on_page = _skip_on_page(parameters) if rules.pages else 0
     hop = max(_whole(controls.get("Hop", 0), "Hop"), floor)
     if hop > rules.max_hops:
@@ -157,6 +171,7 @@ def read_invocation(
         budget=budget,
         branches=1 + rules.configured_urls + len(urls),
         skip_on_page=skip_on_page,
+        override_protection=bool(override),
     )
 
 

@@ -10,7 +10,9 @@ HOP_KEYS = frozenset(("Action", "Parameters", *CHAIN_KEYS))
 # A fleet's fields: which targets, how fast, whether to write, what counts as the start, how much to answer.
 TARGET_KEYS = ("Targets", "InstanceIds", "Select")
 BATCH_KEYS = (*TARGET_KEYS, "RateControl", "DryRun", "Since", "Detail")
-RATE_CONTROL_KEYS = ("Concurrency", "MaxErrors", "MaxRequestsPerSecond")
+RATE_CONTROL_KEYS = ("Concurrency", "MaxErrors", "MaxRequestsPerSecond", "MaxChanges")
+# A single call's: lift release protection for the one instance it names (never the protection tag).
+OVERRIDE_PROTECTION = "OverrideProtection"
 SELECT_KEYS = ("RegionId", "Tags")
 DETAIL = ("Summary", "Full")
 SINCE = ("ScheduledTime", "CreationTime")
@@ -19,6 +21,8 @@ SKIP_ON_PAGE = "SkipOnPage"
 
 MAX_NOTIFY_URLS = 10  # an event's own, and as many configured
 MAX_URL_LENGTH = 2048
+MAX_SELECT_TAGS = 20  # a Select's tags: the most either product's read filters on (ECS); the rest are matched here
+MAX_TAG_TEXT = 128  # a tag key (1 to 128 characters) or value (up to 128), both products
 MAX_TARGETS = 5000  # listed or selected targets that one invocation writes
 MAX_CONCURRENCY = 64
 MAX_REQUESTS_PER_SECOND = 1000

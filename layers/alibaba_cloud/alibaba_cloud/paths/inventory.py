@@ -3,8 +3,10 @@ read says why and gives ``Resume``, the parameters that read on from there."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from ..actions.declaring import Action, Record
 from ..errors import AlibabaCloudError
 from ..events.keys import SKIP_ON_PAGE
 from ..events.result import budget, result_event, with_next
@@ -15,14 +17,22 @@ RESULT_FIELDS = 2048  # an inventory answer's fields besides its records and the
 PAGING = ("NextToken", "PageNumber", SKIP_ON_PAGE)
 
 
+def record_filter(action: Action, given: dict[str, Any], ctx: RunContext) -> Callable[[Record], bool] | None:
+    """The event's filters (``ReleasingWithin``), each checked before any call, as one test of a record."""
+    declared = action.listing.filters if action.listing else {}
+    tests = [declared[name](value, ctx.now) for name, value in given.items() if name in declared]
+    return (lambda record: all(test(record) for test in tests)) if tests else None
+
+
 def run_inventory(ctx: RunContext) -> Ran:
     action, invocation = ctx.action, ctx.invocation
     given = {k: v for k, v in invocation.parameters.items() if k != SKIP_ON_PAGE}
     # the answer echoes the parameters twice (Parameters, Resume) beside the request it answers
     records_budget = budget(ctx.request_size, ctx.synchronous) - 2 * ctx.request_size - RESULT_FIELDS
     try:
+        keep = record_filter(action, given, ctx)
         inventory = InventoryReader(ctx.client, ctx.settings).read(
-            action, given, ctx.validation(), ctx.deadline, records_budget, invocation.skip_on_page
+            action, given, ctx.validation(), ctx.deadline, records_budget, invocation.skip_on_page, keep=keep
         )
     except AlibabaCloudError as error:
         return Ran(

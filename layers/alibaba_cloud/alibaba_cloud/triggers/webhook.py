@@ -162,8 +162,9 @@ class WebhookTrigger:
                 return http_answer(202, result), False
         except AlibabaCloudError as refused:
             return http_answer(refused.http_status, refused.to_dict()), refused.retryable
-        if error is not None:
-            return http_answer(error.http_status, error.to_dict()), error.retryable and not error.maybe_applied
+        if error is not None:  # a fleet's failed result says what was read and planned: it comes with the error
+            body = {**result, **error.to_dict()} if "Summary" in result else error.to_dict()
+            return http_answer(error.http_status, body), error.retryable and not error.maybe_applied
         # a batch with failed or skipped targets is a multi-status answer
         return http_answer(207 if result["Outcome"] != "Succeeded" else 200, result), False
 

@@ -8,7 +8,8 @@ from collections import Counter
 from typing import Any
 
 from ...actions.declaring import owner_of
-from ...errors import AlibabaCloudError
+from ...actions.validation import INSTANCE_ID
+from ...errors import AlibabaCloudError, too_many_changes
 from ...events.keys import MAX_TARGETS
 from ...events.result import budget, error_fields, with_next
 from ..context import Ran, RunContext
@@ -32,6 +33,7 @@ class FleetRun:
         self.rate_control = self.batch.rate_control
         self.failed_calls: list[AlibabaCloudError] = []
         self.throttled: list[int] = []  # per call that met Throttling (list.append: the pool's threads share it)
+        self.reads = Inventory()  # the listed instances' reads
 
     def run(self) -> Ran:
         ctx, batch = self.ctx, self.batch
@@ -63,7 +65,7 @@ class FleetRun:
             try:
                 inventory = InventoryReader(ctx.client, ctx.settings).read(
                     fleet.describe,
-                    batch.select.describe_parameters() | owner_of(batch.shared),
+                    batch.select.describe_parameters(fleet.describe.listing.max_tags) | owner_of(batch.shared),
                     planner.ctx,
                     ctx.deadline,
                     each=take,
@@ -71,8 +73,19 @@ class FleetRun:
             except AlibabaCloudError as error:
                 return Ran(self._report([], [], inventory, skipped, error), error, lines=[], throttled=error.throttled)
         else:
-            targets = planner.explicit(batch.targets, batch.originals)
+            try:
+                current = self._current(batch.targets)
+            except AlibabaCloudError as error:  # nothing is written blind: every target is listed as not attempted
+                targets = planner.explicit(batch.targets, batch.originals)
+                lines = [t.line or not_attempted(t, "InstancesNotRead") for t in targets]
+                return Ran(
+                    self._report(targets, lines, None, skipped, error), error, lines=[], throttled=error.throttled
+                )
+            targets = planner.explicit(batch.targets, batch.originals, current)
         writes = sum(t.line is None for t in targets)
+        cap = self.rate_control.change_limit(len(targets), ctx.settings.max_changes)
+        if writes > cap and not batch.dry_run:  # a plan is never capped
+            return Ran(self._capped(targets, inventory, skipped, cap), too_many_changes(writes, cap), lines=[])
         seconds = estimated_seconds(writes, self.rate_control)
         unread = inventory is not None and inventory.reason == "DeadlineNear"  # a selection too large to read here
         late = writes and time.monotonic() + seconds > (ctx.defer_after or 0)
@@ -85,8 +98,40 @@ class FleetRun:
             lines=lines,
             failed_calls=self.failed_calls,
             refused_codes=refused,
-            throttled=sum(self.throttled),
+            throttled=sum(self.throttled) + self.reads.throttled + (inventory.throttled if inventory else 0),
         )
+
+    def _current(self, targets: tuple[Any, ...]) -> dict[str, dict[str, Any]]:
+        """The listed instances as their Describe action reads them, by ID, region by region, so protection,
+        skips and unchanged values apply to a list as they do to a selection."""
+        ctx = self.ctx
+        fleet = ctx.action.fleet
+        if fleet is None or fleet.describe.listing is None or fleet.describe.listing.by_ids is None:
+            return {}
+        by_region: dict[str, list[str]] = {}
+        for given in targets:
+            if not isinstance(given, dict):
+                continue
+            instance_id, region = given.get("InstanceId"), given.get("RegionId") or ctx.settings.region_id
+            if isinstance(instance_id, str) and INSTANCE_ID.fullmatch(instance_id) and isinstance(region, str):
+                by_region.setdefault(region, []).append(instance_id)
+        reader, owner = InventoryReader(ctx.client, ctx.settings), owner_of(self.batch.shared)
+        current = {}
+        for region, ids in by_region.items():
+            for record in reader.described(
+                fleet.describe, list(dict.fromkeys(ids)), region, owner, ctx.validation(), ctx.deadline, self.reads
+            ):
+                current[record["InstanceId"]] = record
+        return current
+
+    def _capped(self, targets: list[Target], inventory: Inventory | None, skipped: Counter, cap: int) -> dict[str, Any]:
+        """The plan as a DryRun answers it, and the cap that refused it: the operator sees what would have happened."""
+        lines = [t.line if t.line is not None else line(t, "WouldChange", Parameters=t.params) for t in targets]
+        writes = sum(t.line is None for t in targets)
+        result = self._report(targets, lines, inventory, skipped, too_many_changes(writes, cap))
+        result["MaxChanges"] = cap
+        result.pop("Rerun", None)  # the same event would be refused again: it needs a narrower one, or a higher cap
+        return result
 
     def _write(self, targets: list[Target]) -> list[dict[str, Any]]:
         ctx = self.ctx

@@ -1,8 +1,9 @@
 """From a batch's targets to what will be written: validate each, compare with what the instance has.
 
 Every target becomes a :class:`Target`: either a validated request to send, or an outcome decided
-before any write (``Failed`` for a value the rules refuse, ``Unchanged`` where the instance already
-has the value, ``WouldChange`` in a dry run). Planning failures are data problems of one target:
+before any write (``Protected`` for an instance this product does not write, ``Skipped`` for one the
+action cannot apply to, ``Failed`` for a value the rules refuse, ``Unchanged`` where the instance
+already has the value, ``WouldChange`` in a dry run). Planning failures are data problems of one target:
 they do not spend ``MaxErrors``, which guards against failing calls.
 """
 
@@ -29,6 +30,10 @@ class Target:
     instance_id: str | None
     request: RpcRequest | None = None
     line: dict[str, Any] | None = None
+
+    @property
+    def params(self) -> dict[str, str] | None:
+        return None if self.request is None else self.request.params
 
 
 def line(target: Target, outcome: str, **fields: Any) -> dict[str, Any]:
@@ -61,16 +66,23 @@ class Planner:
         self.ctx = ctx
         self.dry_run = dry_run
 
-    def explicit(self, targets: tuple[Any, ...], originals: tuple[Any, ...]) -> list[Target]:
-        """Targets the event listed (``Targets`` or ``InstanceIds``); their current values are not read."""
+    def explicit(
+        self, targets: tuple[Any, ...], originals: tuple[Any, ...], current: Mapping[str, dict[str, Any]] | None = None
+    ) -> list[Target]:
+        """Targets the event listed (``Targets`` or ``InstanceIds``), judged by their instances' ``current``
+        records where they were read (an instance the read did not find is written, and Alibaba answers)."""
         planned = []
+        fleet = self.action.fleet
         for given, original in zip(targets, originals, strict=True):
             instance_id = given.get("InstanceId") if isinstance(given, dict) else None
             target = Target(original, instance_id if isinstance(instance_id, str) else None)
+            record = (current or {}).get(target.instance_id or "")
             if not isinstance(given, dict):
                 target.line = failed(target, bad_request("A target must be a JSON object of parameters."))
+            elif record is not None and fleet is not None and (reason := fleet.skip(record)):
+                target.line = line(target, "Skipped", Reason=reason)
             else:
-                self._decide(target, given, self.ctx, current=None)
+                self._decide(target, given, self.ctx, current=record)
             planned.append(target)
         return planned
 
@@ -104,12 +116,19 @@ class Planner:
     def _decide(
         self, target: Target, given: dict[str, Any], ctx: ValidationContext, current: dict[str, Any] | None
     ) -> None:
+        fleet, protect_tag = self.action.fleet, self.settings.protect_tag_key
+        if current is not None and fleet is not None and fleet.protection(None, current, protect_tag):
+            target.line = line(target, "Protected", Reason="ProtectTag")  # whatever it would write
+            return
         try:
             request = self.action.request(given, ctx, self.settings)
         except AlibabaCloudError as error:
             target.line = failed(target, error, given)
             return
-        unchanged: Callable[..., bool] | None = self.action.fleet.unchanged if self.action.fleet else None
+        if current is not None and fleet is not None and fleet.protection(request.params, current, protect_tag):
+            target.line = line(target, "Protected", Reason="DeletionProtection", Parameters=request.params)
+            return
+        unchanged: Callable[..., bool] | None = fleet.unchanged if fleet else None
         if current is not None and unchanged is not None and unchanged(request.params, current, ctx.now):
             target.line = line(target, "Unchanged", Parameters=request.params)
         elif self.dry_run:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ...events.batch import Batch
 
-OUTCOMES = ("Succeeded", "Failed", "NotAttempted", "Unchanged", "WouldChange")
+OUTCOMES = ("Succeeded", "Failed", "NotAttempted", "Unchanged", "WouldChange", "Protected", "Skipped")
 NOT_SUCCEEDED = ("Failed", "NotAttempted")
 # Failures no rerun can change: the instance has no release time to set, or is not there at all.
 FINAL_FOR_THE_INSTANCE = frozenset({"ChargeTypeViolation", "NoSuchResource", "InvalidInstanceId.NotFound"})
