@@ -1,9 +1,11 @@
 """``make demo``: the functions, through both triggers, against the local Alibaba Cloud emulator.
 
 Starts the emulator on 127.0.0.1, invokes the maintenance-window function with a scheduled event
-and the auto-release function with a signed webhook (then shows two refusals), then runs the
-TTL-by-tag policy on the emulator's tagged dev fleet: the plan (DryRun), the apply, and a second
-run with nothing left to change. Prints what was sent, the results and the instances' state.
+and the auto-release function with a signed webhook (then shows three refusals, one of them an
+instance with release protection), then runs the TTL-by-tag policy on the emulator's tagged dev
+fleet: the plan (DryRun), a run refused by its change cap, the apply (the protected instance
+skipped), and a second run with nothing left to change. Prints what was sent, the results and the
+instances' state.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 
 from alibaba_cloud.delivery.standard_webhooks import decode_secret, sign_headers  # noqa: E402  (the layer, put on the path by local.runtime)
+from alibaba_cloud.errors import AlibabaCloudError
 from local.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, EmulatorServer, seed_demo
 from local.runtime import LambdaContext, environment, load_function, sample_event
 
@@ -47,19 +50,29 @@ def ttl_by_tag(release, emulator: EmulatorServer) -> None:
         "\nThe fleet: five dev instances with a ttl tag, one subscription instance (skipped: no automatic\n"
         "release for it), and i-bp1devbadttl00demo, whose ttl tag says 'eight hours', not an ISO 8601\n"
         "duration: it fails alone, every run, with InvalidAutoReleaseAfter.Malformed, and is never written,\n"
-        "until its tag is fixed (the others are not held up by it)."
+        "until its tag is fixed (the others are not held up by it). i-bp1devprotect0demo has release\n"
+        "protection on, which does not stop an automatic release: it is Protected, never given one."
     )
+    capped = {**policy, "RateControl": {**policy.get("RateControl", {}), "MaxChanges": 2}}
     for title, event in (
         ("1. The plan (DryRun: nothing is written)", {**policy, "DryRun": True}),
-        ("2. The apply", policy),
-        ("3. The next run: every well-tagged target Unchanged, no write; the mis-tagged one fails again", policy),
+        ("2. The apply, capped at 2 changes (RateControl.MaxChanges): refused, nothing written", capped),
+        ("3. The apply", policy),
+        ("4. The next run: every well-tagged target Unchanged, no write; the mis-tagged one fails again", policy),
     ):
-        writes = sum(r.Action == "ModifyInstanceAutoReleaseTime" for r in emulator.state.received)
-        result = release.lambda_handler(event, LambdaContext("modify-instance-auto-release-time"))
-        written = sum(r.Action == "ModifyInstanceAutoReleaseTime" for r in emulator.state.received) - writes
+        writes = len(emulator.state.writes)
+        try:
+            result = release.lambda_handler(event, LambdaContext("modify-instance-auto-release-time"))
+        except AlibabaCloudError as error:  # what Lambda reports for a failed invocation
+            result = {"Outcome": "Failed", "Error": str(error)}
+        written = len(emulator.state.writes) - writes
         show(
             f"{title}: {written} writes",
-            {k: result[k] for k in ("Outcome", "Summary", "Selection", "NotSucceeded", "Targets") if k in result},
+            {
+                k: result[k]
+                for k in ("Outcome", "Error", "Summary", "Selection", "NotSucceeded", "Targets")
+                if k in result
+            },
         )
 
 
@@ -98,6 +111,14 @@ def main() -> None:
             show("Signed webhook for a subscription instance", refused)
             answer = release.lambda_handler(
                 signed_webhook("modify_instance_auto_release_time", refused, webhook_secret),
+                LambdaContext("modify-instance-auto-release-time"),
+            )
+            show(f"HTTP {answer['statusCode']}", json.loads(answer["body"]))
+
+            protected = {"InstanceId": "i-bp1devprotect0demo", "AutoReleaseTime": release_at}
+            show("Signed webhook for an instance with release protection on", protected)
+            answer = release.lambda_handler(
+                signed_webhook("modify_instance_auto_release_time", protected, webhook_secret),
                 LambdaContext("modify-instance-auto-release-time"),
             )
             show(f"HTTP {answer['statusCode']}", json.loads(answer["body"]))

@@ -355,15 +355,17 @@ print(json.dumps({"elapsed": elapsed, "rss": peak / 1024, "summary": result["Sum
 
 def fleet_scale() -> dict[str, dict[str, float]]:
     """Select at scale, each run in a fresh interpreter (its peak RSS is the function's) against the
-    emulator in its own process: 10,000 tagged ECS instances already at their TTL (every page read,
-    nothing written), then 1,000 instances to change under MaxRequestsPerSecond 50."""
+    emulator in its own process: 10,000 tagged ECS instances already at their TTL (every ID listed
+    by ListTagResources, 50 a page, each page described by InstanceIds; nothing written), then 1,000
+    instances to change under MaxRequestsPerSecond 50."""
     import json as json_module
     from datetime import datetime, timedelta
 
     import requests
 
     with emulator_process() as url:
-        env = {"PATH": "/usr/bin:/bin", **emulator_env(url), "AWS_LAMBDA_FUNCTION_NAME": "bench"}
+        # MAX_CHANGES at its ceiling: the 1,000 changes are one run's (the default cap is 100)
+        env = {"PATH": "/usr/bin:/bin", **emulator_env(url), "AWS_LAMBDA_FUNCTION_NAME": "bench", "MAX_CHANGES": "5000"}
         born = (datetime.now(UTC) - timedelta(hours=1)).replace(second=0, microsecond=0)
         stamp = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
         stable = [
@@ -405,7 +407,9 @@ def fleet_scale() -> dict[str, dict[str, float]]:
             ).stdout
             run = json_module.loads(out.strip().splitlines()[-1])
             received = requests.get(url + "/_emulator/requests", timeout=30).json()[before:]
-            run["reads"] = sum(r["Action"] == "DescribeInstances" for r in received)
+            run["listed"] = sum(r["Action"] == "ListTagResources" for r in received)
+            run["described"] = sum(r["Action"] == "DescribeInstances" for r in received)
+            run["reads"] = run["listed"] + run["described"]
             run["writes"] = sum(r["Action"] == "ModifyInstanceAutoReleaseTime" for r in received)
             measured[name] = run
         return measured
@@ -553,8 +557,31 @@ LABELS = {
 }
 
 
+def verdicts(budgets: list) -> tuple[list[str], int]:
+    """The budgets' table, and how many failed."""
+    lines = ["", "| budget | measured | verdict |", "|---|---|---|"]
+    failed = 0
+    for label, value, bound, sense in budgets:
+        ok = value <= bound if sense == "le" else value >= bound
+        failed += not ok
+        if "%" in label:
+            shown = f"{value * 100:.0f} %"
+        elif "(count)" in label:
+            shown = f"{value:.0f}"
+        else:
+            shown = f"{value:.2f}" + ("×" if "×" in label else " MiB" if "MiB" in label else "")
+        lines.append(f"| {label} | {shown} | {'pass' if ok else 'FAIL'} |")
+    return lines, failed
+
+
 def main(argv: list[str]) -> int:
     cold_only = argv[1:] == ["cold"]
+    if argv[1:] == ["fleet"]:  # the fleets at scale alone
+        budgets: list = []
+        lines = fleet_measurements(budgets)
+        table, failed = verdicts(budgets)
+        print("\n".join(lines + table))
+        return 1 if failed else 0
     print(f"Building variants in {BUILD.relative_to(ROOT)} ...", flush=True)
     variants = build_variants()
     stub = Stub()
@@ -614,18 +641,8 @@ def main(argv: list[str]) -> int:
     ]
     if not cold_only:
         lines += more_measurements(budgets)
-    lines += ["", "| budget | measured | verdict |", "|---|---|---|"]
-    failed = 0
-    for label, value, bound, sense in budgets:
-        ok = value <= bound if sense == "le" else value >= bound
-        failed += not ok
-        if "%" in label:
-            shown = f"{value * 100:.0f} %"
-        elif "(count)" in label:
-            shown = f"{value:.0f}"
-        else:
-            shown = f"{value:.2f}" + ("×" if "×" in label else " MiB" if "MiB" in label else "")
-        lines.append(f"| {label} | {shown} | {'pass' if ok else 'FAIL'} |")
+    table, failed = verdicts(budgets)
+    lines += table
     print("\n".join(lines))
     stub.shutdown()
     return 1 if failed else 0
@@ -637,8 +654,6 @@ def more_measurements(budgets: list) -> list[str]:
     signing = signing_costs()
     print("Batch throughput ...", flush=True)
     batch = batch_throughput()
-    print("Fleets by tags at scale ...", flush=True)
-    fleet = fleet_scale()
     lines = ["", "| signing one request | µs |", "|---|---|"]
     for name, micros in signing.items():
         lines.append(f"| {name} | {micros:.1f} |")
@@ -652,27 +667,36 @@ def more_measurements(budgets: list) -> list[str]:
         f"| sequential loop over aliyun-python-sdk-core (100 targets) | {batch['sdk']:.0f} "
         f"| {batch['sdk'] / batch['limit'] * 100:.0f} % |",
     ]
+    budgets.append(("batch ≥ 90 % of the limit", fraction, 0.9, "ge"))
+    return lines + fleet_measurements(budgets)
+
+
+def fleet_measurements(budgets: list) -> list[str]:
+    """Fleets by tags at scale: their table, their budgets added to ``budgets``."""
+    print("Fleets by tags at scale ...", flush=True)
+    fleet = fleet_scale()
     stable, changes = fleet["stable"], fleet["changes"]
     change_rate = changes["writes"] / changes["elapsed"]
-    lines += [
-        "",
-        "| Select at scale | instances | reads | writes | wall time | peak RSS | result size |",
-        "|---|---|---|---|---|---|---|",
-        f"| 10,000 tagged ECS instances, nothing to change | {stable['selection']['Read']} | {stable['reads']} "
-        f"| {stable['writes']} | {stable['elapsed']:.1f} s | {stable['rss']:.1f} MiB "
-        f"| {stable['size'] / 1024:.1f} KiB |",
-        f"| 1,000 changes, MaxRequestsPerSecond 50 ({change_rate:.1f} writes/s) | {changes['selection']['Read']} "
-        f"| {changes['reads']} | {changes['writes']} | {changes['elapsed']:.1f} s | {changes['rss']:.1f} MiB "
-        f"| {changes['size'] / 1024:.1f} KiB |",
-    ]
     budgets += [
-        ("batch ≥ 90 % of the limit", fraction, 0.9, "ge"),
-        ("stable 10,000: reads ≤ 101 (count)", stable["reads"], 101, "le"),
+        ("stable 10,000: reads ≤ 2 × ⌈10,000 / 50⌉ (count)", stable["reads"], 400, "le"),
         ("stable 10,000: writes = 0 (count)", stable["writes"] + (stable["summary"]["Unchanged"] != 10_000), 0, "le"),
         ("stable 10,000: peak RSS ≤ 64 MiB", stable["rss"], 64.0, "le"),
         ("1,000 changes ≥ 90 % of the 50/s cap", change_rate / 50, 0.9, "ge"),
     ]
-    return lines
+    return [
+        "",
+        "| Select at scale | instances | reads (ListTagResources + DescribeInstances) | writes | wall time "
+        "| peak RSS | result size |",
+        "|---|---|---|---|---|---|---|",
+        f"| 10,000 tagged ECS instances, nothing to change | {stable['selection']['Read']} "
+        f"| {stable['reads']} ({stable['listed']} + {stable['described']}) "
+        f"| {stable['writes']} | {stable['elapsed']:.1f} s | {stable['rss']:.1f} MiB "
+        f"| {stable['size'] / 1024:.1f} KiB |",
+        f"| 1,000 changes, MaxRequestsPerSecond 50 ({change_rate:.1f} writes/s) | {changes['selection']['Read']} "
+        f"| {changes['reads']} ({changes['listed']} + {changes['described']}) | {changes['writes']} "
+        f"| {changes['elapsed']:.1f} s | {changes['rss']:.1f} MiB "
+        f"| {changes['size'] / 1024:.1f} KiB |",
+    ]
 
 
 if __name__ == "__main__":

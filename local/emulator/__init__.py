@@ -37,7 +37,8 @@ def seed_demo(server: EmulatorServer) -> None:
 
 def seed_tagged_fleet(server: EmulatorServer, now: datetime | None = None) -> None:
     """Ephemeral dev instances for the TTL-by-tag example: created over the last hours, each with a
-    ``ttl`` tag; one subscription instance (never written) and one whose ``ttl`` is not a duration."""
+    ``ttl`` tag; one subscription instance (never written), one whose ``ttl`` is not a duration, and
+    one with release protection on (never given a release time)."""
     now = now or datetime.now(UTC)
     created = lambda hours: (now - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
     for n, (age, ttl) in enumerate([(1, "PT8H"), (2, "PT8H"), (3, "PT12H"), (5, "P1D"), (6, "PT8H")]):
@@ -51,6 +52,13 @@ def seed_tagged_fleet(server: EmulatorServer, now: datetime | None = None) -> No
     )
     server.add_instance(
         "i-bp1devbadttl00demo", "Ecs", Tags={**DEMO_TAGS, "ttl": "eight hours"}, CreationTime=created(2)
+    )
+    server.add_instance(
+        "i-bp1devprotect0demo",
+        "Ecs",
+        DeletionProtection=True,
+        Tags={**DEMO_TAGS, "ttl": "PT8H"},
+        CreationTime=created(4),
     )
     for n, zone in enumerate(["Asia/Shanghai", "Europe/London", "America/New_York"]):
         server.add_instance(
