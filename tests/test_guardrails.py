@@ -64,6 +64,8 @@ def test_the_emulator_holds_describe_instances_tag_filter_to_1000_resources(emul
         (emulated_ecs.describe_instances, {f"Tag.{n}.Key": f"k{n}" for n in range(1, 22)}),
         (emulated_kv.describe_instances, {"InstanceIds": ",".join(f"r-{n}" for n in range(31))}),
         (emulated_kv.describe_instances, {f"Tag.{n}.Key": f"k{n}" for n in range(1, 7)}),
+        (emulated_ecs.describe_instances, {"Tag.1.Key": "k" * 129}),
+        (emulated_kv.describe_instances, {"Tag.1.Key": "env", "Tag.1.Value": "v" * 129}),
         (emulated_ecs.list_tag_resources, {"ResourceType": "instance"}),  # neither Tag.N nor ResourceId.N
         (emulated_ecs.list_tag_resources, {"ResourceType": "disk", "Tag.1.Key": "env"}),
     ],

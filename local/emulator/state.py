@@ -141,6 +141,10 @@ def tag_filter(params: dict[str, str], limit: int) -> dict[str, str | None]:
             (keys if match[2] == "Key" else values)[n] = value
     if set(values) - set(keys):
         raise ApiError(400, "InvalidTagKey.Malformed", "A Tag.N.Value was given without its Tag.N.Key.")
+    if not all(1 <= len(k) <= 128 for k in keys.values()):
+        raise ApiError(400, "InvalidTagKey.Malformed", "A Tag.N.Key must be 1 to 128 characters.")
+    if not all(len(v) <= 128 for v in values.values()):
+        raise ApiError(400, "InvalidTagValue.Malformed", "A Tag.N.Value must be at most 128 characters.")
     return {key: values.get(n) for n, key in keys.items()}
 
 
