@@ -13,11 +13,36 @@ import local.runtime  # noqa: F401  (puts the layer on the path)
 from alibaba_cloud.aws.client import AwsJsonClient, aws_fetcher
 
 REPLAY_TABLE = "lifecycle-webhook-ids"
+RUNS_TABLE = "lifecycle-runs"
 DEAD_LETTER_QUEUE = "lifecycle-targets-dead-letters"
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "AKIDLOCALSTANDIN",
     "AWS_SECRET_ACCESS_KEY": "local-stand-in-secret",
     "AWS_REGION": "us-east-1",
+}
+
+
+# RunsTable of template.yaml: plans, change records and run statuses, with an instance's history as an index
+RUNS_TABLE_DEFINITION = {
+    "TableName": RUNS_TABLE,
+    "BillingMode": "PAY_PER_REQUEST",
+    "AttributeDefinitions": [
+        {"AttributeName": "PK", "AttributeType": "S"},
+        {"AttributeName": "SK", "AttributeType": "S"},
+        {"AttributeName": "Instance", "AttributeType": "S"},
+        {"AttributeName": "At", "AttributeType": "S"},
+    ],
+    "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": "ByInstance",
+            "KeySchema": [
+                {"AttributeName": "Instance", "KeyType": "HASH"},
+                {"AttributeName": "At", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ],
 }
 
 
@@ -46,6 +71,7 @@ class AwsStandIn:
             "AWS_ENDPOINT_URL_DYNAMODB": self.url,
             "AWS_ENDPOINT_URL_SQS": self.url,
             "WEBHOOK_REPLAY_TABLE": REPLAY_TABLE,
+            "RUNS_TABLE": RUNS_TABLE,
         }
         if self.queue_url:
             env["TARGETS_DEAD_LETTER_QUEUE_URL"] = self.queue_url
@@ -80,6 +106,7 @@ class AwsStandIn:
             },
             None,
         )
+        self.client("dynamodb", "DynamoDB_20120810").call("CreateTable", RUNS_TABLE_DEFINITION, None)
         self.queue_url = self.client("sqs", "AmazonSQS").call("CreateQueue", {"QueueName": DEAD_LETTER_QUEUE}, None)[
             "QueueUrl"
         ]

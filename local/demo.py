@@ -4,8 +4,9 @@ Starts the emulator on 127.0.0.1, invokes the maintenance-window function with a
 and the auto-release function with a signed webhook (then shows three refusals, one of them an
 instance with release protection), then runs the TTL-by-tag policy on the emulator's tagged dev
 fleet: the plan (DryRun), a run refused by its change cap, the apply (the protected instance
-skipped), and a second run with nothing left to change. Prints what was sent, the results and the
-instances' state.
+skipped), and a second run with nothing left to change; then the change-management flow (a plan
+kept under a PlanId, an instance tagged before the apply and Drifted, the apply, an Undo). Prints
+what was sent, the results and the instances' state.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import requests
 
 from alibaba_cloud.delivery.standard_webhooks import decode_secret, sign_headers  # noqa: E402  (the layer, put on the path by local.runtime)
 from alibaba_cloud.errors import AlibabaCloudError
+from local.aws import AwsStandIn
 from local.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, EmulatorServer, seed_demo
 from local.runtime import LambdaContext, environment, load_function, sample_event
 
@@ -76,9 +78,48 @@ def ttl_by_tag(release, emulator: EmulatorServer) -> None:
         )
 
 
+def change_management(release, emulator: EmulatorServer) -> None:
+    """Plan, approve, apply, undo: a plan kept under a PlanId, an instance tagged between the plan and
+    its apply (Drifted, not written), the apply, then an Undo that puts every release time back."""
+    policy = {"Select": {"Tags": {"env": "dev", "ttl": None}}, "AutoReleaseAfter": "P2D"}
+    before = {i: emulator.state.instances[i].AutoReleaseTime for i in emulator.state.instances if "devfleet" in i}
+    plan = release.lambda_handler({**policy, "DryRun": True}, LambdaContext("modify-instance-auto-release-time"))
+    show(
+        "Change management, 1. the plan: every dev instance released in two days (DryRun)",
+        {k: plan[k] for k in ("PlanId", "PlanExpiresAt", "Summary")},
+    )
+    emulator.state.instances["i-bp1devfleet02demo"].Tags["owner"] = "alice"  # someone tags it meanwhile
+    print("\nBetween the plan and its approval, i-bp1devfleet02demo is tagged owner=alice.")
+    applied = release.lambda_handler({"Apply": plan["PlanId"]}, LambdaContext("modify-instance-auto-release-time"))
+    show(
+        "2. Apply the approved plan: the re-tagged instance is Drifted, not written",
+        {
+            "Summary": applied["Summary"],
+            "Records": applied.get("Records"),
+            "Drifted": [t for t in applied.get("Targets", []) if t["Outcome"] == "Drifted"],
+            "CorrelationId": applied["CorrelationId"],
+        },
+    )
+    undone = release.lambda_handler(
+        {"Undo": applied["CorrelationId"]}, LambdaContext("modify-instance-auto-release-time")
+    )
+    after = {i: emulator.state.instances[i].AutoReleaseTime for i in before}
+    show(
+        "3. Undo that run: every release time it changed is put back",
+        {"Summary": undone["Summary"], "Back as before": after == before},
+    )
+    history = load_function("describe_ecs_instances").lambda_handler(
+        {"History": "i-bp1devfleet00demo"}, LambdaContext("describe-ecs-instances")
+    )
+    show(
+        "4. The history of i-bp1devfleet00demo (newest first)",
+        [{k: c[k] for k in ("At", "Before", "After", "CorrelationId")} for c in history["Changes"]],
+    )
+
+
 def main() -> None:
     webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-    with EmulatorServer() as emulator:
+    with EmulatorServer() as emulator, AwsStandIn() as aws:  # moto's DynamoDB keeps plans and change records
         seed_demo(emulator)
         print(f"Alibaba Cloud emulator listening on {emulator.url}")
         env = {
@@ -89,6 +130,7 @@ def main() -> None:
             "WEBHOOK_SECRET": webhook_secret,
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "ERROR"),  # results, not log lines
             "POWERTOOLS_METRICS_DISABLED": "true",
+            **aws.environment(),
         }
         with environment(env):
             maintain = load_function("modify_instance_maintain_time")
@@ -99,29 +141,26 @@ def main() -> None:
             show("Result", maintain.lambda_handler(scheduled, LambdaContext("modify-instance-maintain-time")))
 
             release_at = (datetime.now(UTC) + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            body = {"InstanceId": "i-bp1env7nl3mijm2demo", "RegionId": "cn-hangzhou", "AutoReleaseTime": release_at}
-            show("Signed webhook -> ModifyInstanceAutoReleaseTime", body)
-            answer = release.lambda_handler(
-                signed_webhook("modify_instance_auto_release_time", body, webhook_secret),
-                LambdaContext("modify-instance-auto-release-time"),
-            )
-            show(f"HTTP {answer['statusCode']}", json.loads(answer["body"]))
-
-            refused = {"InstanceId": "i-bp1subscription2demo", "AutoReleaseTime": release_at}
-            show("Signed webhook for a subscription instance", refused)
-            answer = release.lambda_handler(
-                signed_webhook("modify_instance_auto_release_time", refused, webhook_secret),
-                LambdaContext("modify-instance-auto-release-time"),
-            )
-            show(f"HTTP {answer['statusCode']}", json.loads(answer["body"]))
-
-            protected = {"InstanceId": "i-bp1devprotect0demo", "AutoReleaseTime": release_at}
-            show("Signed webhook for an instance with release protection on", protected)
-            answer = release.lambda_handler(
-                signed_webhook("modify_instance_auto_release_time", protected, webhook_secret),
-                LambdaContext("modify-instance-auto-release-time"),
-            )
-            show(f"HTTP {answer['statusCode']}", json.loads(answer["body"]))
+            for title, body in (
+                (
+                    "Signed webhook -> ModifyInstanceAutoReleaseTime",
+                    {"InstanceId": "i-bp1env7nl3mijm2demo", "RegionId": "cn-hangzhou", "AutoReleaseTime": release_at},
+                ),
+                (
+                    "Signed webhook for a subscription instance",
+                    {"InstanceId": "i-bp1subscription2demo", "AutoReleaseTime": release_at},
+                ),
+                (
+                    "Signed webhook for an instance with release protection on",
+                    {"InstanceId": "i-bp1devprotect0demo", "AutoReleaseTime": release_at},
+                ),
+            ):
+                show(title, body)
+                answer = release.lambda_handler(
+                    signed_webhook("modify_instance_auto_release_time", body, webhook_secret),
+                    LambdaContext("modify-instance-auto-release-time"),
+                )
+                show(f"HTTP {answer['statusCode']}", json.loads(answer["body"]))
 
             bad_window = {
                 "InstanceId": "r-bp1zxszhcgatnx2demo",
@@ -135,6 +174,7 @@ def main() -> None:
                 print(f"{type(error).__name__}: {error}")
 
             ttl_by_tag(release, emulator)
+            change_management(release, emulator)
 
         state = requests.get(f"{emulator.url}/_emulator/instances", timeout=5).json()
         show(

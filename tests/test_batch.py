@@ -38,6 +38,7 @@ def test_instance_ids_share_the_other_parameters(emulator, maintain, context, fl
         "WouldChange": 0,
         "Protected": 0,
         "Skipped": 0,
+        "Drifted": 0,
     }
     assert [t["Parameters"]["InstanceId"] for t in result["Targets"]] == fleet  # in the order given
     assert all(t["RequestId"] for t in result["Targets"])

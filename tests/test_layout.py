@@ -19,6 +19,7 @@ RANKS = {
     "paths": 5,
     "delivery": 4,
     "actions": 4,
+    "runs": 4,
     "events": 3,
     "rpc": 2,
     "aws": 2,

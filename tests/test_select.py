@@ -182,6 +182,7 @@ def test_ttl_by_tag_plan_apply_then_nothing_to_do(ttl_fleet, release, context):
         "WouldChange": 2,
         "Protected": 0,
         "Skipped": 0,
+        "Drifted": 0,
     }
     assert plan["Selection"]["Skipped"] == {"SubscriptionInstance": 1}
     assert plan["Selection"]["Complete"] is True
@@ -331,7 +332,7 @@ def test_malformed_selections_are_refused_before_any_call(emulator, release, con
 
 
 def test_a_selection_too_large_to_act_on_writes_nothing(emulator, release, context, monkeypatch):
-    monkeypatch.setattr("alibaba_cloud.paths.fleet.fleet_run.MAX_TARGETS", 5)
+    monkeypatch.setattr("alibaba_cloud.paths.fleet.selection.MAX_TARGETS", 5)
     add_fleet(emulator, 6)
     with pytest.raises(AlibabaCloudError, match=r"^Select\.TooManyTargets: "):
         release.lambda_handler({"Select": {"Tags": DEV}, "AutoReleaseAfter": "PT8H"}, context)
@@ -428,7 +429,7 @@ def test_dry_run_false_for_one_instance_is_the_one_call(emulator, release, conte
 
 
 def test_a_plan_is_never_refused_for_its_size(emulator, release, context, monkeypatch):
-    monkeypatch.setattr("alibaba_cloud.paths.fleet.fleet_run.MAX_TARGETS", 5)
+    monkeypatch.setattr("alibaba_cloud.paths.fleet.selection.MAX_TARGETS", 5)
     add_fleet(emulator, 6)
     result = release.lambda_handler({"Select": {"Tags": DEV}, "AutoReleaseAfter": "PT8H", "DryRun": True}, context)
     assert result["Summary"]["WouldChange"] == 6
@@ -447,7 +448,7 @@ def test_a_region_beside_a_select_is_the_selections(emulator, release, context):
 def test_a_selection_stops_reading_once_it_is_known_to_be_too_large(emulator, release, context, monkeypatch):
     """250 instances to change, over five pages of IDs, and room for five: the first page tells, so the
     read stops there (that page's IDs listed and described), nothing kept of the rest and nothing written."""
-    monkeypatch.setattr("alibaba_cloud.paths.fleet.fleet_run.MAX_TARGETS", 5)
+    monkeypatch.setattr("alibaba_cloud.paths.fleet.selection.MAX_TARGETS", 5)
     add_fleet(emulator, 250)
     with pytest.raises(AlibabaCloudError, match=r"^Select\.TooManyTargets: More than 5 "):
         release.lambda_handler({"Select": {"Tags": DEV}, "AutoReleaseAfter": "PT8H"}, context)

@@ -15,6 +15,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from .state import (
+    RESOURCE_ID_PARAMETER,
     TAG_PARAMETER,
     ApiError,
     EmulatorState,
@@ -22,7 +23,7 @@ from .state import (
     require_instance,
     selected,
     tag_filter,
-    tag_rows,
+    tag_index,
     token_offset,
 )
 
@@ -31,7 +32,6 @@ RELEASE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 MAX_TAGS = 20
 MAX_TAGGED = 1_000  # DescribeInstances' tag filter: at most this many resources
 MAX_IDS = 100  # InstanceIds: a JSON array of at most 100
-TAG_PAGE = 50  # ListTagResources: rows a page
 
 
 def modify_instance_auto_release_time(state: EmulatorState, params: dict[str, str]) -> None:
@@ -125,20 +125,8 @@ def _instance_ids(text: str | None) -> list[str] | None:
 
 
 def list_tag_resources(state: EmulatorState, params: dict[str, str]) -> dict:
-    """``ResourceType=instance`` and ``Tag.N`` (at most 20) or ``ResourceId.N`` (at most 50); 50 rows a page."""
-    region = params.get("RegionId")
-    if not region:
-        raise ApiError(400, "MissingParameter", "RegionId should not be null.")
-    if params.get("ResourceType") != "instance":
-        raise ApiError(400, "InvalidResourceType.NotFound", "The specified ResourceType is not found.")
-    tags = tag_filter(params, MAX_TAGS)
-    ids = [v for k, v in params.items() if re.fullmatch(r"ResourceId\.[1-9]\d*", k)]
-    if len(ids) > 50:
-        raise ApiError(400, "InvalidParameter", "ResourceId.N: N must be at most 50.")
-    if not tags and not ids:
-        raise ApiError(400, "MissingParameter", "Tag or ResourceId should not be null.")
-    found = selected(state, "Ecs", region, tags, ids or None)
-    return tag_rows(found, tags, "instance", token_offset(params.get("NextToken")), TAG_PAGE)
+    """``ResourceType=instance``, ``Tag.N`` (at most 20) or ``ResourceId.N`` (at most 50)."""
+    return tag_index(state, params, "Ecs", "instance", MAX_TAGS, max_ids=50)
 
 
 ACTIONS = {
@@ -153,7 +141,7 @@ ACTIONS = {
     (VERSION, "ListTagResources"): (
         lambda name: (
             name in {"ResourceType", "NextToken"}
-            or bool(TAG_PARAMETER.fullmatch(name) or re.fullmatch(r"ResourceId\.[1-9]\d*", name))
+            or bool(TAG_PARAMETER.fullmatch(name) or RESOURCE_ID_PARAMETER.fullmatch(name))
         ),
         list_tag_resources,
     ),

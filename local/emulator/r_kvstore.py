@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 
 from .state import (
+    RESOURCE_ID_PARAMETER,
     TAG_PARAMETER,
     ApiError,
     EmulatorState,
     require_instance,
     selected,
     tag_filter,
-    tag_rows,
-    token_offset,
+    tag_index,
 )
 
 VERSION = "2015-01-01"
@@ -24,7 +24,6 @@ HH_MM_Z = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\dZ")
 MAX_TAGS = 5
 PAGE_SIZES = ("30", "50", "100")
 MAX_IDS = 30  # InstanceIds: at most 30, separated by commas
-TAG_PAGE = 50
 
 
 def modify_instance_maintain_time(state: EmulatorState, params: dict[str, str]) -> None:
@@ -85,18 +84,8 @@ def describe_instances(state: EmulatorState, params: dict[str, str]) -> dict:
 
 
 def list_tag_resources(state: EmulatorState, params: dict[str, str]) -> dict:
-    """``ResourceType=INSTANCE`` and ``Tag.N`` or ``ResourceId.N``, at least one of them; 50 rows a page."""
-    region = params.get("RegionId")
-    if not region:
-        raise ApiError(400, "MissingParameter", "RegionId should not be null.")
-    if params.get("ResourceType") != "INSTANCE":
-        raise ApiError(400, "InvalidResourceType.NotFound", "The specified ResourceType is not found.")
-    tags = tag_filter(params, MAX_TAGS)
-    ids = [v for k, v in params.items() if re.fullmatch(r"ResourceId\.[1-9]\d*", k)]
-    if not tags and not ids:
-        raise ApiError(400, "MissingParameter", "Tag or ResourceId should not be null.")
-    found = selected(state, "R-kvstore", region, tags, ids or None)
-    return tag_rows(found, tags, "INSTANCE", token_offset(params.get("NextToken")), TAG_PAGE)
+    """``ResourceType=INSTANCE``, ``Tag.N`` (at most 5) or ``ResourceId.N``."""
+    return tag_index(state, params, "R-kvstore", "INSTANCE", MAX_TAGS)
 
 
 ACTIONS = {
@@ -111,7 +100,7 @@ ACTIONS = {
     (VERSION, "ListTagResources"): (
         lambda name: (
             name in {"ResourceType", "NextToken"}
-            or bool(TAG_PARAMETER.fullmatch(name) or re.fullmatch(r"ResourceId\.[1-9]\d*", name))
+            or bool(TAG_PARAMETER.fullmatch(name) or RESOURCE_ID_PARAMETER.fullmatch(name))
         ),
         list_tag_resources,
     ),

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 TAG_PARAMETER = re.compile(r"Tag\.([1-9]\d*)\.(Key|Value)")
+RESOURCE_ID_PARAMETER = re.compile(r"ResourceId\.[1-9]\d*")
+TAG_PAGE = 50  # ListTagResources: rows a page, both products
 
 
 class ApiError(Exception):
@@ -165,6 +167,26 @@ def selected(
         ),
         key=lambda i: i.InstanceId,
     )
+
+
+def tag_index(
+    state: EmulatorState, params: dict[str, str], product: str, kind: str, max_tags: int, max_ids: int | None = None
+) -> dict:
+    """``ListTagResources`` of either product: ``ResourceType`` (``kind``) and ``Tag.N`` or ``ResourceId.N``,
+    at least one of them; 50 rows a page."""
+    region = params.get("RegionId")
+    if not region:
+        raise ApiError(400, "MissingParameter", "RegionId should not be null.")
+    if params.get("ResourceType") != kind:
+        raise ApiError(400, "InvalidResourceType.NotFound", "The specified ResourceType is not found.")
+    tags = tag_filter(params, max_tags)
+    ids = [v for k, v in params.items() if RESOURCE_ID_PARAMETER.fullmatch(k)]
+    if max_ids is not None and len(ids) > max_ids:
+        raise ApiError(400, "InvalidParameter", f"ResourceId.N: N must be at most {max_ids}.")
+    if not tags and not ids:
+        raise ApiError(400, "MissingParameter", "Tag or ResourceId should not be null.")
+    found = selected(state, product, region, tags, ids or None)
+    return tag_rows(found, tags, kind, token_offset(params.get("NextToken")), TAG_PAGE)
 
 
 def tag_rows(found: list[Instance], tags: dict[str, str | None], kind: str, start: int, size: int) -> dict:

@@ -113,6 +113,9 @@ class Settings:
     # an instance carrying this tag key (any value) is never written by this product
     protect_tag_key: str = "lifecycle-protect"
     max_changes: int = 100  # the most targets one run may change; an event may lower it, never raise it
+    runs_table: str | None = None  # DynamoDB table of plans, change records and run statuses
+    plan_ttl_seconds: float = 24 * 3600.0  # how long a plan may be applied
+    records_ttl_seconds: float = 30 * 86400.0  # how long change records and run statuses are kept
 
     def __repr__(self) -> str:  # the webhook secret may be inline: never print it
         return f"Settings(region_id={self.region_id!r}, endpoint={self.endpoint!r}, network={self.network!r})"
@@ -155,4 +158,7 @@ class Settings:
             deadline_margin=_number(env, "ALIBABA_CLOUD_DEADLINE_MARGIN", 1.0),
             protect_tag_key=_tag_key(env, "PROTECT_TAG_KEY", "lifecycle-protect"),
             max_changes=_whole_number(env, "MAX_CHANGES", 100, MAX_CHANGES),
+            runs_table=env.get("RUNS_TABLE") or None,
+            plan_ttl_seconds=_number(env, "PLAN_TTL_HOURS", 24.0) * 3600,
+            records_ttl_seconds=_number(env, "RECORDS_TTL_DAYS", 30.0) * 86400,
         )

@@ -197,3 +197,26 @@ def too_many_changes(writes: int, cap: int) -> AlibabaCloudError:
         http_status=409,
         local=True,
     )
+
+
+def runs_not_configured() -> AlibabaCloudError:
+    return AlibabaCloudError(
+        "Runs.NotConfigured",
+        "Plans, change records and run statuses need RUNS_TABLE (the template sets it): none is configured.",
+        http_status=501,
+        local=True,
+    )
+
+
+def not_found(code: str, message: str) -> AlibabaCloudError:
+    """A plan or run the store does not hold (``Plan.NotFound``, ``Run.NotFound``)."""
+    return AlibabaCloudError(code, message, http_status=404, local=True)
+
+
+def plan_expired(plan_id: str, expired_at: str) -> AlibabaCloudError:
+    return AlibabaCloudError(
+        "Plan.Expired",
+        f"The plan {plan_id} expired at {expired_at}: make a new one (DryRun).",
+        http_status=410,
+        local=True,
+    )

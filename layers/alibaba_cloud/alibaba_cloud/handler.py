@@ -63,7 +63,12 @@ class ActionHandler:
         if settings.webhook_secret:
             parse_secrets(settings.webhook_secret)  # an unusable inline secret stops the cold start, loudly
         self.runner = Runner(
-            action, settings, self.client, Observer(action.name, logger, metrics), Deliveries(settings, self.keys)
+            action,
+            settings,
+            self.client,
+            Observer(action.name, logger, metrics),
+            Deliveries(settings, self.keys),
+            runs=self._runs_store if settings.runs_table else None,
         )
         self.direct = DirectTrigger(self.runner)
         self._webhook: Any = None
@@ -76,6 +81,14 @@ class ActionHandler:
         if is_sqs_event(event):
             return self.queue(event, context)
         return self.direct(event, context)
+
+    def _runs_store(self) -> Any:
+        """The table of plans, changes and statuses, made on its first use (a run that writes, or asks)."""
+        from .aws.client import AwsJsonClient, aws_fetcher
+        from .runs.store import RunsStore
+
+        client = AwsJsonClient.from_env("dynamodb", "DynamoDB_20120810", aws_fetcher(), env=self.environ)
+        return RunsStore(client, self.settings.runs_table or "")
 
     @property
     def webhook(self) -> Any:

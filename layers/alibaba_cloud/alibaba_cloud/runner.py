@@ -27,6 +27,10 @@ from .paths.context import Ran, RunContext
 from .rpc.client import RpcClient
 
 
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def deadline_of(context: Any) -> float | None:
     """Lambda's deadline as a ``time.monotonic()`` value, when the context tells it."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
@@ -59,7 +63,9 @@ class Runner:
         observer: Observer,
         deliveries: Deliveries,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        runs: Callable[[], Any] | None = None,
     ) -> None:
+        """``runs`` makes the store of plans, changes and statuses on first use (None: RUNS_TABLE is not set)."""
         self.action = action
         self.settings = settings
         self.client = client
@@ -67,6 +73,13 @@ class Runner:
         self.deliveries = deliveries
         self.clock = clock
         self.rules = event_rules(action, settings)
+        self._runs_factory, self._runs = runs, None
+
+    @property
+    def runs(self) -> Any:
+        if self._runs is None and self._runs_factory is not None:
+            self._runs = self._runs_factory()
+        return self._runs
 
     def run(
         self,
@@ -77,12 +90,14 @@ class Runner:
         synchronous: bool = False,
         defer_after: float | None = None,
         before_write: Callable[[], None] | None = None,
+        origin: str = "direct",
     ) -> Outcome:
         """Run what ``event`` asks for. ``request_size`` is its size in bytes (a result must fit beside
         it); ``synchronous`` says the caller waits for the answer (a webhook), whose limit is 6 MB;
         ``defer_after`` is when that caller stops waiting: a fleet whose writes would end later writes
         nothing and answers ``Outcome: Accepted`` for its trigger to hand the event on;
-        ``before_write`` is called once before the first request that may change anything is sent.
+        ``before_write`` is called once before the first request that may change anything is sent;
+        ``origin`` says who asked (kept with a plan and with every change).
 
         An event that asks for nothing runnable raises its refusal, counted here, once, for every trigger.
         """
@@ -92,6 +107,7 @@ class Runner:
             self.observer.rejected(refusal)
             raise
         self.observer.logger.set_correlation_id(invocation.correlation_id)
+        runs = self.runs if self.action.fleet is not None or invocation.ask else None
         ctx = RunContext(
             self.action,
             self.settings,
@@ -102,17 +118,67 @@ class Runner:
             request_size,
             synchronous,
             defer_after,
-            **({"before_write": before_write} if before_write is not None else {}),
+            before_write=self._started(invocation, runs, before_write),
+            runs=runs,
+            origin=origin,
         )
         ran = self._path(invocation)(ctx)
         if ran.deferred:  # the asynchronous run it goes on in observes and delivers
             self.observer.deferred(ran.result)
             return ran.result, None
         self._observe(ran, invocation)
+        if runs is not None and (ran.changes or ran.lines):
+            self._keep(runs, ran, invocation, origin, deadline)
         self._deliver(ran.result, invocation, deadline)
         return ran.result, ran.error
 
+    def _started(
+        self, invocation: Invocation, runs: Any, before_write: Callable[[], None] | None
+    ) -> Callable[[], None]:
+        """Before the first write: the caller's own step, then a fleet's status "InProgress" (``{"Run": id}``)."""
+
+        def started() -> None:
+            if before_write is not None:
+                before_write()
+            if runs is not None and invocation.batch is not None:
+                try:
+                    runs.put_status(
+                        invocation.correlation_id,
+                        {"State": "InProgress", "StartedAt": _now()},
+                        time.time() + self.settings.records_ttl_seconds,
+                        None,
+                    )
+                except AlibabaCloudError as error:
+                    self.observer.logger.error("The run's status could not be kept", extra={"reason": error.message})
+
+        return started
+
+    def _keep(self, runs: Any, ran: Ran, invocation: Invocation, origin: str, deadline: float | None) -> None:
+        """Every change on record, and the run's status with its result. A record that cannot be kept does not
+        lose the change: the result (its lines) and this log line carry it, and the result says so."""
+        expires = time.time() + self.settings.records_ttl_seconds
+        changes = [{**c, "CorrelationId": invocation.correlation_id, "Origin": origin} for c in ran.changes]
+        try:
+            if changes:
+                runs.record(invocation.correlation_id, changes, expires, deadline)
+            runs.put_status(
+                invocation.correlation_id,
+                {"State": "Done", "FinishedAt": _now(), "Result": ran.result},
+                expires,
+                deadline,
+            )
+        except AlibabaCloudError as error:
+            ran.result["Records"] = {"Stored": False, "Error": error.message}
+            self.observer.logger.error("Changes not recorded", extra={"reason": error.message, "changes": changes})
+            return
+        if changes:
+            ran.result["Records"] = {"Stored": len(changes)}
+
     def _path(self, invocation: Invocation) -> Callable[[RunContext], Ran]:
+        if invocation.ask is not None:
+            from .paths.plans import run_ask
+
+            return run_ask
         if self.action.listing is not None:
             from .paths.inventory import run_inventory
 

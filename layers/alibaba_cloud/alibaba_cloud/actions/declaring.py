@@ -104,6 +104,16 @@ class Fleet:
     # whether the write would lift a protection the record shows (ECS: a release time on an instance
     # with release protection, which guards against a manual release only); OverrideProtection lifts it
     protected: Callable[[Mapping[str, str], Record], bool] = lambda params, record: False
+    # a plan's apply and an undo write nothing to an instance whose watched fields changed (Drifted)
+    watched: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()  # the parameters a write sets: a change record's After, and Before where read
+    # the parameters that put a change's Before back (None: Before was not read, so no undo)
+    undo: Callable[[Mapping[str, Any]], dict[str, Any] | None] = lambda before: None
+    safer: Callable[[Mapping[str, str]], bool] = lambda params: False  # only makes it safer: never capped
+
+    def before(self, record: Record) -> dict[str, Any]:
+        """What the record says of the values a write sets (none for what the Describe action does not tell)."""
+        return {name: record[name] for name in self.changed if name in record}
 
     def protection(self, params: Mapping[str, str] | None, record: Record, protect_tag: str) -> str | None:
         """Why ``record``'s instance is not written: it carries the protection tag (``ProtectTag``, for

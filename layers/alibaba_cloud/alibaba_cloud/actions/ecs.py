@@ -85,6 +85,15 @@ LIST_TAG_RESOURCES = Action(
     listing=Listing(("TagResources", "TagResource"), "token", None, 50, resource_record),
 )
 
+
+def put_back(before: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A release time as it was before a change (to the second, as the API takes it), or none."""
+    if "AutoReleaseTime" not in before:
+        return None
+    was = before["AutoReleaseTime"]
+    return {"AutoReleaseTime": to_the_second(was)} if was else {}
+
+
 DESCRIBE_INSTANCES = Action(
     product=ECS,
     name="DescribeInstances",
@@ -121,6 +130,13 @@ MODIFY_INSTANCE_AUTO_RELEASE_TIME = Action(
     ),
     conveniences=(Convenience(("AutoReleaseAfter",), v.release_after),),
     fleet=Fleet(
-        DESCRIBE_INSTANCES, skip=not_pay_as_you_go, unchanged=release_time_unchanged, protected=release_protected
+        DESCRIBE_INSTANCES,
+        skip=not_pay_as_you_go,
+        unchanged=release_time_unchanged,
+        protected=release_protected,
+        watched=("AutoReleaseTime", "DeletionProtection", "ChargeType", "Tags"),
+        changed=("AutoReleaseTime",),
+        undo=put_back,
+        safer=lambda params: not params.get("AutoReleaseTime"),  # a cancel: nothing is released
     ),
 )

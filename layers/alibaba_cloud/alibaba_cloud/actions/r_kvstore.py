@@ -85,5 +85,6 @@ MODIFY_INSTANCE_MAINTAIN_TIME = Action(
     conveniences=(Convenience(("TimeZone",), v.local_window),),
     # DescribeInstances does not tell the window, and reading it (DescribeInstanceAttribute) costs one
     # call per instance, as much as the write, which sets the same value again harmlessly: always write.
-    fleet=Fleet(DESCRIBE_INSTANCES),
+    # (its window is not read, so a change's Before is unknown and it has no undo)
+    fleet=Fleet(DESCRIBE_INSTANCES, watched=("ChargeType", "Tags"), changed=("MaintainStartTime", "MaintainEndTime")),
 )

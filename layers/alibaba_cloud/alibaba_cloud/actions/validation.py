@@ -14,12 +14,13 @@ from datetime import UTC, datetime, timedelta
 
 from ..config import AT_LEAST_ONE_HOUR, EXACTLY_ONE_HOUR
 from ..errors import invalid
+from ..events.keys import INSTANCE_ID_PATTERN
 from ..rpc.endpoints import REGION_ID, region_refusal
 
 MAX_VALUE_LENGTH = 256
 HH_MM_Z = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])Z")
 ISO_UTC_SECONDS = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
-INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9*._-]{0,63}")
+INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
 MIN_RELEASE_DELAY = timedelta(minutes=30)
 MAX_RELEASE_YEARS = 3
 

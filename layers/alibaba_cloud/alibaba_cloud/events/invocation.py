@@ -35,6 +35,7 @@ A batch's result (:mod:`alibaba_cloud.paths.fleet.report`) has ``Summary``, ``No
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,10 +43,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import bad_request, invalid
 from .keys import (
+    ASK_KEYS,
     BATCH_KEYS,
     CHAIN_KEYS,
     DETAIL,
     HOP_KEYS,
+    INSTANCE_ID_PATTERN,
     MAX_CORRELATION_ID,
     MAX_DEPTH,
     MAX_NOTIFY_URLS,
@@ -94,6 +97,7 @@ class Invocation:
     branches: int = 1  # where the result goes: the caller or destination, and each notify URL
     skip_on_page: int = 0  # a Describe's resume point inside its first page
     override_protection: bool = False  # one named instance: its release protection does not stop the write
+    ask: tuple[str, str] | None = None  # Apply, Undo, History or Run, and its plan, run or instance
 
     @property
     def next_budget(self) -> int:
@@ -132,13 +136,17 @@ def read_invocation(
     else:
         parameters = {k: v for k, v in event.items() if k not in CHAIN_KEYS}
         controls = {k: v for k, v in event.items() if k in CHAIN_KEYS}
+    ask = _ask(parameters, rules)
     override = None
-    if rules.selects and OVERRIDE_PROTECTION in parameters:
+    if ask is not None:
+        parameters, batch = {k: v for k, v in parameters.items() if k != ask[0]}, None
+    elif rules.selects and OVERRIDE_PROTECTION in parameters:
         parameters = dict(parameters)
         override = parameters.pop(OVERRIDE_PROTECTION)
         if not isinstance(override, bool):
             raise bad_request(f"{OVERRIDE_PROTECTION} must be true or false.")
-    parameters, batch = _batch(parameters, rules, synchronous)
+    if ask is None:
+        parameters, batch = _batch(parameters, rules, synchronous)
     if override and batch is not None:
         raise invalid(
             "OverrideProtection.NotForFleets",
@@ -172,7 +180,48 @@ def read_invocation(
         branches=1 + rules.configured_urls + len(urls),
         skip_on_page=skip_on_page,
         override_protection=bool(override),
+        ask=ask,
     )
+
+
+PLAN_ID = re.compile(r"[0-9a-f]{32}")
+INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
+
+
+def _ask(parameters: Mapping[str, Any], rules: EventRules) -> tuple[str, str] | None:
+    """``{"Apply": plan}``, ``{"Undo": run}``, ``{"History": instance}`` or ``{"Run": run}``: each alone
+    (an Undo may carry ``DryRun`` and ``RateControl``), for the functions that can answer it."""
+    asked = [k for k in ASK_KEYS if k in parameters]
+    if not asked:
+        return None
+    kind, value = asked[0], parameters[asked[0]]
+    allowed = {"Undo": {"Undo", "DryRun", "RateControl"}}.get(kind, {kind})
+    extra = sorted(set(parameters) - allowed)
+    if len(asked) > 1 or extra:
+        raise invalid(
+            "UnsupportedParameter", f"{kind} stands alone: not with {', '.join(sorted(set(asked[1:]) | set(extra)))}."
+        )
+    if kind in ("Apply", "Undo") and not rules.selects:
+        raise bad_request(f"{rules.action} makes no changes to {kind.lower()}: send {kind} to a modify function.")
+    if kind == "History" and not rules.pages:
+        raise bad_request(f"History is answered by the Describe functions, not {rules.action}.")
+    shapes = {
+        "Apply": (PLAN_ID, "a PlanId (32 hexadecimal characters)"),
+        "History": (INSTANCE_ID, "an instance ID"),
+    }
+    pattern, shown = shapes.get(kind, (None, "a run's CorrelationId"))
+    valid = isinstance(value, str) and (
+        pattern.fullmatch(value) if pattern else 0 < len(value) <= MAX_CORRELATION_ID and value.isprintable()
+    )
+    if not valid:
+        raise bad_request(f"{kind} must be {shown}.")
+    if kind == "Undo":
+        from .batch import RateControl
+
+        RateControl.parse(parameters.get("RateControl"))
+        if not isinstance(parameters.get("DryRun", False), bool):
+            raise bad_request("DryRun must be true or false.")
+    return kind, value
 
 
 def check_json(value: object) -> None:

@@ -11,6 +11,10 @@ HOP_KEYS = frozenset(("Action", "Parameters", *CHAIN_KEYS))
 TARGET_KEYS = ("Targets", "InstanceIds", "Select")
 BATCH_KEYS = (*TARGET_KEYS, "RateControl", "DryRun", "Since", "Detail")
 RATE_CONTROL_KEYS = ("Concurrency", "MaxErrors", "MaxRequestsPerSecond", "MaxChanges")
+# What an event may ask of the runs store instead of a run of its own: apply a plan, undo a run, an
+# instance's history, a run's status. Each stands alone (with the chain's keys; Undo with DryRun, RateControl).
+ASK_KEYS = ("Apply", "Undo", "History", "Run")
+INSTANCE_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9*._-]{0,63}"  # what either product's instance IDs look like
 # A single call's: lift release protection for the one instance it names (never the protection tag).
 OVERRIDE_PROTECTION = "OverrideProtection"
 SELECT_KEYS = ("RegionId", "Tags")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..actions.declaring import Action
 from ..actions.validation import ValidationContext
@@ -13,6 +13,9 @@ from ..config import Settings
 from ..errors import AlibabaCloudError
 from ..events.invocation import Invocation
 from ..rpc.client import CallResult, RpcClient
+
+if TYPE_CHECKING:
+    from ..runs.store import RunsStore
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class RunContext:
     # called once before the first request that may change anything is sent (a webhook holds its id for
     # good then); it raises, with nothing sent, when the change must not be made
     before_write: Callable[[], None] = field(default=lambda: None, compare=False)
+    runs: RunsStore | None = None  # plans, change records and run statuses (RUNS_TABLE), when configured
+    origin: str = "direct"  # who asked: a webhook's id, a schedule, a queue message
 
     def validation(self) -> ValidationContext:
         return ValidationContext(
@@ -54,3 +59,4 @@ class Ran:
     deferred: bool = False  # nothing written: the work goes on in an asynchronous run (result Outcome Accepted)
     refused_codes: Sequence[str] = field(default_factory=tuple)  # a fleet's targets refused before any call
     throttled: int = 0  # attempts Alibaba throttled, every path's
+    changes: Sequence[dict[str, Any]] = field(default_factory=tuple)  # every write that succeeded, for the record

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..actions.declaring import OWNER_NAMES, Action, Record, TagIndex
-from ..actions.validation import ValidationContext
+from ..actions.validation import INSTANCE_ID, ValidationContext
 from ..config import Settings
 from ..errors import deadline_exceeded, invalid_response
 from ..events.keys import SKIP_ON_PAGE
@@ -114,7 +114,7 @@ class InventoryReader:
                 fresh = [i for i in dict.fromkeys(ids) if i not in seen_ids]
                 seen_ids.update(fresh)
                 owner = {k: v for k, v in given.items() if k in OWNER_NAMES}
-                records = self.described(describe, fresh, region, owner, ctx, deadline, inventory)
+                records = described(self, describe, fresh, region, owner, ctx, deadline, inventory)
             for position in range(skip_on_page, len(records)):
                 record = records[position]
                 if keep is not None and not keep(record):
@@ -153,34 +153,6 @@ class InventoryReader:
         inventory.complete = True
         return inventory
 
-    def described(
-        self,
-        describe: Action,
-        ids: Sequence[str],
-        region: str,
-        owner: Mapping[str, Any],
-        ctx: ValidationContext,
-        deadline: float | None,
-        inventory: Inventory | None = None,
-    ) -> list[Record]:
-        """The records of ``ids`` in ``region``, read as many a call as the action takes; an ID the
-        answer does not list has no record (it is not there, or not this account's)."""
-        listing = describe.listing
-        by_ids = listing.by_ids if listing is not None else None
-        assert by_ids is not None, describe.name
-        records: list[Record] = []
-        for start in range(0, len(ids), by_ids.most):
-            chunk = ids[start : start + by_ids.most]
-            given = {**owner, by_ids.parameter: by_ids.encode(chunk), **({"RegionId": region} if region else {})}
-            read = self.read(describe, given, ctx, deadline, reserve=0.0)  # the client's own deadline rule holds
-            if inventory is not None:
-                inventory.throttled += read.throttled
-                inventory.reads += read.pages
-            if not read.complete:  # the deadline came while reading them
-                raise deadline_exceeded(f"The invocation's deadline came while {describe.name} read instances.")
-            records += read.records
-        return records
-
     @staticmethod
     def _indexed(describe: Action, index: TagIndex, given: Mapping[str, Any], ctx: ValidationContext) -> dict[str, Any]:
         """What the tag index is asked: the event's parameters, checked as the Describe action's (no I/O),
@@ -205,6 +177,61 @@ class InventoryReader:
         if skip_on_page:
             inventory.resume["SkipOnPage"] = skip_on_page
         return inventory
+
+
+def described(
+    reader: InventoryReader,
+    describe: Action,
+    ids: Sequence[str],
+    region: str,
+    owner: Mapping[str, Any],
+    ctx: ValidationContext,
+    deadline: float | None,
+    inventory: Inventory | None = None,
+) -> list[Record]:
+    """The records of ``ids`` in ``region``, read as many a call as the action takes; an ID the
+    answer does not list has no record (it is not there, or not this account's)."""
+    listing = describe.listing
+    by_ids = listing.by_ids if listing is not None else None
+    assert by_ids is not None, describe.name
+    records: list[Record] = []
+    for start in range(0, len(ids), by_ids.most):
+        chunk = ids[start : start + by_ids.most]
+        given = {**owner, by_ids.parameter: by_ids.encode(chunk), **({"RegionId": region} if region else {})}
+        read = reader.read(describe, given, ctx, deadline, reserve=0.0)  # the client's own deadline rule holds
+        if inventory is not None:
+            inventory.throttled += read.throttled
+            inventory.reads += read.pages
+        if not read.complete:  # the deadline came while reading them
+            raise deadline_exceeded(f"The invocation's deadline came while {describe.name} read instances.")
+        records += read.records
+    return records
+
+
+def listed(
+    reader: InventoryReader,
+    describe: Action,
+    targets: Sequence[Any],
+    default_region: str | None,
+    owner: Mapping[str, Any],
+    ctx: ValidationContext,
+    deadline: float | None,
+    inventory: Inventory,
+) -> dict[str, Record]:
+    """The records of the instances a list of targets names, by ID, read region by region; targets
+    that name no valid instance or region are left to fail on their own."""
+    by_region: dict[str, list[str]] = {}
+    for given in targets:
+        if not isinstance(given, dict):
+            continue
+        instance_id, region = given.get("InstanceId"), given.get("RegionId") or default_region
+        if isinstance(instance_id, str) and INSTANCE_ID.fullmatch(instance_id) and isinstance(region, str):
+            by_region.setdefault(region, []).append(instance_id)
+    current = {}
+    for region, ids in by_region.items():
+        for record in described(reader, describe, list(dict.fromkeys(ids)), region, owner, ctx, deadline, inventory):
+            current[record["InstanceId"]] = record
+    return current
 
 
 def _all_tags(tags: Mapping[str, Any], keep: Callable[[Record], bool] | None) -> Callable[[Record], bool]:

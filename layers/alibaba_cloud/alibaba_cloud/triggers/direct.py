@@ -24,7 +24,8 @@ class DirectTrigger:
             except AlibabaCloudError as error:
                 observer.rejected(error)
                 raise
-            result, error = self.runner.run(event, correlation_id, deadline_of(context), size)
+            origin = "schedule" if isinstance(event, dict) and "ScheduledTime" in event else "direct"
+            result, error = self.runner.run(event, correlation_id, deadline_of(context), size, origin=origin)
         except AlibabaCloudError:
             raise
         except Exception:

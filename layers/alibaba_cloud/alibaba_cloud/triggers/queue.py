@@ -72,7 +72,9 @@ class QueueTrigger:
             except AlibabaCloudError as error:
                 runner.observer.rejected(error)
                 raise
-            result, error = runner.run(payload, record.message_id, deadline, len(record.body.encode()))
+            result, error = runner.run(
+                payload, record.message_id, deadline, len(record.body.encode()), origin=f"queue:{record.message_id}"
+            )
             if error is not None:
                 raise error
         except AlibabaCloudError as error:

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from ...actions.declaring import owner_of
-from ...actions.validation import INSTANCE_ID
 from ...errors import AlibabaCloudError, too_many_changes
-from ...events.keys import MAX_TARGETS
 from ...events.result import budget, error_fields, with_next
 from ..context import Ran, RunContext
-from ..pages import Inventory, InventoryReader
+from ..pages import Inventory, InventoryReader, listed
 from . import report
+from .change import changes, drifted, plan_targets, save_plan
 from .plan import Planner, Target, failed, line, not_attempted
 from .pool import BatchRunner, estimated_seconds
+from .selection import selected
 
 
 def run_fleet(ctx: RunContext) -> Ran:
@@ -26,9 +27,11 @@ def run_fleet(ctx: RunContext) -> Ran:
 class FleetRun:
     """Plan every target, write the ones that need it, account for each."""
 
-    def __init__(self, ctx: RunContext) -> None:
+    def __init__(self, ctx: RunContext, expected: Mapping[str, dict[str, Any]] | None = None) -> None:
+        """``expected``: the fields each listed instance must still read (a plan's apply, an undo), else Drifted."""
         assert ctx.invocation.batch is not None
         self.ctx = ctx
+        self.expected = expected
         self.batch = ctx.invocation.batch
         self.rate_control = self.batch.rate_control
         self.failed_calls: list[AlibabaCloudError] = []
@@ -41,37 +44,10 @@ class FleetRun:
         inventory: Inventory | None = None
         skipped: Counter = Counter()
         if batch.select is not None:
-            fleet = ctx.action.fleet
-            assert fleet is not None  # the event reader refuses a Select for an action without one
-            targets = []
-
-            def take(record: dict[str, Any]) -> None:
-                """Plan each instance as it is read; stop reading once more need a change than one run may make."""
-                planned = planner.select(batch.select, record, batch.shared, batch.since)
-                if isinstance(planned, str):
-                    skipped[planned] += 1
-                    return
-                targets.append(planned)
-                if planned.line is None or planned.line["Outcome"] != "Unchanged":
-                    acting[0] += 1
-                    if acting[0] > MAX_TARGETS and not batch.dry_run:  # a plan is never refused for its size
-                        raise AlibabaCloudError(
-                            "Select.TooManyTargets",
-                            f"More than {MAX_TARGETS} selected instances need a change; at most {MAX_TARGETS} an "
-                            "invocation: narrow the selection (see the README). Nothing was written.",
-                        )
-
-            acting = [0]
             try:
-                inventory = InventoryReader(ctx.client, ctx.settings).read(
-                    fleet.describe,
-                    batch.select.describe_parameters(fleet.describe.listing.max_tags) | owner_of(batch.shared),
-                    planner.ctx,
-                    ctx.deadline,
-                    each=take,
-                )
+                targets, inventory = selected(ctx, planner, skipped)
             except AlibabaCloudError as error:
-                return Ran(self._report([], [], inventory, skipped, error), error, lines=[], throttled=error.throttled)
+                return Ran(self._report([], [], None, skipped, error), error, lines=[], throttled=error.throttled)
         else:
             try:
                 current = self._current(batch.targets)
@@ -82,47 +58,41 @@ class FleetRun:
                     self._report(targets, lines, None, skipped, error), error, lines=[], throttled=error.throttled
                 )
             targets = planner.explicit(batch.targets, batch.originals, current)
+            if self.expected is not None:
+                drifted(targets, current, self.expected)
         writes = sum(t.line is None for t in targets)
         cap = self.rate_control.change_limit(len(targets), ctx.settings.max_changes)
-        if writes > cap and not batch.dry_run:  # a plan is never capped
+        if writes > cap and not batch.dry_run and not self._safer(targets):  # a plan is never capped
             return Ran(self._capped(targets, inventory, skipped, cap), too_many_changes(writes, cap), lines=[])
         seconds = estimated_seconds(writes, self.rate_control)
         unread = inventory is not None and inventory.reason == "DeadlineNear"  # a selection too large to read here
         late = writes and time.monotonic() + seconds > (ctx.defer_after or 0)
         if ctx.defer_after is not None and not batch.dry_run and (unread or late):
-            return Ran(self._accepted(targets, writes, seconds, inventory), deferred=True)
+            return Ran(report.accepted(ctx, targets, writes, seconds, inventory), deferred=True)
         refused = tuple(t.line["ErrorCode"] for t in targets if t.line is not None and t.line["Outcome"] == "Failed")
         lines = self._write(targets)
+        result = self._report(targets, lines, inventory, skipped)
+        if batch.dry_run and ctx.runs is not None:
+            result.update(save_plan(ctx, plan_targets(targets)))
         return Ran(
-            self._report(targets, lines, inventory, skipped),
+            result,
             lines=lines,
+            changes=changes(ctx.action, targets, lines),
             failed_calls=self.failed_calls,
             refused_codes=refused,
             throttled=sum(self.throttled) + self.reads.throttled + (inventory.throttled if inventory else 0),
         )
 
     def _current(self, targets: tuple[Any, ...]) -> dict[str, dict[str, Any]]:
-        """The listed instances as their Describe action reads them, by ID, region by region, so protection,
-        skips and unchanged values apply to a list as they do to a selection."""
-        ctx = self.ctx
-        fleet = ctx.action.fleet
+        """The listed instances as their Describe action reads them, so protection, skips and unchanged
+        values apply to a list as they do to a selection."""
+        ctx, fleet = self.ctx, self.ctx.action.fleet
         if fleet is None or fleet.describe.listing is None or fleet.describe.listing.by_ids is None:
             return {}
-        by_region: dict[str, list[str]] = {}
-        for given in targets:
-            if not isinstance(given, dict):
-                continue
-            instance_id, region = given.get("InstanceId"), given.get("RegionId") or ctx.settings.region_id
-            if isinstance(instance_id, str) and INSTANCE_ID.fullmatch(instance_id) and isinstance(region, str):
-                by_region.setdefault(region, []).append(instance_id)
         reader, owner = InventoryReader(ctx.client, ctx.settings), owner_of(self.batch.shared)
-        current = {}
-        for region, ids in by_region.items():
-            for record in reader.described(
-                fleet.describe, list(dict.fromkeys(ids)), region, owner, ctx.validation(), ctx.deadline, self.reads
-            ):
-                current[record["InstanceId"]] = record
-        return current
+        return listed(
+            reader, fleet.describe, targets, ctx.settings.region_id, owner, ctx.validation(), ctx.deadline, self.reads
+        )
 
     def _capped(self, targets: list[Target], inventory: Inventory | None, skipped: Counter, cap: int) -> dict[str, Any]:
         """The plan as a DryRun answers it, and the cap that refused it: the operator sees what would have happened."""
@@ -132,6 +102,11 @@ class FleetRun:
         result["MaxChanges"] = cap
         result.pop("Rerun", None)  # the same event would be refused again: it needs a narrower one, or a higher cap
         return result
+
+    def _safer(self, targets: list[Target]) -> bool:
+        """Whether every write only makes its instance safer (cancels a release): such a run is never capped."""
+        fleet = self.ctx.action.fleet
+        return fleet is not None and all(fleet.safer(t.params or {}) for t in targets if t.line is None)
 
     def _write(self, targets: list[Target]) -> list[dict[str, Any]]:
         ctx = self.ctx
@@ -149,7 +124,8 @@ class FleetRun:
                 return failed(target, error, target.request.params)
             if call.throttled:
                 self.throttled.append(call.throttled)
-            return line(target, "Succeeded", Parameters=call.parameters, RequestId=call.request_id)
+            before = {"Before": target.before} if target.before is not None else {}  # the record's, where it fails
+            return line(target, "Succeeded", Parameters=call.parameters, RequestId=call.request_id, **before)
 
         writes = [t for t in targets if t.line is None]
         if writes:
@@ -194,26 +170,3 @@ class FleetRun:
         with_next(result, self.ctx.invocation)
         full = self.ctx.synchronous and batch.detail == "Full"
         return report.fit(result, lines, budget(self.ctx.request_size, full))
-
-    def _accepted(
-        self, targets: list[Target], writes: int, seconds: float, inventory: Inventory | None
-    ) -> dict[str, Any]:
-        """What a waiting caller is told when the writes go on in an asynchronous run: the plan's counts."""
-        action, invocation = self.ctx.action, self.ctx.invocation
-        planned = Counter(t.line["Outcome"] for t in targets if t.line is not None)
-        result: dict[str, Any] = {
-            "Action": action.name,
-            "Product": action.product.code,
-            "Outcome": "Accepted",
-            "RunId": invocation.correlation_id,
-            "Message": f"{writes} writes take about {seconds:.0f} s at this RateControl, longer than a webhook's "
-            "caller can wait: they go on in an asynchronous run, whose result goes to the notify URLs and the "
-            "lifecycle bus with this CorrelationId.",
-            "Planned": {"Total": len(targets), "Writes": writes, **dict(planned)},
-            "EstimatedSeconds": round(seconds),
-            "RateControl": self.rate_control.to_dict(),
-        }
-        if inventory is not None and self.batch.select is not None:
-            result["Selection"] = {**self.batch.select.to_dict(), **inventory.summary()}
-        result["CorrelationId"], result["Hop"] = invocation.correlation_id, invocation.hop
-        return result

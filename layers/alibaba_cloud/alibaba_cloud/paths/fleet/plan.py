@@ -30,6 +30,8 @@ class Target:
     instance_id: str | None
     request: RpcRequest | None = None
     line: dict[str, Any] | None = None
+    state: dict[str, Any] | None = None  # the watched fields as read (a plan's apply checks them for drift)
+    before: dict[str, Any] | None = None  # the values the write replaces, as read
 
     @property
     def params(self) -> dict[str, str] | None:
@@ -117,6 +119,9 @@ class Planner:
         self, target: Target, given: dict[str, Any], ctx: ValidationContext, current: dict[str, Any] | None
     ) -> None:
         fleet, protect_tag = self.action.fleet, self.settings.protect_tag_key
+        if current is not None and fleet is not None:
+            target.state = {name: current.get(name) for name in fleet.watched}
+            target.before = fleet.before(current)
         if current is not None and fleet is not None and fleet.protection(None, current, protect_tag):
             target.line = line(target, "Protected", Reason="ProtectTag")  # whatever it would write
             return

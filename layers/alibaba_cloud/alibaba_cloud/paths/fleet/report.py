@@ -11,12 +11,15 @@ many did when not all. A webhook caller may ask for every line (``"Detail": "Ful
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from ...events.batch import Batch
+from ..context import RunContext
+from .plan import Target
 
-OUTCOMES = ("Succeeded", "Failed", "NotAttempted", "Unchanged", "WouldChange", "Protected", "Skipped")
+OUTCOMES = ("Succeeded", "Failed", "NotAttempted", "Unchanged", "WouldChange", "Protected", "Skipped", "Drifted")
 NOT_SUCCEEDED = ("Failed", "NotAttempted")
 # Failures no rerun can change: the instance has no release time to set, or is not there at all.
 FINAL_FOR_THE_INSTANCE = frozenset({"ChargeTypeViolation", "NoSuchResource", "InvalidInstanceId.NotFound"})
@@ -118,3 +121,26 @@ def rerun_event(batch: Batch, given: Sequence[Any], lines: Sequence[dict[str, An
     if batch.dry_run:
         rerun["DryRun"] = True
     return rerun
+
+
+def accepted(ctx: RunContext, targets: Sequence[Target], writes: int, seconds: float, inventory: Any) -> dict[str, Any]:
+    """What a waiting caller is told when the writes go on in an asynchronous run: the plan's counts."""
+    action, invocation, batch = ctx.action, ctx.invocation, ctx.invocation.batch
+    assert batch is not None
+    planned = Counter(t.line["Outcome"] for t in targets if t.line is not None)
+    result: dict[str, Any] = {
+        "Action": action.name,
+        "Product": action.product.code,
+        "Outcome": "Accepted",
+        "RunId": invocation.correlation_id,
+        "Message": f"{writes} writes take about {seconds:.0f} s at this RateControl, longer than a webhook's "
+        "caller can wait: they go on in an asynchronous run, whose result goes to the notify URLs and the "
+        "lifecycle bus with this CorrelationId.",
+        "Planned": {"Total": len(targets), "Writes": writes, **dict(planned)},
+        "EstimatedSeconds": round(seconds),
+        "RateControl": batch.rate_control.to_dict(),
+    }
+    if inventory is not None and batch.select is not None:
+        result["Selection"] = {**batch.select.to_dict(), **inventory.summary()}
+    result["CorrelationId"], result["Hop"] = invocation.correlation_id, invocation.hop
+    return result
