@@ -434,7 +434,10 @@ def _measured_run(url: str, env: dict[str, str], event: dict) -> dict:
     run["listed"] = sum(r["Action"] == "ListTagResources" for r in received)
     run["described"] = sum(r["Action"] == "DescribeInstances" for r in received)
     run["reads"] = run["listed"] + run["described"]
-    run["writes"] = sum(r["Action"] == "ModifyInstanceAutoReleaseTime" for r in received)
+    arrivals = sorted(r["Arrived"] for r in received if r["Action"] == "ModifyInstanceAutoReleaseTime")
+    run["writes"] = len(arrivals)
+    # the rate the writes reached Alibaba at, first to last: what RateControl caps (the reads before are apart)
+    run["write_rate"] = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) if len(arrivals) > 1 else 0.0
     return run
 
 
@@ -699,10 +702,10 @@ def fleet_measurements(budgets: list) -> list[str]:
     print("Fleets by tags at scale ...", flush=True)
     fleet = fleet_scale()
     stable, changes, plan, apply = fleet["stable"], fleet["changes"], fleet["plan"], fleet["apply"]
-    change_rate = changes["writes"] / changes["elapsed"]
+    change_rate = changes["write_rate"]
     budgets += [
         ("a 5,000-target plan: store writes ≤ 5,000 / 100 (count)", plan["store_writes"], 50, "le"),
-        ("its apply writes every target (count of those not written)", 5000 - apply["writes"], 0, "le"),
+        ("its apply: targets not written (count)", 5000 - apply["writes"], 0, "le"),
         ("stable 10,000: reads ≤ 2 × ⌈10,000 / 50⌉ (count)", stable["reads"], 400, "le"),
         ("stable 10,000: writes = 0 (count)", stable["writes"] + (stable["summary"]["Unchanged"] != 10_000), 0, "le"),
         ("stable 10,000: peak RSS ≤ 64 MiB", stable["rss"], 64.0, "le"),

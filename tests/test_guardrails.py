@@ -247,10 +247,16 @@ def test_the_override_is_for_one_named_instance_only(emulator, release, context,
 # 3. A cap on how much one run may change
 
 
-def test_a_plan_over_the_cap_writes_nothing_and_shows_the_plan(emulator, function_env, context):
-    add_fleet(emulator, 5)
+@pytest.fixture
+def capped_at_3(function_env):
+    """The auto-release function deployed with MAX_CHANGES=3."""
     with environment({"MAX_CHANGES": "3"}):
-        release = load_function(RELEASE)
+        return load_function(RELEASE)
+
+
+def test_a_plan_over_the_cap_writes_nothing_and_shows_the_plan(emulator, capped_at_3, context):
+    add_fleet(emulator, 5)
+    release = capped_at_3
     with pytest.raises(AlibabaCloudError, match=r"^Fleet\.TooManyChanges: The plan would change 5 .* at most 3"):
         release.lambda_handler({"Select": {"Tags": DEV}, "AutoReleaseAfter": "P1D"}, context)
     assert emulator.state.writes == []
@@ -264,20 +270,18 @@ def test_a_plan_over_the_cap_writes_nothing_and_shows_the_plan(emulator, functio
 
 
 @pytest.mark.parametrize(("max_changes", "cap"), [("50%", 2), (2, 2), (4, 3), (1000, 3)])
-def test_an_event_lowers_the_cap_never_raises_it(emulator, function_env, context, max_changes, cap):
+def test_an_event_lowers_the_cap_never_raises_it(emulator, capped_at_3, context, max_changes, cap):
     add_fleet(emulator, 4)
-    with environment({"MAX_CHANGES": "3"}):
-        release = load_function(RELEASE)
+    release = capped_at_3
     event = {"Select": {"Tags": DEV}, "AutoReleaseAfter": "P1D", "RateControl": {"MaxChanges": max_changes}}
     with pytest.raises(AlibabaCloudError, match=rf"^Fleet\.TooManyChanges: .* at most {cap} "):
         release.lambda_handler(event, context)
     assert emulator.state.writes == []
 
 
-def test_a_run_within_the_cap_writes_and_a_dry_run_is_never_capped(emulator, function_env, context):
+def test_a_run_within_the_cap_writes_and_a_dry_run_is_never_capped(emulator, capped_at_3, context):
     add_fleet(emulator, 4)
-    with environment({"MAX_CHANGES": "3"}):
-        release = load_function(RELEASE)
+    release = capped_at_3
     plan = release.lambda_handler({"Select": {"Tags": DEV}, "AutoReleaseAfter": "P1D", "DryRun": True}, context)
     assert plan["Summary"]["WouldChange"] == 4
     done = release.lambda_handler(

@@ -83,6 +83,18 @@ def test_unknown_plans_and_runs_are_refused_with_a_code(emulator, runs, context,
     assert emulator.state.received == []
 
 
+def test_an_apply_refused_by_the_cap_leaves_the_plan_to_apply(emulator, runs, context):
+    ids = fleet(emulator, 3)
+    release = load_function(RELEASE)
+    plan = release.lambda_handler({"InstanceIds": ids, "AutoReleaseAfter": "P1D", "DryRun": True}, context)
+    with environment({"MAX_CHANGES": "2"}):
+        capped = load_function(RELEASE)
+        with pytest.raises(AlibabaCloudError, match=r"^Fleet\.TooManyChanges: "):
+            capped.lambda_handler({"Apply": plan["PlanId"]}, context)
+    assert emulator.state.writes == []
+    assert release.lambda_handler({"Apply": plan["PlanId"]}, context)["Summary"]["Succeeded"] == 3
+
+
 def test_an_expired_plan_is_refused(emulator, runs, context):
     fleet(emulator, 1)
     with environment({"PLAN_TTL_HOURS": "0.0001"}):  # a third of a second
@@ -110,6 +122,21 @@ def test_a_plan_of_5000_targets_is_kept_in_six_writes_and_read_back_whole(emulat
     head, read = store.get_plan("f" * 32, None)
     assert read == targets
     assert head["Parts"] == 5
+
+
+def test_a_plan_keeps_the_event_that_made_it_and_who_asked(emulator, runs, context):
+    from alibaba_cloud.config import Settings
+    from alibaba_cloud.runs.store import RunsStore
+
+    fleet(emulator, 1)
+    event = {"Select": {"Tags": DEV}, "AutoReleaseAfter": "P1D", "DryRun": True}
+    answer = load_function(RELEASE).lambda_handler(webhook_event(RELEASE, event), context)
+    plan_id = answer_of(answer)[1]["PlanId"]
+    store = RunsStore(runs.client("dynamodb", "DynamoDB_20120810"), Settings.from_env().runs_table or "")
+    head, targets = store.get_plan(plan_id, None)
+    assert head["Event"]["Select"] == event["Select"]
+    assert head["Origin"].startswith("webhook:msg_")
+    assert targets[0]["Expect"]["Tags"] == DEV
 
 
 def test_every_change_is_recorded_and_an_undo_puts_it_back(emulator, runs, context):

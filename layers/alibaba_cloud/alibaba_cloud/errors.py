@@ -220,3 +220,11 @@ def plan_expired(plan_id: str, expired_at: str) -> AlibabaCloudError:
         http_status=410,
         local=True,
     )
+
+
+def plan_applied(plan_id: str, by: str) -> AlibabaCloudError:
+    return AlibabaCloudError(
+        "Plan.AlreadyApplied",
+        f"The plan {plan_id} was applied by the run {by} meanwhile: nothing more is written.",
+        http_status=409,
+    )

@@ -27,10 +27,6 @@ from .paths.context import Ran, RunContext
 from .rpc.client import RpcClient
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def deadline_of(context: Any) -> float | None:
     """Lambda's deadline as a ``time.monotonic()`` value, when the context tells it."""
     remaining = getattr(context, "get_remaining_time_in_millis", None)
@@ -108,6 +104,11 @@ class Runner:
             raise
         self.observer.logger.set_correlation_id(invocation.correlation_id)
         runs = self.runs if self.action.fleet is not None or invocation.ask else None
+        keeper = None
+        if runs is not None:  # only a deployment with RUNS_TABLE pays for importing it
+            from .runs.keeper import RunKeeper
+
+            keeper = RunKeeper(runs, self.settings.records_ttl_seconds, self.observer.logger)
         ctx = RunContext(
             self.action,
             self.settings,
@@ -118,7 +119,9 @@ class Runner:
             request_size,
             synchronous,
             defer_after,
-            before_write=self._started(invocation, runs, before_write),
+            before_write=keeper.started(invocation.correlation_id, invocation.batch is not None, before_write)
+            if keeper
+            else before_write or (lambda: None),
             runs=runs,
             origin=origin,
         )
@@ -127,52 +130,12 @@ class Runner:
             self.observer.deferred(ran.result)
             return ran.result, None
         self._observe(ran, invocation)
-        if runs is not None and (ran.changes or ran.lines):
-            self._keep(runs, ran, invocation, origin, deadline)
+        if keeper is not None and (ran.changes or ran.lines):
+            records = keeper.keep(invocation.correlation_id, ran.result, ran.changes, origin, deadline)
+            if records is not None:
+                ran.result["Records"] = records
         self._deliver(ran.result, invocation, deadline)
         return ran.result, ran.error
-
-    def _started(
-        self, invocation: Invocation, runs: Any, before_write: Callable[[], None] | None
-    ) -> Callable[[], None]:
-        """Before the first write: the caller's own step, then a fleet's status "InProgress" (``{"Run": id}``)."""
-
-        def started() -> None:
-            if before_write is not None:
-                before_write()
-            if runs is not None and invocation.batch is not None:
-                try:
-                    runs.put_status(
-                        invocation.correlation_id,
-                        {"State": "InProgress", "StartedAt": _now()},
-                        time.time() + self.settings.records_ttl_seconds,
-                        None,
-                    )
-                except AlibabaCloudError as error:
-                    self.observer.logger.error("The run's status could not be kept", extra={"reason": error.message})
-
-        return started
-
-    def _keep(self, runs: Any, ran: Ran, invocation: Invocation, origin: str, deadline: float | None) -> None:
-        """Every change on record, and the run's status with its result. A record that cannot be kept does not
-        lose the change: the result (its lines) and this log line carry it, and the result says so."""
-        expires = time.time() + self.settings.records_ttl_seconds
-        changes = [{**c, "CorrelationId": invocation.correlation_id, "Origin": origin} for c in ran.changes]
-        try:
-            if changes:
-                runs.record(invocation.correlation_id, changes, expires, deadline)
-            runs.put_status(
-                invocation.correlation_id,
-                {"State": "Done", "FinishedAt": _now(), "Result": ran.result},
-                expires,
-                deadline,
-            )
-        except AlibabaCloudError as error:
-            ran.result["Records"] = {"Stored": False, "Error": error.message}
-            self.observer.logger.error("Changes not recorded", extra={"reason": error.message, "changes": changes})
-            return
-        if changes:
-            ran.result["Records"] = {"Stored": len(changes)}
 
     def _path(self, invocation: Invocation) -> Callable[[RunContext], Ran]:
         if invocation.ask is not None:

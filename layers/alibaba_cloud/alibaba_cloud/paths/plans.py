@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import bad_request, not_found, plan_expired, runs_not_configured
+from ..errors import bad_request, not_found, plan_applied, plan_expired, runs_not_configured
 from ..events.batch import Batch, RateControl
 from ..events.result import with_next
 from .context import Ran, RunContext
@@ -42,16 +42,34 @@ def apply(ctx: RunContext, plan_id: str) -> Ran:
         raise bad_request(f"The plan {plan_id} is for {head['Action']}: apply it with that function.")
     if head.get("AppliedBy") is None and time.time() > head["ExpiresAt"]:
         raise plan_expired(plan_id, _iso(head["ExpiresAt"]))
-    first = head.get("AppliedBy") or ctx.runs.claim_plan(plan_id, ctx.invocation.correlation_id or "", ctx.deadline)
-    if first is not None:  # applied before: its result, nothing written again
-        kept = ctx.runs.get_status(first, ctx.deadline) or {}
-        result = {**(kept.get("Result") or {"Action": ctx.action.name}), "PlanId": plan_id, "AppliedBy": first}
-        return Ran({**result, "Replayed": True})
+    if head.get("AppliedBy"):  # applied before: its result, nothing written again
+        return _applied_before(ctx, plan_id, head["AppliedBy"])
+    runs, correlation_id, claimed = ctx.runs, ctx.invocation.correlation_id or "", []
+
+    def claim() -> None:
+        """Taken at the first write (a run handed on to an asynchronous one has not taken it yet)."""
+        first = runs.claim_plan(plan_id, correlation_id, ctx.deadline)
+        if first is not None:
+            raise plan_applied(plan_id, first)
+        claimed.append(True)
+        ctx.before_write()
+
     listed = tuple({**head["Owner"], **t["Parameters"]} for t in targets)
     expected = {t["InstanceId"]: t["Expect"] for t in targets}
-    ran = _as_fleet(ctx, listed, RateControl.parse(head["RateControl"]), False, expected)
+    ran = _as_fleet(replace(ctx, before_write=claim), listed, RateControl.parse(head["RateControl"]), False, expected)
+    if not ran.deferred and not claimed and ran.error is None:  # nothing to write (all drifted): applied, once
+        first = runs.claim_plan(plan_id, correlation_id, ctx.deadline)
+        if first is not None:
+            return _applied_before(ctx, plan_id, first)
     ran.result["PlanId"] = plan_id
     return ran
+
+
+def _applied_before(ctx: RunContext, plan_id: str, first: str) -> Ran:
+    assert ctx.runs is not None
+    kept = ctx.runs.get_status(first, ctx.deadline) or {}
+    result = {**(kept.get("Result") or {"Action": ctx.action.name}), "PlanId": plan_id, "AppliedBy": first}
+    return Ran({**result, "Replayed": True})
 
 
 def undo(ctx: RunContext, correlation_id: str) -> Ran:

@@ -18,18 +18,16 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from ..aws.client import AwsError, AwsJsonClient
+from ..aws.dynamodb import DynamoTable
 from ..errors import AlibabaCloudError
 
 PLAN_PART = 1000  # targets an item
-BATCH_WRITE = 25  # DynamoDB's most items a BatchWriteItem
 MAX_KEPT_RESULT = 300 * 1024  # a status item holds the result below this, else its summary
-MAX_QUERY_PAGES = 100
 
 
 def unavailable(reason: str) -> AlibabaCloudError:
@@ -44,17 +42,14 @@ def unavailable(reason: str) -> AlibabaCloudError:
 class RunsStore:
     """The table, through a signed DynamoDB client; ``clock`` is wall-clock time (TTL is epoch seconds)."""
 
-    def __init__(self, client: AwsJsonClient, table: str, clock: Callable[[], float] = time.time) -> None:
-        self.client, self.table, self.clock = client, table, clock
-        self.writes = 0  # items written, for the bench's budget
+    def __init__(self, client: AwsJsonClient, table: str) -> None:
+        self.table = DynamoTable(client, table, unavailable)
+        self._call = self.table.call
 
-    def _call(self, operation: str, payload: dict[str, Any], deadline: float | None) -> dict[str, Any]:
-        try:
-            return self.client.call(operation, {"TableName": self.table, **payload}, deadline)
-        except AwsError as error:
-            if error.code == "ConditionalCheckFailedException":
-                raise
-            raise unavailable(error.code) from None
+    @property
+    def writes(self) -> int:
+        """Items written, for the bench's budget."""
+        return self.table.writes
 
     # plans
 
@@ -101,7 +96,7 @@ class RunsStore:
                 },
                 deadline,
             )
-            self.writes += 1
+            self.table.writes += 1
             return None
         except AwsError:
             found = self.get_plan(plan_id, deadline)
@@ -157,7 +152,7 @@ class RunsStore:
             text = json.dumps({**status, "Result": kept, "ResultTrimmed": True}, ensure_ascii=False)
         item = {"PK": _s(f"run#{correlation_id}"), "SK": _s("status"), "Status": _s(text)}
         self._call("PutItem", {"Item": {**item, "ExpiresAt": {"N": str(int(expires_at))}}}, deadline)
-        self.writes += 1
+        self.table.writes += 1
 
     def get_status(self, correlation_id: str, deadline: float | None) -> dict[str, Any] | None:
         answer = self._call(
@@ -171,36 +166,11 @@ class RunsStore:
     # the calls
 
     def _batch_write(self, items: list[dict[str, Any]], expires_at: float, deadline: float | None) -> None:
-        for start in range(0, len(items), BATCH_WRITE):
-            pending = [
-                {"PutRequest": {"Item": {**item, "ExpiresAt": {"N": str(int(expires_at))}}}}
-                for item in items[start : start + BATCH_WRITE]
-            ]
-            for _ in range(
-                5
-            ):  # DynamoDB may hand some back under load: those are sent again, a bounded number of times
-                answer = self._call("BatchWriteItem", {"RequestItems": {self.table: pending}}, deadline)
-                self.writes += len(pending)
-                pending = answer.get("UnprocessedItems", {}).get(self.table, [])
-                if not pending:
-                    break
-            else:
-                raise unavailable("UnprocessedItems")
+        self.table.batch_write([{**item, "ExpiresAt": {"N": str(int(expires_at))}} for item in items], deadline)
 
     def _query(self, pk: str, deadline: float | None) -> Iterator[dict[str, Any]]:
-        payload: dict[str, Any] = {
-            "KeyConditionExpression": "PK = :pk",
-            "ExpressionAttributeValues": {":pk": _s(pk)},
-            "ConsistentRead": True,
-        }
-        for _ in range(MAX_QUERY_PAGES):
-            answer = self._call("Query", payload, deadline)
-            yield from answer.get("Items", [])
-            last = answer.get("LastEvaluatedKey")
-            if not last:
-                return
-            payload["ExclusiveStartKey"] = last
-        raise unavailable("too many pages")
+        query = {"KeyConditionExpression": "PK = :pk", "ExpressionAttributeValues": {":pk": _s(pk)}}
+        return self.table.query({**query, "ConsistentRead": True}, deadline)
 
 
 def _s(text: str) -> dict[str, str]:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..aws.client import AwsError, AwsJsonClient
+from ..aws.dynamodb import DynamoTable
 from ..errors import AlibabaCloudError
 
 MAX_KEPT_ANSWER = 350 * 1024  # a DynamoDB item holds 400 KB; larger first answers are not kept, only their status
@@ -124,15 +125,8 @@ class DynamoReplayStore:
     def __init__(
         self, client: AwsJsonClient, table: str, max_age_seconds: float, clock: Callable[[], float] = time.time
     ) -> None:
-        self.client, self.table, self.max_age, self.clock = client, table, max_age_seconds, clock
-
-    def _call(self, operation: str, payload: dict[str, Any], deadline: float | None) -> dict[str, Any]:
-        try:
-            return self.client.call(operation, {"TableName": self.table, **payload}, deadline)
-        except AwsError as error:
-            if error.code == "ConditionalCheckFailedException":
-                raise
-            raise unavailable(error.code) from None
+        self.table, self.max_age, self.clock = DynamoTable(client, table, unavailable), max_age_seconds, clock
+        self._call = self.table.call
 
     def claim(self, webhook_id: str, digest: str, deadline: float | None) -> Prior | None:
         now = self.clock()

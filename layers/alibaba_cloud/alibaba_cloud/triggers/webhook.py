@@ -209,7 +209,7 @@ class WebhookTrigger:
         method = http.get("method")
         if method != "POST":
             raise AlibabaCloudError("MethodNotAllowed", "Webhooks are delivered with POST.", http_status=405)
-        body = self._raw_body(event)
+        body = raw_body(event)
         headers = event.get("headers") or {}
         if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
             raise bad_request("The request headers are malformed.")
@@ -222,20 +222,21 @@ class WebhookTrigger:
         self.runner.observer.logger.append_keys(webhook_id=webhook_id)
         return webhook_id, body, strict_loads(body, "The body")
 
-    @staticmethod
-    def _raw_body(event: dict[str, Any]) -> bytes:
-        body = event.get("body") or ""
-        if not isinstance(body, str):
-            raise bad_request("The request body is malformed.")
-        if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
-            raise too_large(f"The body exceeds {MAX_BODY_BYTES} bytes.")
-        if event.get("isBase64Encoded"):
-            try:
-                raw = base64.b64decode(body, validate=True)
-            except (binascii.Error, ValueError):
-                raise bad_request("The body is marked Base64 but is not.") from None
-        else:
-            raw = body.encode("utf-8", "surrogatepass")
-        if len(raw) > MAX_BODY_BYTES:
-            raise too_large(f"The body exceeds {MAX_BODY_BYTES} bytes.")
-        return raw
+
+def raw_body(event: dict[str, Any]) -> bytes:
+    """The request's body as bytes, within the limits, Base64 undone."""
+    body = event.get("body") or ""
+    if not isinstance(body, str):
+        raise bad_request("The request body is malformed.")
+    if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
+        raise too_large(f"The body exceeds {MAX_BODY_BYTES} bytes.")
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise bad_request("The body is marked Base64 but is not.") from None
+    else:
+        raw = body.encode("utf-8", "surrogatepass")
+    if len(raw) > MAX_BODY_BYTES:
+        raise too_large(f"The body exceeds {MAX_BODY_BYTES} bytes.")
+    return raw

@@ -50,6 +50,11 @@ def save_plan(ctx: RunContext, targets: list[dict[str, Any]]) -> dict[str, Any]:
     expires = now + ctx.settings.plan_ttl_seconds
     head = {
         "Action": ctx.action.name,
+        "Event": {  # what produced it (at most an event's 64 KiB: the item holds 400 KB)
+            **batch.shared,
+            batch.named_by: batch.select.to_dict() if batch.select else list(batch.originals),
+            "Since": batch.since,
+        },
         "Owner": owner_of(batch.shared),
         "RateControl": batch.rate_control.to_dict(),
         "Origin": ctx.origin,
