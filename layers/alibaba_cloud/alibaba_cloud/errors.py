@@ -228,3 +228,8 @@ def plan_applied(plan_id: str, by: str) -> AlibabaCloudError:
         f"The plan {plan_id} was applied by the run {by} meanwhile: nothing more is written.",
         http_status=409,
     )
+
+
+def store_unavailable(code: str, message: str) -> AlibabaCloudError:
+    """A DynamoDB table the product keeps state in cannot be reached: nothing was run, a retry may be."""
+    return AlibabaCloudError(code, message, http_status=503, retryable=True)

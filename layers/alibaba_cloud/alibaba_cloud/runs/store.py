@@ -24,18 +24,15 @@ from typing import Any
 
 from ..aws.client import AwsError, AwsJsonClient
 from ..aws.dynamodb import DynamoTable
-from ..errors import AlibabaCloudError
+from ..errors import AlibabaCloudError, store_unavailable
 
 PLAN_PART = 1000  # targets an item
 MAX_KEPT_RESULT = 300 * 1024  # a status item holds the result below this, else its summary
 
 
 def unavailable(reason: str) -> AlibabaCloudError:
-    return AlibabaCloudError(
-        "Runs.StoreUnavailable",
-        f"The table of plans and changes (RUNS_TABLE) cannot be reached ({reason}).",
-        http_status=503,
-        retryable=True,
+    return store_unavailable(
+        "Runs.StoreUnavailable", f"The table of plans and changes (RUNS_TABLE) cannot be reached ({reason})."
     )
 
 

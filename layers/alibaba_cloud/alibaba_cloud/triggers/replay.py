@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from ..aws.client import AwsError, AwsJsonClient
 from ..aws.dynamodb import DynamoTable
-from ..errors import AlibabaCloudError
+from ..errors import AlibabaCloudError, store_unavailable
 
 MAX_KEPT_ANSWER = 350 * 1024  # a DynamoDB item holds 400 KB; larger first answers are not kept, only their status
 
@@ -50,11 +50,9 @@ def id_reused() -> AlibabaCloudError:
 
 
 def unavailable(reason: str) -> AlibabaCloudError:
-    return AlibabaCloudError(
+    return store_unavailable(
         "Webhook.ReplayStoreUnavailable",
         f"The store of delivered webhook ids cannot be reached ({reason}); the delivery was not run: send it again.",
-        http_status=503,
-        retryable=True,
     )
 
 
