@@ -638,7 +638,8 @@ def main(argv: list[str]) -> int:
         f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {ROUNDS} interleaved rounds; "
         "medians, ± half the interquartile range.",
         "",
-        "| cold start (import + one invocation: the instance read, then the signed write) | median | spread | ours ÷ this (paired) | peak RSS "
+        "| cold start (import + one invocation: the instance read, then the signed write) | median | spread "
+        "| ours ÷ this (paired) | peak RSS "
         "| zipped layer + function |",
         "|---|---|---|---|---|---|",
     ]
