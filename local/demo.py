@@ -25,6 +25,7 @@ from alibaba_cloud.errors import AlibabaCloudError
 from local.aws import AwsStandIn
 from local.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, EmulatorServer, seed_demo
 from local.runtime import LambdaContext, environment, load_function, sample_event
+from local.sts_api import federate
 
 
 def show(title: str, value: object) -> None:
@@ -117,6 +118,29 @@ def change_management(release, emulator: EmulatorServer) -> None:
     )
 
 
+def no_stored_key(emulator: EmulatorServer, env: dict[str, str]) -> None:
+    """The maintenance window set with no Alibaba key anywhere: the function's AWS role gets a web identity
+    token from AWS STS (a stand-in on 127.0.0.1) and Alibaba STS (the emulator) exchanges it."""
+    lambda_role = "arn:aws:iam::123456789012:role/lifecycle-ModifyInstanceMaintainTimeFunctionRole"
+    aws_sts, role_env = federate(emulator, "ASIADEMOLAMBDAROLE01", secrets.token_urlsafe(24), lambda_role)
+    try:
+        with environment({**env, **role_env, "AWS_REGION": "us-east-1"}):
+            maintain = load_function("modify_instance_maintain_time")
+            event = {"InstanceId": "r-bp1zxszhcgatnx2demo", "MaintainStartTime": "04:00Z", "MaintainEndTime": "05:00Z"}
+            result = maintain.lambda_handler(event, LambdaContext("modify-instance-maintain-time"))
+    finally:
+        aws_sts.stop()
+    show(
+        "No stored key: the window set with credentials from the function's own role",
+        {
+            "Outcome": result["Outcome"],
+            "The token AWS STS issued": {k: aws_sts.issued[-1][k] for k in ("iss", "sub", "aud")},
+            "Alibaba STS": "AssumeRoleWithOIDC -> an STS AccessKey that expires",
+            "The write was signed with": (emulator.state.writes[-1].AccessKeyId or "")[:4] + "****",
+        },
+    )
+
+
 def main() -> None:
     webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     with EmulatorServer() as emulator, AwsStandIn() as aws:  # moto's DynamoDB keeps plans and change records
@@ -175,6 +199,7 @@ def main() -> None:
 
             ttl_by_tag(release, emulator)
             change_management(release, emulator)
+        no_stored_key(emulator, env)
 
         state = requests.get(f"{emulator.url}/_emulator/instances", timeout=5).json()
         show(

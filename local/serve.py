@@ -30,6 +30,7 @@ from local.aws import REPLAY_TABLE, AwsStandIn
 from local.cloud import LocalCloud
 from local.emulator import EmulatorServer, seed_demo
 from local.http_api import GatewayServer
+from local.sts_api import federate
 
 
 def taken(error: Exception, option: str, port: int) -> str:
@@ -65,7 +66,12 @@ def main(argv: list[str] | None = None) -> None:
     aws = AwsStandIn().start()  # the webhook-id table and the dead-letter queue, as DynamoDB and SQS
     report = None if args.verbose else (lambda line: print(f"{datetime.now(UTC):%H:%M:%S} {line}", flush=True))
     quiet = {} if args.verbose else {"POWERTOOLS_LOG_LEVEL": "ERROR"}
-    cloud = LocalCloud(emulator.url, webhook_secret, aws_environment={**aws.environment(), **quiet}, report=report)
+    # no Alibaba key: each function's AWS role is vouched for by AWS STS's stand-in, as AlibabaCredentials=oidc
+    aws_env = aws.environment()
+    aws_sts, role_env = federate(
+        emulator, aws_env["AWS_ACCESS_KEY_ID"], aws_env["AWS_SECRET_ACCESS_KEY"], "arn:aws:iam::123456789012:role/local"
+    )
+    cloud = LocalCloud(emulator.url, webhook_secret, aws_environment={**aws_env, **quiet, **role_env}, report=report)
     try:
         gateway = GatewayServer(cloud, args.port).start()
     except OSError as error:
@@ -77,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         threading.Thread(target=cloud.run_cron, args=(stop, args.all_schedules), daemon=True).start()
     print(f"Alibaba Cloud emulator: {emulator.url}   (state: {emulator.url}/_emulator/instances)")
     print(f"Webhook secret:         {webhook_secret}   (keep it across restarts: export WEBHOOK_SECRET=... first)")
+    print(f"AWS STS (role tokens):  {aws_sts.url}   (no Alibaba key: AssumeRoleWithOIDC at the emulator)")
     print(f"DynamoDB and SQS:       {aws.url}   (webhook ids: table {REPLAY_TABLE}; dead letters: {aws.queue_url})")
     for (method, path), logical_id in cloud.routes.items():
         print(f"Route:    {method} {gateway.url}{path} -> {logical_id}")

@@ -13,7 +13,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from . import ecs, r_kvstore
+from . import ecs, r_kvstore, sts
 from .state import ApiError, EmulatorState
 
 UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
@@ -37,7 +37,7 @@ LONG_PARAMETERS = ("OwnerId", "ResourceOwnerId")
 TIMESTAMP_TOLERANCE = timedelta(minutes=15)
 V3_ALGORITHM = "ACS3-HMAC-SHA256"
 RECORDED_HEADERS = ("user-agent", "accept")
-ACTIONS = {**ecs.ACTIONS, **r_kvstore.ACTIONS}  # (version, action) -> (takes(name), run(state, params))
+ACTIONS = {**ecs.ACTIONS, **r_kvstore.ACTIONS, **sts.ACTIONS}  # (version, action) -> (takes(name), run(state, params))
 
 
 def rfc3986(text: str) -> str:
@@ -81,14 +81,19 @@ class Gateway:
 
     def handle(self, request: Request) -> dict:
         """The action's answer fields beside RequestId, once the request passes the gateway's checks."""
-        if request.headers.get("authorization", "").startswith(V3_ALGORITHM + " "):
+        anonymous = (request.params.get("Version"), request.action) in sts.ANONYMOUS
+        anonymous = anonymous and "AccessKeyId" not in request.params and "authorization" not in request.headers
+        if anonymous:
+            action, version = request.action or "", request.params["Version"]
+        elif request.headers.get("authorization", "").startswith(V3_ALGORITHM + " "):
             action, version = self._verify_v3(request)
         else:
             action, version = self._verify_v2(request)
         with self.state.lock:
-            if request.nonce in self.state.nonces:
+            if not anonymous and request.nonce in self.state.nonces:
                 raise ApiError(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
-            self.state.nonces.add(request.nonce)
+            if not anonymous:
+                self.state.nonces.add(request.nonce)
         route = ACTIONS.get((version, action))
         if route is None:
             raise ApiError(
@@ -120,6 +125,9 @@ class Gateway:
         secret, expected_token = known
         if expected_token is not None and token != expected_token:
             raise ApiError(400, "InvalidSecurityToken.Mismatch", "Specified SecurityToken mismatch with the AccessKey.")
+        expires = self.state.expiry.get(access_key_id)
+        if expires is not None and self.state.now() >= expires:
+            raise ApiError(400, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.")
         return secret
 
     def _verify_v2(self, request: Request) -> tuple[str, str]:

@@ -4,6 +4,7 @@ answered as Alibaba's gateway shapes them."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import uuid
@@ -15,6 +16,12 @@ from .control import PREFIX, control
 from .faults import MISBEHAVIOURS
 from .gateway import COMMON, RECORDED_HEADERS, V3_ALGORITHM, Gateway, Request
 from .state import ApiError, EmulatorState, Fault, Instance, Received
+
+
+def _credential(authorization: str) -> str | None:
+    """The AccessKeyId of an ACS3 Authorization header (``Credential=<id>,``)."""
+    match = re.search(r"Credential=([^,]+)", authorization)
+    return match[1] if match else None
 
 
 class EmulatorHandler(Responder):
@@ -58,6 +65,7 @@ class EmulatorHandler(Responder):
             ClientPort=self.client_address[1],
             Signature="V3" if request.headers.get("authorization", "").startswith(V3_ALGORITHM) else "V2",
             Headers={k: request.headers[k] for k in RECORDED_HEADERS if k in request.headers},
+            AccessKeyId=params.get("AccessKeyId") or _credential(request.headers.get("authorization", "")),
         )
         with state.lock:
             state.received.append(record)

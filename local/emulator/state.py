@@ -7,6 +7,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 TAG_PARAMETER = re.compile(r"Tag\.([1-9]\d*)\.(Key|Value)")
 RESOURCE_ID_PARAMETER = re.compile(r"ResourceId\.[1-9]\d*")
@@ -86,6 +87,7 @@ class Received:
     ClientPort: int = 0  # the client's source port: one per pooled connection
     Signature: str = ""  # "V2" or "V3"
     Headers: dict[str, str] = field(default_factory=dict)  # the ones that say who called: User-Agent, Accept
+    AccessKeyId: str | None = None  # whose key signed it (None: an anonymous call)
 
 
 @dataclass
@@ -94,6 +96,8 @@ class EmulatorState:
     instances: dict[str, Instance] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
+    expiry: dict[str, datetime] = field(default_factory=dict)  # STS credentials: id -> when they stop working
+    oidc_providers: dict[str, Any] = field(default_factory=dict)  # RAM OIDC providers by ARN (sts.OidcProvider)
     nonces: set[str] = field(default_factory=set)
     window_rule: str = "exactly-one-hour"
     clock_skew: timedelta = timedelta(0)
@@ -106,8 +110,8 @@ class EmulatorState:
 
     @property
     def writes(self) -> list[Received]:
-        """What was received but the reads (Describe*, List*)."""
-        return [r for r in self.received if not (r.Action or "").startswith(("Describe", "List"))]
+        """What was received but the reads (Describe*, List*) and the credentials asked of STS (Assume*)."""
+        return [r for r in self.received if not (r.Action or "").startswith(("Describe", "List", "Assume"))]
 
     def take_fault(self, action: str | None) -> Fault | None:
         with self.lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -42,6 +43,65 @@ def _tag_key(env: Mapping[str, str], name: str, default: str) -> str:
     if not 1 <= len(raw) <= 128 or not raw.isprintable():
         raise ConfigurationError(f"{name} must be a tag key of 1 to 128 printable characters")
     return raw
+
+
+def _oidc(env: Mapping[str, str]) -> dict[str, object]:
+    """The role credentials' settings (the names Alibaba's own credentials chain reads), checked at cold start."""
+    source = _choice(env, "ALIBABA_CLOUD_CREDENTIALS_SOURCE", "accesskey", ("accesskey", "oidc"))
+    found = {
+        "role_arn": env.get("ALIBABA_CLOUD_ROLE_ARN") or None,
+        "oidc_provider_arn": env.get("ALIBABA_CLOUD_OIDC_PROVIDER_ARN") or None,
+        "oidc_audience": env.get("ALIBABA_CLOUD_OIDC_AUDIENCE") or None,
+    }
+    if source == "oidc":
+        missing = [name for name, value in found.items() if value is None]
+        if missing:
+            names = {
+                "role_arn": "ALIBABA_CLOUD_ROLE_ARN",
+                "oidc_provider_arn": "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+                "oidc_audience": "ALIBABA_CLOUD_OIDC_AUDIENCE",
+            }
+            raise ConfigurationError(
+                f"ALIBABA_CLOUD_CREDENTIALS_SOURCE=oidc needs {', '.join(names[m] for m in missing)}"
+            )
+    sts = env.get("ALIBABA_CLOUD_STS_ENDPOINT") or None
+    if sts and not sts.startswith(("http://", "https://")):
+        raise ConfigurationError(f"ALIBABA_CLOUD_STS_ENDPOINT must be a base URL with its scheme, not {sts!r}")
+    seconds = _number(env, "ALIBABA_CLOUD_ROLE_SESSION_SECONDS", 3600)
+    if not 900 <= seconds <= 43200:
+        raise ConfigurationError("ALIBABA_CLOUD_ROLE_SESSION_SECONDS must be from 900 to 43200")
+    roles = _roles(env.get("ALIBABA_CLOUD_ROLES", ""))
+    if roles and source != "oidc":
+        raise ConfigurationError(
+            "ALIBABA_CLOUD_ROLES needs ALIBABA_CLOUD_CREDENTIALS_SOURCE=oidc: "
+            "each account's role is assumed with the function's own identity"
+        )
+    return {
+        **found,
+        "credentials_source": source,
+        "sts_endpoint": sts,
+        "role_session_seconds": int(seconds),
+        "roles": roles,
+    }
+
+
+ROLE_ARN = re.compile(r"acs:ram::\d+:role/[\w.@+=,-]{1,64}")
+ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _roles(text: str) -> tuple[tuple[str, str], ...]:
+    """``prod-cn=acs:ram::<uid>:role/<name>`` pairs separated by spaces or commas."""
+    pairs = []
+    for item in text.replace(",", " ").split():
+        name, _, arn = item.partition("=")
+        if not ACCOUNT_NAME.fullmatch(name) or not ROLE_ARN.fullmatch(arn):
+            raise ConfigurationError(
+                f"ALIBABA_CLOUD_ROLES: {item!r} is not name=acs:ram::<account id>:role/<role name>"
+            )
+        pairs.append((name, arn))
+    if len({name for name, _ in pairs}) != len(pairs):
+        raise ConfigurationError("ALIBABA_CLOUD_ROLES names an account twice")
+    return tuple(pairs)
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
@@ -116,6 +176,16 @@ class Settings:
     runs_table: str | None = None  # DynamoDB table of plans, change records and run statuses
     plan_ttl_seconds: float = 24 * 3600.0  # how long a plan may be applied
     records_ttl_seconds: float = 30 * 86400.0  # how long change records and run statuses are kept
+    # "accesskey" (the environment's, or the secret's) or "oidc": STS credentials from the function's own AWS
+    # role, its web identity token exchanged through AssumeRoleWithOIDC (nothing long-lived stored)
+    credentials_source: str = "accesskey"
+    role_arn: str | None = None
+    oidc_provider_arn: str | None = None
+    oidc_audience: str | None = None
+    sts_endpoint: str | None = None  # Alibaba STS base URL (a local stand-in); else the region's host
+    role_session_seconds: int = 3600
+    # account name -> RAM role ARN (ALIBABA_CLOUD_ROLES): an event's "Account" acts in that account's role
+    roles: tuple[tuple[str, str], ...] = ()
 
     def __repr__(self) -> str:  # the webhook secret may be inline: never print it
         return f"Settings(region_id={self.region_id!r}, endpoint={self.endpoint!r}, network={self.network!r})"
@@ -161,4 +231,5 @@ class Settings:
             runs_table=env.get("RUNS_TABLE") or None,
             plan_ttl_seconds=_number(env, "PLAN_TTL_HOURS", 24.0) * 3600,
             records_ttl_seconds=_number(env, "RECORDS_TTL_DAYS", 30.0) * 86400,
+            **_oidc(env),
         )

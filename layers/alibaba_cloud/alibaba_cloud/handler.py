@@ -58,7 +58,7 @@ class ActionHandler:
         # AWS clients a trigger makes on its first event
         self.environ = dict(os.environ)
         secrets = SecretsExtension(port=settings.secrets_extension_port, cache_seconds=settings.secrets_cache_seconds)
-        self.client = client or RpcClient.from_settings(settings, secrets.get)
+        self.client = client or RpcClient.from_settings(settings, secrets.get, self._web_identity_token())
         self.keys = WebhookKeys(settings.webhook_secret, settings.webhook_secret_id, secrets.get)
         if settings.webhook_secret:
             parse_secrets(settings.webhook_secret)  # an unusable inline secret stops the cold start, loudly
@@ -81,6 +81,15 @@ class ActionHandler:
         if is_sqs_event(event):
             return self.queue(event, context)
         return self.direct(event, context)
+
+    def _web_identity_token(self) -> Any:
+        """For role credentials: the function's AWS role asks AWS STS for its token (imported only then)."""
+        if self.settings.credentials_source != "oidc":
+            return None
+        from .aws.client import aws_fetcher
+        from .aws.sts import WebIdentityTokens
+
+        return WebIdentityTokens(self.environ, aws_fetcher(), self.settings.oidc_audience or "")
 
     def _runs_store(self) -> Any:
         """The table of plans, changes and statuses, made on its first use (a run that writes, or asks)."""

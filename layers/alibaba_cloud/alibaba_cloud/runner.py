@@ -45,7 +45,37 @@ def event_rules(action: Action, settings: Settings) -> EventRules:
         max_hops=settings.max_hops,
         max_invocations=settings.max_invocations,
         configured_urls=len(settings.notify_urls),
+        accounts=frozenset(name for name, _ in settings.roles),
     )
+
+
+def observe(observer: Observer, ran: Ran, invocation: Invocation) -> None:
+    """Counts that mean something to an alarm: a call sent and failed is a ``Failure``, the
+    caller's mistake refused before sending is ``Rejected``, a run left unfinished is ``Incomplete``."""
+    error = ran.error
+    if error is not None and error.local:
+        observer.rejected(error)
+    elif ran.lines is None:  # one call, or one inventory read
+        if error is not None:
+            observer.count("Calls")
+            observer.call_failed(error)
+        elif ran.call is not None:
+            observer.call_succeeded(ran.call.parameters, ran.call.request_id, ran.call.attempts, invocation.hop)
+        else:
+            observer.count("Calls")
+            observer.count("Successes")
+        inventory = ran.result.get("Inventory") or {}
+        if inventory.get("Reason") == "DeadlineNear":
+            observer.count("Incomplete")
+    elif error is not None:  # a fleet whose selection could not be read
+        observer.call_failed(error)
+        observer.count("Incomplete")
+    else:
+        for failure in ran.failed_calls:
+            observer.call_failed(failure, counted=False)  # counted once, per batch
+        observer.batch_finished(ran.lines, ran.result, invocation.hop, ran.refused_codes)
+    if ran.throttled:
+        observer.count("Throttled", value=ran.throttled)
 
 
 class Runner:
@@ -70,10 +100,11 @@ class Runner:
         self.clock = clock
         self.rules = event_rules(action, settings)
         self._runs_factory, self._runs = runs, None
+        self._accounts: dict[str, RpcClient] = {}  # an account's client, made on its first event
 
     @property
-    def runs(self) -> Any:
-        if self._runs is None and self._runs_factory is not None:
+    def runs(self) -> Any:  # made on first use
+        if self._runs is None and self._runs_factory:
             self._runs = self._runs_factory()
         return self._runs
 
@@ -103,6 +134,7 @@ class Runner:
             self.observer.rejected(refusal)
             raise
         self.observer.logger.set_correlation_id(invocation.correlation_id)
+        client = self.client if invocation.account is None else self._account(invocation.account)
         runs = self.runs if self.action.fleet is not None or invocation.ask else None
         keeper = None
         if runs is not None:  # only a deployment with RUNS_TABLE pays for importing it
@@ -112,7 +144,7 @@ class Runner:
         ctx = RunContext(
             self.action,
             self.settings,
-            self.client,
+            client,
             invocation,
             deadline,
             self.clock(),
@@ -126,16 +158,26 @@ class Runner:
             origin=origin,
         )
         ran = self._path(invocation)(ctx)
+        if invocation.account is not None:
+            ran.result["Account"] = invocation.account
         if ran.deferred:  # the asynchronous run it goes on in observes and delivers
             self.observer.deferred(ran.result)
             return ran.result, None
-        self._observe(ran, invocation)
+        observe(self.observer, ran, invocation)
         if keeper is not None and (ran.changes or ran.lines):
-            records = keeper.keep(invocation.correlation_id, ran.result, ran.changes, origin, deadline)
+            changes = [{**c, "Account": invocation.account} for c in ran.changes] if invocation.account else ran.changes
+            records = keeper.keep(invocation.correlation_id, ran.result, changes, origin, deadline)
             if records is not None:
                 ran.result["Records"] = records
         self._deliver(ran.result, invocation, deadline)
         return ran.result, ran.error
+
+    def _account(self, name: str) -> RpcClient:
+        """The client of a configured account's role (the event reader refused any other name)."""
+        if name not in self._accounts:
+            self._accounts[name] = self.client.for_role(dict(self.settings.roles)[name])
+        self.observer.logger.append_keys(account=name)
+        return self._accounts[name]
 
     def _path(self, invocation: Invocation) -> Callable[[RunContext], Ran]:
         if invocation.ask is not None:
@@ -153,34 +195,6 @@ class Runner:
         from .paths.single import run_single
 
         return run_single
-
-    def _observe(self, ran: Ran, invocation: Invocation) -> None:
-        """Counts that mean something to an alarm: a call sent and failed is a ``Failure``, the
-        caller's mistake refused before sending is ``Rejected``, a run left unfinished is ``Incomplete``."""
-        observer, error = self.observer, ran.error
-        if error is not None and error.local:
-            observer.rejected(error)
-        elif ran.lines is None:  # one call, or one inventory read
-            if error is not None:
-                observer.count("Calls")
-                observer.call_failed(error)
-            elif ran.call is not None:
-                observer.call_succeeded(ran.call.parameters, ran.call.request_id, ran.call.attempts, invocation.hop)
-            else:
-                observer.count("Calls")
-                observer.count("Successes")
-            inventory = ran.result.get("Inventory") or {}
-            if inventory.get("Reason") == "DeadlineNear":
-                observer.count("Incomplete")
-        elif error is not None:  # a fleet whose selection could not be read
-            observer.call_failed(error)
-            observer.count("Incomplete")
-        else:
-            for failure in ran.failed_calls:
-                observer.call_failed(failure, counted=False)  # counted once, per batch
-            observer.batch_finished(ran.lines, ran.result, invocation.hop, ran.refused_codes)
-        if ran.throttled:
-            observer.count("Throttled", value=ran.throttled)
 
     def _deliver(self, result: dict[str, Any], invocation: Invocation, deadline: float | None) -> None:
         try:

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import bad_request, invalid
 from .keys import (
+    ACCOUNT,
     ASK_KEYS,
     BATCH_KEYS,
     CHAIN_KEYS,
@@ -76,6 +77,7 @@ class EventRules:
     max_hops: int = 8
     max_invocations: int = 32  # caps any Budget an event claims
     configured_urls: int = 0  # NOTIFY_URLS: every result goes to them, beside the event's own
+    accounts: frozenset[str] = frozenset()  # the names ALIBABA_CLOUD_ROLES configures
     # the action's own keys, and the sentence that refuses others: a fleet's shared parameters are
     # checked before any target is read, so a typo fails the event, not every target
     parameters: frozenset[str] = frozenset()
@@ -98,6 +100,7 @@ class Invocation:
     skip_on_page: int = 0  # a Describe's resume point inside its first page
     override_protection: bool = False  # one named instance: its release protection does not stop the write
     ask: tuple[str, str] | None = None  # Apply, Undo, History or Run, and its plan, run or instance
+    account: str | None = None  # the configured Alibaba account it acts in (None: the function's own)
 
     @property
     def next_budget(self) -> int:
@@ -136,6 +139,17 @@ def read_invocation(
     else:
         parameters = {k: v for k, v in event.items() if k not in CHAIN_KEYS}
         controls = {k: v for k, v in event.items() if k in CHAIN_KEYS}
+    account = None
+    if ACCOUNT in parameters:
+        parameters = dict(parameters)
+        account = parameters.pop(ACCOUNT)
+        if not isinstance(account, str) or account not in rules.accounts:
+            configured = ", ".join(sorted(rules.accounts)) or "none"
+            raise invalid(
+                "Account.NotConfigured",
+                f"Account must name an account ALIBABA_CLOUD_ROLES configures (configured: {configured}); an event "
+                "never gives a role of its own.",
+            )
     ask = _ask(parameters, rules)
     override = None
     if ask is not None:
@@ -181,6 +195,7 @@ def read_invocation(
         skip_on_page=skip_on_page,
         override_protection=bool(override),
         ask=ask,
+        account=account,
     )
 
 

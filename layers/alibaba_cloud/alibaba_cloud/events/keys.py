@@ -17,6 +17,8 @@ ASK_KEYS = ("Apply", "Undo", "History", "Run")
 INSTANCE_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9*._-]{0,63}"  # what either product's instance IDs look like
 # A single call's: lift release protection for the one instance it names (never the protection tag).
 OVERRIDE_PROTECTION = "OverrideProtection"
+# Which configured Alibaba account an event acts in (ALIBABA_CLOUD_ROLES): a name, never a role ARN.
+ACCOUNT = "Account"
 SELECT_KEYS = ("RegionId", "Tags")
 DETAIL = ("Summary", "Full")
 SINCE = ("ScheduledTime", "CreationTime")

@@ -45,8 +45,9 @@ def xml_elements(content: bytes) -> Any | None:
 
 
 def element_as_dict(element: Any, depth: int = 0) -> object:
-    """An element's children as a dict of their tags (its text when it has none), at most ``MAX_XML_DEPTH`` deep."""
+    """An element's children as a dict of their tags (its text when it has none), at most ``MAX_XML_DEPTH`` deep;
+    a tag's namespace (AWS's ``{https://sts.amazonaws.com/doc/2011-06-15/}``) is left out."""
     children = list(element)
     if not children or depth >= MAX_XML_DEPTH:
         return (element.text or "").strip()
-    return {child.tag: element_as_dict(child, depth + 1) for child in children}
+    return {child.tag.rpartition("}")[2]: element_as_dict(child, depth + 1) for child in children}

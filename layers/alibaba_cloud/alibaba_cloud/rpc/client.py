@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import Settings
@@ -68,10 +69,39 @@ class RpcClient:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings, read_secret: ReadSecret) -> RpcClient:
-        """``read_secret`` reads a Secrets Manager secret by name (the composition root's extension client)."""
+    def from_settings(
+        cls, settings: Settings, read_secret: ReadSecret, get_token: Callable[[float | None], str] | None = None
+    ) -> RpcClient:
+        """``read_secret`` reads a Secrets Manager secret by name (the composition root's extension client);
+        ``get_token`` a web identity token of the function's AWS role, for ``ALIBABA_CLOUD_CREDENTIALS_SOURCE=oidc``."""
         transport = Transport(settings.connect_timeout, settings.read_timeout)
+        if settings.credentials_source == "oidc":
+            from .oidc import OidcCredentials
+
+            assert get_token is not None
+            sts = (
+                settings.sts_endpoint
+                or settings.endpoint
+                or f"https://sts.{settings.region_id or 'cn-hangzhou'}.aliyuncs.com"
+            )
+            credentials: Any = OidcCredentials(
+                get_token,
+                transport,
+                sts,
+                settings.role_arn or "",
+                settings.oidc_provider_arn or "",
+                settings.function_name or "alibaba-cloud-lifecycle",
+                settings.role_session_seconds,
+            )
+            return cls(settings, transport, credentials)
         return cls(settings, transport, CredentialsProvider(settings.credentials_secret_id, read_secret))
+
+    def for_role(self, role_arn: str) -> RpcClient:
+        """A client of another account's RAM role (role credentials only), sharing this one's connections."""
+        from .oidc import OidcCredentials
+
+        assert isinstance(self.credentials, OidcCredentials)
+        return RpcClient(self.settings, self.transport, self.credentials.for_role(role_arn), self.sleep, self.clock)
 
     def call(
         self,
@@ -86,7 +116,7 @@ class RpcClient:
         ``pace``, when given, is waited on before each further attempt (a batch's rate cap);
         it returns ``False`` when the slot would come too late.
         """
-        credentials = self.credentials.get()
+        credentials = self.credentials.get(deadline)
         url = request.product.base_url(request.region_id or "", self.settings) + "/"
         sign = SIGNERS[self.settings.signature_version]
         host = urlsplit(url).netloc

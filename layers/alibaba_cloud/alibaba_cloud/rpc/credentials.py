@@ -71,7 +71,7 @@ class CredentialsProvider:
         # Read once, like every other setting: a container's environment does not change.
         self._from_env = Credentials.from_mapping(os.environ if environ is None else environ, ENV_NAMES)
 
-    def get(self) -> Credentials:
+    def get(self, deadline: float | None = None) -> Credentials:
         if self._from_env:
             return self._from_env
         if self._secret_id:
