@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from alibaba_cloud.errors import AlibabaCloudError
-from helpers import GOOD, MAINTAIN, REDIS_ID
+from helpers import GOOD, MAINTAIN, REDIS_ID, emf
 from local.emulator.sts import OidcProvider
 from local.runtime import environment, load_function
 from local.sts_api import StsStandIn
@@ -123,6 +123,7 @@ def test_expired_sts_credentials_are_refused_by_the_gateway(emulator, trusted, r
             "AuthenticationFail.OIDCToken.AudienceNotMatch",
         ),
         ("another issuer", "Credentials.AssumeRoleWithOIDCFailed", "AuthenticationFail.OIDCToken.IssuerNotMatch"),
+        ("stale fingerprint", "Credentials.AssumeRoleWithOIDCFailed", "AuthenticationFail.OIDCToken.HttpsUrlInvalid"),
         ("trust pinned elsewhere", "Credentials.AssumeRoleWithOIDCFailed", "AuthenticationFail.NoPermission"),
         ("another key", "Credentials.AssumeRoleWithOIDCFailed", "AuthenticationFail.OIDCToken.InvalidSignature"),
     ],
@@ -138,6 +139,8 @@ def test_each_refusal_names_its_step_and_both_clouds_codes(
         trusted.client_ids = ("another-client",)
     elif change == "another issuer":
         trusted.issuer = "https://elsewhere.example"
+    elif change == "stale fingerprint":
+        trusted.fingerprint_matches = False
     elif change == "trust pinned elsewhere":
         trusted.roles[RAM_ROLE] = "arn:aws:iam::123456789012:role/another-function"
     else:
@@ -185,7 +188,7 @@ def accounts(emulator, trusted, role_env):
         yield
 
 
-def test_an_event_acts_in_a_configured_account_its_credentials_kept_apart(emulator, accounts, context):
+def test_an_event_acts_in_a_configured_account_its_credentials_kept_apart(emulator, accounts, context, capsys):
     maintain = load_function(MAINTAIN)
     prod = maintain.lambda_handler({**GOOD, "Account": "prod-cn"}, context)
     dev = maintain.lambda_handler({**GOOD, "Account": "dev-cn"}, context)
@@ -196,6 +199,9 @@ def test_an_event_acts_in_a_configured_account_its_credentials_kept_apart(emulat
     keys = [r.AccessKeyId for r in emulator.state.writes]
     assert keys[0] == keys[2] != keys[1]  # each account signs with its own role's credentials
     assert maintain.logger.get_current_keys()["account"] == "prod-cn"  # every log line of the run names it
+    blobs = emf(capsys.readouterr().out)
+    assert any(b.get("Account") == "prod-cn" for b in blobs)  # the metrics blob names it (as metadata)
+    assert all("Account" not in d for b in blobs for m in b["_aws"]["CloudWatchMetrics"] for d in m["Dimensions"])
 
 
 @pytest.mark.parametrize("account", ["staging", "acs:ram::2222222222222222:role/lifecycle", 7])

@@ -28,6 +28,7 @@ class OidcProvider:
     jwks: dict[str, Any]
     roles: dict[str, str | None] = field(default_factory=dict)
     max_session_seconds: int = 3600
+    fingerprint_matches: bool = True  # the registered fingerprint is the issuer's TLS certificate's
 
 
 def denied(code: str, message: str) -> ApiError:
@@ -45,6 +46,10 @@ def assume_role_with_oidc(state: EmulatorState, params: dict[str, str]) -> dict:
     provider = state.oidc_providers.get(params["OIDCProviderArn"])
     if provider is None:
         raise denied("AuthenticationFail.NoPermission", "No such OIDC Provider registered.")
+    if not provider.fingerprint_matches:
+        raise denied(
+            "AuthenticationFail.OIDCToken.HttpsUrlInvalid", "Invoke url failed due to certificate chain validation"
+        )
     token = params["OIDCToken"]
     if token.count(".") != 2:
         raise denied(

@@ -33,6 +33,12 @@ class Observer:
         self.metrics = metrics
         self.begin()
 
+    def account(self, name: str) -> None:
+        """The run acts in another Alibaba account: every log line and the metrics blob name it (as metadata:
+        the metrics' dimensions, which the alarms read, stay the same)."""
+        self.logger.append_keys(account=name)
+        self.metrics.add_metadata(key="Account", value=name)
+
     def begin(self) -> None:
         """The ``Action`` dimension, a default one (kept across flushes, for every metric). Set again only
         where several functions share a process (local runs): Powertools keeps one set per process."""

@@ -176,7 +176,7 @@ class Runner:
         """The client of a configured account's role (the event reader refused any other name)."""
         if name not in self._accounts:
             self._accounts[name] = self.client.for_role(dict(self.settings.roles)[name])
-        self.observer.logger.append_keys(account=name)
+        self.observer.account(name)
         return self._accounts[name]
 
     def _path(self, invocation: Invocation) -> Callable[[RunContext], Ran]:
