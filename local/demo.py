@@ -5,8 +5,10 @@ and the auto-release function with a signed webhook (then shows three refusals, 
 instance with release protection), then runs the TTL-by-tag policy on the emulator's tagged dev
 fleet: the plan (DryRun), a run refused by its change cap, the apply (the protected instance
 skipped), and a second run with nothing left to change; then the change-management flow (a plan
-kept under a PlanId, an instance tagged before the apply and Drifted, the apply, an Undo). Prints
-what was sent, the results and the instances' state.
+kept under a PlanId, an instance tagged before the apply and Drifted, the apply, an Undo). No
+Alibaba key is stored anywhere: every call is signed with STS credentials the functions' own AWS
+role gets (AlibabaCredentials=oidc, against stand-ins of both clouds' STS). Prints what was sent,
+the results and the instances' state.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ import requests
 from alibaba_cloud.delivery.standard_webhooks import decode_secret, sign_headers  # noqa: E402  (the layer, put on the path by local.runtime)
 from alibaba_cloud.errors import AlibabaCloudError
 from local.aws import AwsStandIn
-from local.emulator import DEMO_ACCESS_KEY_ID, DEMO_ACCESS_KEY_SECRET, EmulatorServer, seed_demo
+from local.emulator import EmulatorServer, seed_demo
 from local.runtime import LambdaContext, environment, load_function, sample_event
-from local.sts_api import federate
+from local.sts_api import StsStandIn, federate
 
 
 def show(title: str, value: object) -> None:
@@ -118,25 +120,18 @@ def change_management(release, emulator: EmulatorServer) -> None:
     )
 
 
-def no_stored_key(emulator: EmulatorServer, env: dict[str, str]) -> None:
-    """The maintenance window set with no Alibaba key anywhere: the function's AWS role gets a web identity
-    token from AWS STS (a stand-in on 127.0.0.1) and Alibaba STS (the emulator) exchanges it."""
-    lambda_role = "arn:aws:iam::123456789012:role/lifecycle-ModifyInstanceMaintainTimeFunctionRole"
-    aws_sts, role_env = federate(emulator, "ASIADEMOLAMBDAROLE01", secrets.token_urlsafe(24), lambda_role)
-    try:
-        with environment({**env, **role_env, "AWS_REGION": "us-east-1"}):
-            maintain = load_function("modify_instance_maintain_time")
-            event = {"InstanceId": "r-bp1zxszhcgatnx2demo", "MaintainStartTime": "04:00Z", "MaintainEndTime": "05:00Z"}
-            result = maintain.lambda_handler(event, LambdaContext("modify-instance-maintain-time"))
-    finally:
-        aws_sts.stop()
+ROLE = "arn:aws:iam::123456789012:role/lifecycle-FunctionRole"
+
+
+def no_stored_key(emulator: EmulatorServer, aws_sts: StsStandIn) -> None:
+    """What signed every call above: no Alibaba key, STS credentials from the functions' own AWS role."""
+    exchanges = [r for r in emulator.state.received if r.Action == "AssumeRoleWithOIDC"]
     show(
-        "No stored key: the window set with credentials from the function's own role",
+        "No stored key: every call above was signed with STS credentials from the functions' own AWS role",
         {
-            "Outcome": result["Outcome"],
             "The token AWS STS issued": {k: aws_sts.issued[-1][k] for k in ("iss", "sub", "aud")},
-            "Alibaba STS": "AssumeRoleWithOIDC -> an STS AccessKey that expires",
-            "The write was signed with": (emulator.state.writes[-1].AccessKeyId or "")[:4] + "****",
+            "Exchanged at Alibaba STS (AssumeRoleWithOIDC, anonymous)": f"{len(exchanges)} times, once per function",
+            "Keys that signed the writes": sorted({(r.AccessKeyId or "")[:4] + "****" for r in emulator.state.writes}),
         },
     )
 
@@ -146,15 +141,18 @@ def main() -> None:
     with EmulatorServer() as emulator, AwsStandIn() as aws:  # moto's DynamoDB keeps plans and change records
         seed_demo(emulator)
         print(f"Alibaba Cloud emulator listening on {emulator.url}")
+        # no Alibaba key anywhere: the functions' AWS role is vouched for by AWS STS's stand-in, and the
+        # emulator's Alibaba STS exchanges its token (AlibabaCredentials=oidc)
+        aws_env = aws.environment()
+        aws_sts, role_env = federate(emulator, aws_env["AWS_ACCESS_KEY_ID"], aws_env["AWS_SECRET_ACCESS_KEY"], ROLE)
         env = {
             "ALIBABA_CLOUD_ENDPOINT": emulator.url,
             "ALIBABA_CLOUD_REGION_ID": "cn-hangzhou",
-            "ALIBABA_CLOUD_ACCESS_KEY_ID": DEMO_ACCESS_KEY_ID,
-            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": DEMO_ACCESS_KEY_SECRET,
             "WEBHOOK_SECRET": webhook_secret,
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "ERROR"),  # results, not log lines
             "POWERTOOLS_METRICS_DISABLED": "true",
-            **aws.environment(),
+            **aws_env,
+            **role_env,
         }
         with environment(env):
             maintain = load_function("modify_instance_maintain_time")
@@ -199,7 +197,8 @@ def main() -> None:
 
             ttl_by_tag(release, emulator)
             change_management(release, emulator)
-        no_stored_key(emulator, env)
+        no_stored_key(emulator, aws_sts)
+        aws_sts.stop()
 
         state = requests.get(f"{emulator.url}/_emulator/instances", timeout=5).json()
         show(

@@ -294,3 +294,39 @@ class _Recording:
         answer = self.fetcher.post(url, body, headers, deadline)
         self.sent.append((url, body, answer.content))
         return answer
+
+
+def test_the_emulator_serves_assume_role_signed_as_the_official_client_sends_it(emulator):
+    """AssumeRole (signed) for the local twin, read by alibabacloud_sts20150401; its credentials expire."""
+    from alibabacloud_sts20150401 import models as sts_models
+    from alibabacloud_sts20150401.client import Client as StsClient
+    from alibabacloud_tea_openapi.models import Config
+
+    from helpers import ACCESS_KEY_ID, ACCESS_KEY_SECRET
+
+    emulator.state.assumable.add(PROD_ROLE)
+    config = Config(
+        endpoint=emulator.url.removeprefix("http://"),
+        protocol="http",
+        access_key_id=ACCESS_KEY_ID,
+        access_key_secret=ACCESS_KEY_SECRET,
+    )
+    answer = (
+        StsClient(config)
+        .assume_role(sts_models.AssumeRoleRequest(role_arn=PROD_ROLE, role_session_name="oracle", duration_seconds=900))
+        .body
+    )
+    assert answer.credentials.access_key_id in emulator.state.expiry
+    with pytest.raises(Exception, match="NoPermission"):
+        StsClient(config).assume_role(sts_models.AssumeRoleRequest(role_arn=RAM_ROLE, role_session_name="oracle"))
+
+
+def test_a_clock_skew_between_the_clouds_does_not_break_the_credentials(emulator, trusted, role_env, context):
+    from datetime import timedelta
+
+    # Alibaba's clock two minutes ahead of the function's: within the token's five minutes (a skew past the
+    # token's lifetime would make it look expired there, the README says so)
+    emulator.state.clock_skew = timedelta(minutes=2)
+    maintain = load_function(MAINTAIN)
+    assert maintain.lambda_handler(GOOD, context)["Outcome"] == "Succeeded"
+    assert maintain.lambda_handler(GOOD, context)["Outcome"] == "Succeeded"  # kept, still valid there

@@ -98,6 +98,7 @@ class EmulatorState:
     received: list[Received] = field(default_factory=list)
     expiry: dict[str, datetime] = field(default_factory=dict)  # STS credentials: id -> when they stop working
     oidc_providers: dict[str, Any] = field(default_factory=dict)  # RAM OIDC providers by ARN (sts.OidcProvider)
+    assumable: set[str] = field(default_factory=set)  # role ARNs AssumeRole may take, signed by any known key
     nonces: set[str] = field(default_factory=set)
     window_rule: str = "exactly-one-hour"
     clock_skew: timedelta = timedelta(0)

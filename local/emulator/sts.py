@@ -75,24 +75,54 @@ def assume_role_with_oidc(state: EmulatorState, params: dict[str, str]) -> dict:
     duration = int(params.get("DurationSeconds") or 3600)
     if not 900 <= duration <= provider.max_session_seconds:
         raise ApiError(400, "InvalidParameter.DurationSeconds", "The parameter DurationSeconds is out of range.")
-    key_id, secret, session = "STS." + secrets.token_hex(10), secrets.token_urlsafe(30), secrets.token_urlsafe(60)
-    expires = state.now() + timedelta(seconds=duration)
-    state.credentials[key_id] = (secret, session)
-    state.expiry[key_id] = expires
     return {
-        "Credentials": {
-            "AccessKeyId": key_id,
-            "AccessKeySecret": secret,
-            "SecurityToken": session,
-            "Expiration": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        },
+        "Credentials": issue(state, duration),
         "AssumedRoleUser": {"Arn": f"{role}/{params['RoleSessionName']}", "AssumedRoleId": secrets.token_hex(8)},
         "OIDCTokenInfo": {"Subject": claims.get("sub"), "Issuer": claims.get("iss"), "ClientIds": ",".join(audiences)},
     }
 
 
 TAKES = {"OIDCProviderArn", "RoleArn", "OIDCToken", "RoleSessionName", "Policy", "DurationSeconds"}
+
+
+def assume_role(state: EmulatorState, params: dict[str, str]) -> dict:
+    """``AssumeRole`` (signed): one identity into a role of another account that trusts it (``state.assumable``;
+    the gateway has checked the signature)."""
+    for name in ("RoleArn", "RoleSessionName"):
+        if not params.get(name):
+            raise ApiError(400, "MissingParameter", f"{name} should not be null.")
+    if params["RoleArn"] not in state.assumable:
+        raise ApiError(
+            403, "NoPermission", "You are not authorized to do this action. You should be authorized by RAM."
+        )
+    duration = int(params.get("DurationSeconds") or 3600)
+    if not 900 <= duration <= 3600:
+        raise ApiError(400, "InvalidParameter.DurationSeconds", "The parameter DurationSeconds is out of range.")
+    return {
+        "Credentials": issue(state, duration),
+        "AssumedRoleUser": {"Arn": f"{params['RoleArn']}/{params['RoleSessionName']}"},
+    }
+
+
+def issue(state: EmulatorState, duration: int) -> dict[str, str]:
+    """STS credentials the gateways accept until they expire."""
+    key_id, secret, session = "STS." + secrets.token_hex(10), secrets.token_urlsafe(30), secrets.token_urlsafe(60)
+    expires = state.now() + timedelta(seconds=duration)
+    state.credentials[key_id] = (secret, session)
+    state.expiry[key_id] = expires
+    return {
+        "AccessKeyId": key_id,
+        "AccessKeySecret": secret,
+        "SecurityToken": session,
+        "Expiration": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
 ACTIONS = {
+    (VERSION, "AssumeRole"): (
+        lambda name: name in {"RoleArn", "RoleSessionName", "Policy", "DurationSeconds", "ExternalId"},
+        assume_role,
+    ),
     (VERSION, "AssumeRoleWithOIDC"): (
         lambda name: (
             name in {"OIDCProviderArn", "RoleArn", "OIDCToken", "RoleSessionName", "Policy", "DurationSeconds"}
@@ -100,4 +130,4 @@ ACTIONS = {
         assume_role_with_oidc,
     ),
 }
-ANONYMOUS = frozenset(ACTIONS)  # served without an AccessKey or a signature
+ANONYMOUS = frozenset({(VERSION, "AssumeRoleWithOIDC")})  # served without an AccessKey or a signature
