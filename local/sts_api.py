@@ -83,6 +83,18 @@ class _Handler(Responder):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
+    def do_GET(self) -> None:
+        """The issuer's OIDC discovery and JWKS, as AWS publishes them at the account's IssuerIdentifier."""
+        import json
+
+        if self.path == "/.well-known/openid-configuration":
+            document = {"issuer": self.server.issuer, "jwks_uri": f"{self.server.url}/.well-known/jwks.json"}
+        elif self.path == "/.well-known/jwks.json":
+            document = self.server.jwks()
+        else:
+            return self.send_body(404, "application/json", b"{}")
+        self.send_body(200, "application/json", json.dumps(document).encode())
+
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         role = self._signed(body)

@@ -30,8 +30,12 @@ def aws_sts():
 
 @pytest.fixture
 def trusted(emulator, aws_sts):
-    """The RAM OIDC provider registered with the stand-in's issuer and JWKS; the role trusts the Lambda role."""
-    provider = OidcProvider(PROVIDER, aws_sts.issuer, (AUDIENCE,), aws_sts.jwks(), {RAM_ROLE: LAMBDA_ROLE})
+    """The RAM OIDC provider registered with the issuer and the JWKS it publishes; the role trusts the Lambda role."""
+    import requests
+
+    jwks_uri = requests.get(aws_sts.url + "/.well-known/openid-configuration", timeout=5).json()["jwks_uri"]
+    jwks = requests.get(jwks_uri, timeout=5).json()
+    provider = OidcProvider(PROVIDER, aws_sts.issuer, (AUDIENCE,), jwks, {RAM_ROLE: LAMBDA_ROLE})
     emulator.state.oidc_providers[PROVIDER] = provider
     return provider
 
