@@ -12,11 +12,9 @@ from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from alibaba_cloud.aws.sigv4 import AwsCredentials, authorization
-from local.responder import Responder
+from local.responder import Responder, signing_key_id
 
 INVOKE_PATH = re.compile(r"/2015-03-31/functions/([^/]+)/invocations")
-CREDENTIAL = re.compile(r"Credential=([^/]+)/(\d{8})/([^/]+)/lambda/aws4_request")
 
 
 class LambdaStandIn(ThreadingHTTPServer):
@@ -65,24 +63,7 @@ class _Handler(Responder):
 
     def _signed(self, body: bytes) -> bool:
         """Whether the request is signed as Lambda checks it: a known key, its scope, its signed headers."""
-        given = self.headers.get("Authorization", "")
-        credential = CREDENTIAL.search(given)
-        signed_names = re.search(r"SignedHeaders=([^,]+)", given)
-        if credential is None or signed_names is None or credential[1] not in self.server.credentials:
-            return False
-        headers = [(name, self.headers.get(name, "")) for name in signed_names[1].split(";")]
-        expected = authorization(
-            "POST",
-            self.path,
-            "",
-            headers,
-            body,
-            AwsCredentials(credential[1], self.server.credentials[credential[1]]),
-            credential[3],
-            "lambda",
-            self.headers.get("X-Amz-Date", ""),
-        )
-        return expected == given
+        return signing_key_id(self, body, self.server.credentials, "lambda") is not None
 
     def _answer(self, status: int, body: dict[str, str]) -> None:
         self.send_body(status, "application/json", json.dumps(body).encode())

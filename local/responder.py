@@ -15,3 +15,30 @@ class Responder(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+
+def signing_key_id(handler: BaseHTTPRequestHandler, body: bytes, secrets: dict[str, str], service: str) -> str | None:
+    """The AccessKeyId that signed ``handler``'s POST with SigV4 for ``service``, as AWS checks it (a known key,
+    its scope, the headers it signed), or None."""
+    import re
+
+    from alibaba_cloud.aws.sigv4 import AwsCredentials, authorization
+
+    given = handler.headers.get("Authorization", "")
+    credential = re.search(rf"Credential=([^/]+)/(\d{{8}})/([^/]+)/{service}/aws4_request", given)
+    signed_names = re.search(r"SignedHeaders=([^,]+)", given)
+    if credential is None or signed_names is None or credential[1] not in secrets:
+        return None
+    headers = [(name, handler.headers.get(name, "")) for name in signed_names[1].split(";")]
+    expected = authorization(
+        "POST",
+        handler.path,
+        "",
+        headers,
+        body,
+        AwsCredentials(credential[1], secrets[credential[1]]),
+        credential[3],
+        service,
+        handler.headers.get("X-Amz-Date", ""),
+    )
+    return credential[1] if expected == given else None

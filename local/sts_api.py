@@ -17,10 +17,8 @@ from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
-from alibaba_cloud.aws.sigv4 import AwsCredentials, authorization
-from local.responder import Responder
+from local.responder import Responder, signing_key_id
 
-CREDENTIAL = re.compile(r"Credential=([^/]+)/(\d{8})/([^/]+)/sts/aws4_request")
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 
 
@@ -132,25 +130,9 @@ class _Handler(Responder):
 
     def _signed(self, body: bytes) -> str | None:
         """The role ARN of the key that signed the request as STS checks it, or None."""
-        given = self.headers.get("Authorization", "")
-        credential = CREDENTIAL.search(given)
-        signed_names = re.search(r"SignedHeaders=([^,]+)", given)
-        if credential is None or signed_names is None or credential[1] not in self.server.roles:
-            return None
-        secret, role = self.server.roles[credential[1]]
-        headers = [(name, self.headers.get(name, "")) for name in signed_names[1].split(";")]
-        expected = authorization(
-            "POST",
-            self.path,
-            "",
-            headers,
-            body,
-            AwsCredentials(credential[1], secret),
-            credential[3],
-            "sts",
-            self.headers.get("X-Amz-Date", ""),
-        )
-        return role if expected == given else None
+        secrets_by_key = {key: secret for key, (secret, _) in self.server.roles.items()}
+        key = signing_key_id(self, body, secrets_by_key, "sts")
+        return None if key is None else self.server.roles[key][1]
 
     def _error(self, status: int, code: str, message: str) -> None:
         self._xml(

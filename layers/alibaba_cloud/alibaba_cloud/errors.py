@@ -233,3 +233,9 @@ def plan_applied(plan_id: str, by: str) -> AlibabaCloudError:
 def store_unavailable(code: str, message: str) -> AlibabaCloudError:
     """A DynamoDB table the product keeps state in cannot be reached: nothing was run, a retry may be."""
     return AlibabaCloudError(code, message, http_status=503, retryable=True)
+
+
+def credentials_failed(step: str, message: str, request_id: str | None = None) -> AlibabaCloudError:
+    """A step of role credentials failed (``Credentials.WebIdentityTokenFailed``,
+    ``Credentials.AssumeRoleWithOIDCFailed``): both clouds' codes in the message, never retried as a throttle."""
+    return AlibabaCloudError(f"Credentials.{step}", message, http_status=502, request_id=request_id)

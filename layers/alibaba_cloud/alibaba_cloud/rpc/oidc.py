@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode, urlsplit
 
-from ..errors import AlibabaCloudError
+from ..errors import AlibabaCloudError, credentials_failed
 from .credentials import Credentials
 from .signing import SignedRequest
 from .transport import Transport, parse_answer
@@ -89,13 +89,12 @@ class OidcCredentials:
             answer = self.transport.post(self.url, request, deadline)
             body = parse_answer(answer, lambda text: text.replace(token, "****"), host)
         except AlibabaCloudError as error:
-            raise AlibabaCloudError(
-                "Credentials.AssumeRoleWithOIDCFailed",
+            raise credentials_failed(
+                "AssumeRoleWithOIDCFailed",
                 f"Alibaba Cloud STS AssumeRoleWithOIDC refused the role {self.role_arn} ({error.code}): "
                 f"{error.message} Check the RAM OIDC provider (issuer, fingerprint, client id = "
                 "ALIBABA_CLOUD_OIDC_AUDIENCE) and the role's trust policy.",
-                http_status=502,
-                request_id=error.request_id,
+                error.request_id,
             ) from None
         found = body.get("Credentials") if isinstance(body.get("Credentials"), dict) else {}
         credentials = Credentials.from_mapping(
@@ -103,7 +102,5 @@ class OidcCredentials:
             {"access_key_id": "AccessKeyId", "access_key_secret": "AccessKeySecret", "security_token": "SecurityToken"},
         )
         if credentials is None or not credentials.security_token:
-            raise AlibabaCloudError(
-                "Credentials.AssumeRoleWithOIDCFailed", "Alibaba Cloud STS answered no Credentials.", http_status=502
-            )
+            raise credentials_failed("AssumeRoleWithOIDCFailed", "Alibaba Cloud STS answered no Credentials.")
         return credentials
