@@ -16,9 +16,11 @@ class DynamoTable:
     def __init__(self, client: AwsJsonClient, name: str, unavailable: Callable[[str], Exception]) -> None:
         self.client, self.name, self.unavailable = client, name, unavailable
         self.writes = 0  # items written (a bench counts them)
+        self.reads = 0  # GetItem and Query calls
 
     def call(self, operation: str, payload: dict[str, Any], deadline: float | None) -> dict[str, Any]:
         """``ConditionalCheckFailedException`` is raised as the AwsError it is; anything else as unavailable."""
+        self.reads += operation in ("GetItem", "Query")
         try:
             return self.client.call(operation, {"TableName": self.name, **payload}, deadline)
         except AwsError as error:
