@@ -334,3 +334,17 @@ def test_a_clock_skew_between_the_clouds_does_not_break_the_credentials(emulator
     maintain = load_function(MAINTAIN)
     assert maintain.lambda_handler(GOOD, context)["Outcome"] == "Succeeded"
     assert maintain.lambda_handler(GOOD, context)["Outcome"] == "Succeeded"  # kept, still valid there
+
+
+def test_a_change_in_another_account_is_recorded_with_it(emulator, accounts, aws, context):
+    from alibaba_cloud.config import Settings
+    from alibaba_cloud.runs.store import RunsStore
+
+    with environment(
+        {k: v for k, v in aws.environment().items() if not k.startswith("AWS_ACCESS") and "SECRET" not in k}
+    ):
+        maintain = load_function(MAINTAIN)
+        done = maintain.lambda_handler({**GOOD, "Account": "prod-cn"}, context)
+        store = RunsStore(aws.client("dynamodb", "DynamoDB_20120810"), Settings.from_env().runs_table or "")
+    assert done["Records"] == {"Stored": 1}
+    assert [c["Account"] for c in store.changes(done["CorrelationId"], None)] == ["prod-cn"]
