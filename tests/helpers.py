@@ -63,6 +63,15 @@ CLEAN_ENV = {
 }
 
 
+def add_fleet(emulator, count: int, product: str = "Ecs", prefix: str = "i-tagged", **fields) -> list[str]:
+    """``count`` instances ``<prefix>00000``…, tagged env=dev unless ``Tags`` says otherwise (each its own copy)."""
+    tags = fields.pop("Tags", {"env": "dev"})
+    ids = [f"{prefix}{n:05d}" for n in range(count)]
+    for instance_id in ids:
+        emulator.add_instance(instance_id, product, Tags=dict(tags), **fields)
+    return ids
+
+
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 

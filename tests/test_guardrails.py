@@ -4,11 +4,13 @@ on how much one run may change. Every test runs the real functions against the e
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+import helpers
 from alibaba_cloud.errors import AlibabaCloudError
 from helpers import ECS_ID, MAINTAIN, REDIS_ID, RELEASE, WINDOW, answer_of, in_future, webhook_event
 from local.emulator import ecs as emulated_ecs
@@ -20,12 +22,7 @@ DEV = {"env": "dev"}
 PROTECT = "lifecycle-protect"
 
 
-def add_fleet(emulator, count: int, product: str = "Ecs", prefix: str = "i-guard", **fields):
-    fields.setdefault("Tags", dict(DEV))
-    ids = [f"{prefix}{n:05d}" for n in range(count)]
-    for instance_id in ids:
-        emulator.add_instance(instance_id, product, **{**fields, "Tags": dict(fields["Tags"])})
-    return ids
+add_fleet = functools.partial(helpers.add_fleet, prefix="i-guard")
 
 
 def writes(emulator) -> list[str]:

@@ -4,13 +4,14 @@ DynamoDB (RUNS_TABLE) and the emulator."""
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime
 
 import pytest
 
 from alibaba_cloud.errors import AlibabaCloudError
-from helpers import ECS_ID, MAINTAIN, REDIS_ID, RELEASE, WINDOW, answer_of, in_future, webhook_event
+from helpers import ECS_ID, MAINTAIN, REDIS_ID, RELEASE, WINDOW, add_fleet, answer_of, in_future, webhook_event
 from local.runtime import environment, load_function
 
 DEV = {"env": "dev"}
@@ -22,11 +23,7 @@ def runs(function_env, aws):
         yield aws
 
 
-def fleet(emulator, count: int, **fields) -> list[str]:
-    ids = [f"i-plan{n:05d}" for n in range(count)]
-    for instance_id in ids:
-        emulator.add_instance(instance_id, "Ecs", **{"Tags": dict(DEV), **fields})
-    return ids
+fleet = functools.partial(add_fleet, prefix="i-plan")
 
 
 def release_times(emulator, ids) -> list[str | None]:

@@ -11,7 +11,7 @@ import pytest
 
 from alibaba_cloud.errors import AlibabaCloudError
 from alibaba_cloud.events.keys import ASYNC_LIMIT, ENVELOPE
-from helpers import RELEASE, answer_of, emf, webhook_event
+from helpers import RELEASE, add_fleet, answer_of, emf, webhook_event
 from local.runtime import LambdaContext, load_function
 
 DEV = {"env": "dev"}
@@ -41,13 +41,6 @@ def describe_ecs(function_env):
 @pytest.fixture
 def describe_redis(function_env):
     return load_function("describe_redis_instances")
-
-
-def add_fleet(emulator, count: int, product: str = "Ecs", prefix: str = "i-tagged", **fields):
-    ids = [f"{prefix}{n:05d}" for n in range(count)]
-    for instance_id in ids:
-        emulator.add_instance(instance_id, product, **{"Tags": dict(DEV), **fields})
-    return ids
 
 
 # Inventories
