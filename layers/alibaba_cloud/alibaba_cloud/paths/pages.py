@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..actions.declaring import OWNER_NAMES, Action, Record, TagIndex
+from ..actions.declaring import Action, Record, TagIndex, owner_of
 from ..actions.validation import INSTANCE_ID, ValidationContext
 from ..config import Settings
 from ..errors import deadline_exceeded, invalid_response
@@ -90,6 +90,7 @@ class InventoryReader:
         else:
             params.update(index.fixed, **self._indexed(describe, index, given, ctx))
             keep = _all_tags(given["Tags"], keep)
+            owner = owner_of(given)
         if paging.paging == "number":
             params.setdefault("PageNumber", "1")
         inventory, size = Inventory(), 0
@@ -113,7 +114,6 @@ class InventoryReader:
                 ids = [i for i in (paging.record(item, region)["InstanceId"] for item in items) if isinstance(i, str)]
                 fresh = [i for i in dict.fromkeys(ids) if i not in seen_ids]
                 seen_ids.update(fresh)
-                owner = {k: v for k, v in given.items() if k in OWNER_NAMES}
                 records = described(self, describe, fresh, region, owner, ctx, deadline, inventory)
             for position in range(skip_on_page, len(records)):
                 record = records[position]
@@ -235,15 +235,11 @@ def listed(
 
 
 def _all_tags(tags: Mapping[str, Any], keep: Callable[[Record], bool] | None) -> Callable[[Record], bool]:
-    """``keep``, and every tag matched (null: any value) on the record read."""
+    """``keep``, and every tag matched on the record read, as a selection matches them (null: any value)."""
+    from ..events.batch import Selection  # only a read through a tag index pays for it
 
-    def matches(record: Record) -> bool:
-        have = record.get("Tags") or {}
-        return all(k in have and (v is None or have[k] == v) for k, v in tags.items()) and (
-            keep is None or keep(record)
-        )
-
-    return matches
+    selection = Selection(None, dict(tags))
+    return lambda record: selection.matches(record) and (keep is None or keep(record))
 
 
 def _dig(body: Mapping[str, Any], path: tuple[str, ...]) -> list[Any]:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import bad_request, not_found, plan_applied, plan_expired, runs_not_configured
 from ..events.batch import Batch, RateControl
 from ..events.result import with_next
 from .context import Ran, RunContext
+from .fleet.change import iso_utc
 from .fleet.fleet_run import FleetRun
 from .fleet.report import summary
 
@@ -41,7 +41,7 @@ def apply(ctx: RunContext, plan_id: str) -> Ran:
     if head["Action"] != ctx.action.name:
         raise bad_request(f"The plan {plan_id} is for {head['Action']}: apply it with that function.")
     if head.get("AppliedBy") is None and time.time() > head["ExpiresAt"]:
-        raise plan_expired(plan_id, _iso(head["ExpiresAt"]))
+        raise plan_expired(plan_id, iso_utc(head["ExpiresAt"]))
     if head.get("AppliedBy"):  # applied before: its result, nothing written again
         return _applied_before(ctx, plan_id, head["AppliedBy"])
     runs, correlation_id, claimed = ctx.runs, ctx.invocation.correlation_id or "", []
@@ -129,7 +129,3 @@ def _as_fleet(
 
 def _head(ctx: RunContext) -> dict[str, Any]:
     return {"Action": ctx.action.name, "Product": ctx.action.product.code}
-
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote, urlencode, urlsplit
 
 from ..errors import AlibabaCloudError, credentials_failed
-from .credentials import Credentials
+from .credentials import SECRET_KEYS, Credentials
 from .signing import SignedRequest
 from .transport import Transport, parse_answer
 
@@ -97,10 +97,7 @@ class OidcCredentials:
                 error.request_id,
             ) from None
         found = body.get("Credentials") if isinstance(body.get("Credentials"), dict) else {}
-        credentials = Credentials.from_mapping(
-            found,
-            {"access_key_id": "AccessKeyId", "access_key_secret": "AccessKeySecret", "security_token": "SecurityToken"},
-        )
+        credentials = Credentials.from_mapping(found, SECRET_KEYS)  # the same names a credentials secret uses
         if credentials is None or not credentials.security_token:
             raise credentials_failed("AssumeRoleWithOIDCFailed", "Alibaba Cloud STS answered no Credentials.")
         return credentials

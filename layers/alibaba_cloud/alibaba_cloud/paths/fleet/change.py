@@ -58,7 +58,7 @@ def save_plan(ctx: RunContext, targets: list[dict[str, Any]]) -> dict[str, Any]:
         "Owner": owner_of(batch.shared),
         "RateControl": batch.rate_control.to_dict(),
         "Origin": ctx.origin,
-        "CreatedAt": _iso(now),
+        "CreatedAt": iso_utc(now),
         "Writes": len(targets),
         **({"Undo": ctx.invocation.ask[1]} if ctx.invocation.ask else {}),
     }
@@ -66,10 +66,10 @@ def save_plan(ctx: RunContext, targets: list[dict[str, Any]]) -> dict[str, Any]:
         ctx.runs.put_plan(plan_id, head, targets, expires, ctx.deadline)
     except AlibabaCloudError as error:
         return {"PlanStored": False, "PlanError": error.message}
-    return {"PlanId": plan_id, "PlanExpiresAt": _iso(expires)}
+    return {"PlanId": plan_id, "PlanExpiresAt": iso_utc(expires)}
 
 
-def _iso(epoch: float) -> str:
+def iso_utc(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -63,7 +63,7 @@ class FleetRun:
         writes = sum(t.line is None for t in targets)
         cap = self.rate_control.change_limit(len(targets), ctx.settings.max_changes)
         if writes > cap and not batch.dry_run and not self._safer(targets):  # a plan is never capped
-            return Ran(self._capped(targets, inventory, skipped, cap), too_many_changes(writes, cap), lines=[])
+            return Ran(self._capped(targets, inventory, skipped, writes, cap), too_many_changes(writes, cap), lines=[])
         seconds = estimated_seconds(writes, self.rate_control)
         unread = inventory is not None and inventory.reason == "DeadlineNear"  # a selection too large to read here
         late = writes and time.monotonic() + seconds > (ctx.defer_after or 0)
@@ -94,10 +94,11 @@ class FleetRun:
             reader, fleet.describe, targets, ctx.settings.region_id, owner, ctx.validation(), ctx.deadline, self.reads
         )
 
-    def _capped(self, targets: list[Target], inventory: Inventory | None, skipped: Counter, cap: int) -> dict[str, Any]:
+    def _capped(
+        self, targets: list[Target], inventory: Inventory | None, skipped: Counter, writes: int, cap: int
+    ) -> dict[str, Any]:
         """The plan as a DryRun answers it, and the cap that refused it: the operator sees what would have happened."""
         lines = [t.line if t.line is not None else line(t, "WouldChange", Parameters=t.params) for t in targets]
-        writes = sum(t.line is None for t in targets)
         result = self._report(targets, lines, inventory, skipped, too_many_changes(writes, cap))
         result["MaxChanges"] = cap
         result.pop("Rerun", None)  # the same event would be refused again: it needs a narrower one, or a higher cap
