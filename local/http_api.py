@@ -10,24 +10,19 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import uuid
 from datetime import UTC, datetime
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 from local import template as app_template
 from local.cloud import ACCOUNT, LocalCloud
-from local.responder import Responder
+from local.responder import LocalServer, Responder
 
 
 class _Gateway(Responder):
     server: GatewayServer
     protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -111,22 +106,11 @@ class _Gateway(Responder):
         self.send_body(404, "application/json", json.dumps({"message": "Not Found"}).encode())
 
 
-class GatewayServer(ThreadingHTTPServer):
-    daemon_threads = True
-
+class GatewayServer(LocalServer):
     def __init__(self, cloud: LocalCloud, port: int = 0) -> None:
         self.cloud = cloud
         super().__init__(("127.0.0.1", port), _Gateway)
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def start(self) -> GatewayServer:
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
     def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
+        super().stop()
         self.cloud.stop()

@@ -9,39 +9,25 @@ import json
 import re
 import threading
 from collections.abc import Callable
-from http.server import ThreadingHTTPServer
 from typing import Any
 
-from local.responder import Responder, signing_key_id
+from local.responder import LocalServer, Responder, signing_key_id
 
 INVOKE_PATH = re.compile(r"/2015-03-31/functions/([^/]+)/invocations")
 
 
-class LambdaStandIn(ThreadingHTTPServer):
-    daemon_threads = True
-
+class LambdaStandIn(LocalServer):
     def __init__(self, run_async: Callable[[str, Any], None], credentials: dict[str, str]) -> None:
         """``run_async(function, event)`` runs an asynchronous invocation; ``credentials`` maps key ids to secrets."""
         self.run_async, self.credentials = run_async, credentials
         self.received: list[tuple[str, Any]] = []
         super().__init__(("127.0.0.1", 0), _Handler)
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
+        self.start()
 
 
 class _Handler(Responder):
     server: LambdaStandIn
     protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -1,11 +1,43 @@
-"""What the local servers share: a request handler that answers in one call."""
+"""What the local servers share: a server on 127.0.0.1 served from a thread, and a quiet request
+handler that answers in one call."""
 
 from __future__ import annotations
 
-from http.server import BaseHTTPRequestHandler
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
+
+
+class LocalServer(ThreadingHTTPServer):
+    """A stand-in served from a daemon thread: ``start``/``stop``, or ``with``."""
+
+    daemon_threads = True
+    thread_name: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def start(self) -> Self:
+        kwargs = {"poll_interval": 0.05}
+        threading.Thread(target=self.serve_forever, kwargs=kwargs, name=self.thread_name, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 class Responder(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # quiet: tests read state, not logs
+        pass
+
     def send_body(self, status: int, content_type: str, data: bytes, headers: dict[str, str] | None = None) -> None:
         """Status, type, length and any extra headers, then the body."""
         self.send_response(status)

@@ -13,18 +13,15 @@ import re
 import secrets
 import time
 from datetime import UTC, datetime
-from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
-from local.responder import Responder, signing_key_id
+from local.responder import LocalServer, Responder, signing_key_id
 
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 
 
-class StsStandIn(ThreadingHTTPServer):
-    daemon_threads = True
-
+class StsStandIn(LocalServer):
     def __init__(
         self,
         roles: dict[str, tuple[str, str]],
@@ -41,10 +38,6 @@ class StsStandIn(ThreadingHTTPServer):
         self.federation_enabled = True
         self.issued: list[dict] = []  # the claims of every token issued
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
     def jwks(self) -> dict:
         return {"keys": [self.key.as_dict(private=False)]}
 
@@ -57,29 +50,10 @@ class StsStandIn(ThreadingHTTPServer):
         header = {"alg": "RS256", "kid": self.key.kid, "typ": "JWT"}
         return jwt.encode(header, claims, self.key), now + duration
 
-    def start(self) -> StsStandIn:
-        import threading
-
-        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-    def __enter__(self) -> StsStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
 
 class _Handler(Responder):
     server: StsStandIn
     protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
     def do_GET(self) -> None:
         """The issuer's OIDC discovery and JWKS, as AWS publishes them at the account's IssuerIdentifier."""

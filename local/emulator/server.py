@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 import uuid
-from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from ..responder import Responder
+from ..responder import LocalServer, Responder
 from .control import PREFIX, control
 from .faults import MISBEHAVIOURS
 from .gateway import COMMON, RECORDED_HEADERS, V3_ALGORITHM, Gateway, Request
@@ -27,9 +25,6 @@ def _credential(authorization: str) -> str | None:
 class EmulatorHandler(Responder):
     server: EmulatorServer
     protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:  # quiet: tests read state, not logs
-        pass
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -118,20 +113,15 @@ class EmulatorHandler(Responder):
         self.send_body(status, "application/json;charset=utf-8", json.dumps(payload).encode(), headers)
 
 
-class EmulatorServer(ThreadingHTTPServer):
-    daemon_threads = True
+class EmulatorServer(LocalServer):
+    thread_name = "alibaba-cloud-emulator"
 
     def __init__(self, port: int = 0, state: EmulatorState | None = None) -> None:
         self.state = state or EmulatorState()
         super().__init__(("127.0.0.1", port), EmulatorHandler)
-        self._thread: threading.Thread | None = None
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # dropped connections are injected on purpose; nothing to report
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
     def add_credentials(self, access_key_id: str, secret: str, token: str | None = None) -> None:
         self.state.credentials[access_key_id] = (secret, token)
@@ -143,20 +133,3 @@ class EmulatorServer(ThreadingHTTPServer):
 
     def inject(self, kind: str, times: int = 1, **options: object) -> None:
         self.state.faults.append(Fault(kind, times, **options))  # type: ignore[arg-type]
-
-    def start(self) -> EmulatorServer:
-        self._thread = threading.Thread(
-            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name="alibaba-cloud-emulator", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-    def __enter__(self) -> EmulatorServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
