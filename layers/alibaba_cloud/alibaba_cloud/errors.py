@@ -239,3 +239,13 @@ def credentials_failed(step: str, message: str, request_id: str | None = None) -
     """A step of role credentials failed (``Credentials.WebIdentityTokenFailed``,
     ``Credentials.AssumeRoleWithOIDCFailed``): both clouds' codes in the message, never retried as a throttle."""
     return AlibabaCloudError(f"Credentials.{step}", message, http_status=502, request_id=request_id)
+
+
+def web_identity_token_failed(code: str, message: str) -> AlibabaCloudError:
+    """The first step of role credentials: AWS STS gave the function's role no token (AWS's code said)."""
+    return credentials_failed(
+        "WebIdentityTokenFailed",
+        f"AWS STS GetWebIdentityToken failed ({code}): {message}. Check that outbound identity federation is "
+        "enabled for the AWS account and that the function's role may call sts:GetWebIdentityToken for "
+        "ALIBABA_CLOUD_OIDC_AUDIENCE.",
+    )

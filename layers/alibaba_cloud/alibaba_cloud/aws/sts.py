@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlencode, urlsplit
 
-from ..errors import AlibabaCloudError, credentials_failed
+from ..errors import web_identity_token_failed as token_failed
 from ..http.fetch import Fetcher, FetchError
 from ..http.parse import element_as_dict, xml_elements
 from .client import credentials_of, region_of
@@ -57,13 +57,3 @@ class WebIdentityTokens:
         if not isinstance(token, str) or not token:
             raise token_failed("InvalidResponse", "AWS STS answered no WebIdentityToken")
         return token
-
-
-def token_failed(code: str, message: str) -> AlibabaCloudError:
-    """The first step of role credentials failed: AWS's code in the message, never retried as a throttle."""
-    return credentials_failed(
-        "WebIdentityTokenFailed",
-        f"AWS STS GetWebIdentityToken failed ({code}): {message}. Check that outbound identity federation is "
-        "enabled for the AWS account and that the function's role may call sts:GetWebIdentityToken for "
-        "ALIBABA_CLOUD_OIDC_AUDIENCE.",
-    )
