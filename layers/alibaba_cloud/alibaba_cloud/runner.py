@@ -165,8 +165,9 @@ class Runner:
             return ran.result, None
         observe(self.observer, ran, invocation)
         if keeper is not None and (ran.changes or ran.lines):
-            changes = [{**c, "Account": invocation.account} for c in ran.changes] if invocation.account else ran.changes
-            records = keeper.keep(invocation.correlation_id, ran.result, changes, origin, deadline)
+            records = keeper.keep(
+                invocation.correlation_id, ran.result, ran.changes, origin, deadline, invocation.account
+            )
             if records is not None:
                 ran.result["Records"] = records
         self._deliver(ran.result, invocation, deadline)

@@ -45,10 +45,13 @@ class RunKeeper:
         changes: Sequence[dict[str, Any]],
         origin: str,
         deadline: float | None,
+        account: str | None = None,
     ) -> dict[str, Any] | None:
-        """Every change on record and the run's status with its result; what the result says of the records."""
+        """Every change on record (with the run, who asked, and the account it acted in) and the run's status
+        with its result; what the result says of the records."""
         expires = time.time() + self.ttl
-        recorded = [{**c, "CorrelationId": correlation_id, "Origin": origin} for c in changes]
+        run = {"CorrelationId": correlation_id, "Origin": origin, **({"Account": account} if account else {})}
+        recorded = [{**c, **run} for c in changes]
         try:
             if recorded:
                 self.store.record(correlation_id or "", recorded, expires, deadline)
