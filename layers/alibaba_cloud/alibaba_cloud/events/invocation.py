@@ -139,34 +139,30 @@ def read_invocation(
     else:
         parameters = {k: v for k, v in event.items() if k not in CHAIN_KEYS}
         controls = {k: v for k, v in event.items() if k in CHAIN_KEYS}
-    account = None
-    if ACCOUNT in parameters:
-        parameters = dict(parameters)
-        account = parameters.pop(ACCOUNT)
-        if not isinstance(account, str) or account not in rules.accounts:
-            configured = ", ".join(sorted(rules.accounts)) or "none"
-            raise invalid(
-                "Account.NotConfigured",
-                f"Account must name an account ALIBABA_CLOUD_ROLES configures (configured: {configured}); an event "
-                "never gives a role of its own.",
-            )
+    parameters, account = _pop(parameters, ACCOUNT)
+    if account is not None and (not isinstance(account, str) or account not in rules.accounts):
+        configured = ", ".join(sorted(rules.accounts)) or "none"
+        raise invalid(
+            "Account.NotConfigured",
+            f"Account must name an account ALIBABA_CLOUD_ROLES configures (configured: {configured}); an event "
+            "never gives a role of its own.",
+        )
     ask = _ask(parameters, rules)
     override = None
     if ask is not None:
-        parameters, batch = {k: v for k, v in parameters.items() if k != ask[0]}, None
-    elif rules.selects and OVERRIDE_PROTECTION in parameters:
-        parameters = dict(parameters)
-        override = parameters.pop(OVERRIDE_PROTECTION)
-        if not isinstance(override, bool):
-            raise bad_request(f"{OVERRIDE_PROTECTION} must be true or false.")
-    if ask is None:
+        parameters, batch = _pop(parameters, ask[0])[0], None
+    else:
+        if rules.selects:
+            parameters, override = _pop(parameters, OVERRIDE_PROTECTION)
+            if override is not None and not isinstance(override, bool):
+                raise bad_request(f"{OVERRIDE_PROTECTION} must be true or false.")
         parameters, batch = _batch(parameters, rules, synchronous)
-    if override and batch is not None:
-        raise invalid(
-            "OverrideProtection.NotForFleets",
-            f"{OVERRIDE_PROTECTION} lifts release protection for the one instance an InstanceId names; "
-            "a Select or a batch never lifts it: name the instance alone.",
-        )
+        if override and batch is not None:
+            raise invalid(
+                "OverrideProtection.NotForFleets",
+                f"{OVERRIDE_PROTECTION} lifts release protection for the one instance an InstanceId names; "
+                "a Select or a batch never lifts it: name the instance alone.",
+            )
     skip_on_page = _skip_on_page(parameters) if rules.pages else 0
     hop = max(_whole(controls.get("Hop", 0), "Hop"), floor)
     if hop > rules.max_hops:
@@ -199,6 +195,14 @@ def read_invocation(
     )
 
 
+def _pop(parameters: dict[str, Any], key: str) -> tuple[dict[str, Any], Any]:
+    """The parameters without ``key`` (a copy: the event is not changed), and its value (None: not given)."""
+    if key not in parameters:
+        return parameters, None
+    rest = dict(parameters)
+    return rest, rest.pop(key)
+
+
 PLAN_ID = re.compile(r"[0-9a-f]{32}")
 INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
 
@@ -225,9 +229,10 @@ def _ask(parameters: Mapping[str, Any], rules: EventRules) -> tuple[str, str] | 
         "History": (INSTANCE_ID, "an instance ID"),
     }
     pattern, shown = shapes.get(kind, (None, "a run's CorrelationId"))
-    valid = isinstance(value, str) and (
-        pattern.fullmatch(value) if pattern else 0 < len(value) <= MAX_CORRELATION_ID and value.isprintable()
-    )
+    if pattern is None:
+        valid = is_correlation_id(value)
+    else:
+        valid = isinstance(value, str) and bool(pattern.fullmatch(value))
     if not valid:
         raise bad_request(f"{kind} must be {shown}.")
     if kind == "Undo":
@@ -383,10 +388,14 @@ def _next_of_result(result: Mapping[str, Any]) -> dict[str, Any]:
     return hop
 
 
+def is_correlation_id(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_CORRELATION_ID and value.isprintable()
+
+
 def _correlation_id(value: object, default: str | None) -> str | None:
     if value is None:
         return default
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_CORRELATION_ID or not value.isprintable():
+    if not is_correlation_id(value):
         raise bad_request(f"CorrelationId must be printable text of at most {MAX_CORRELATION_ID} characters.")
     return value
 
