@@ -22,11 +22,13 @@ class DynamoTable:
         """``ConditionalCheckFailedException`` is raised as the AwsError it is; anything else as unavailable."""
         self.reads += operation in ("GetItem", "Query")
         try:
-            return self.client.call(operation, {"TableName": self.name, **payload}, deadline)
+            answer = self.client.call(operation, {"TableName": self.name, **payload}, deadline)
         except AwsError as error:
             if error.code == "ConditionalCheckFailedException":
                 raise
             raise self.unavailable(error.code) from None
+        self.writes += operation in ("PutItem", "UpdateItem", "DeleteItem")  # a batch counts its items itself
+        return answer
 
     def batch_write(self, items: list[dict[str, Any]], deadline: float | None) -> None:
         """Every item put, 25 a call; those DynamoDB hands back under load are sent again, a bounded number of times."""

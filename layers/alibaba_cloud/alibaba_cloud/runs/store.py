@@ -37,7 +37,7 @@ def unavailable(reason: str) -> AlibabaCloudError:
 
 
 class RunsStore:
-    """The table, through a signed DynamoDB client; ``clock`` is wall-clock time (TTL is epoch seconds)."""
+    """The table, through a signed DynamoDB client; every ``expires_at`` is epoch seconds (DynamoDB's TTL)."""
 
     def __init__(self, client: AwsJsonClient, table: str) -> None:
         self.table = DynamoTable(client, table, unavailable)
@@ -93,7 +93,6 @@ class RunsStore:
                 },
                 deadline,
             )
-            self.table.writes += 1
             return None
         except AwsError:
             found = self.get_plan(plan_id, deadline)
@@ -148,8 +147,7 @@ class RunsStore:
             kept = {k: result.get(k) for k in ("Action", "Outcome", "Summary", "CorrelationId") if k in result}
             text = json.dumps({**status, "Result": kept, "ResultTrimmed": True}, ensure_ascii=False)
         item = {"PK": _s(f"run#{correlation_id}"), "SK": _s("status"), "Status": _s(text)}
-        self._call("PutItem", {"Item": {**item, "ExpiresAt": {"N": str(int(expires_at))}}}, deadline)
-        self.table.writes += 1
+        self._call("PutItem", {"Item": _expiring(item, expires_at)}, deadline)
 
     def get_status(self, correlation_id: str, deadline: float | None) -> dict[str, Any] | None:
         answer = self._call(
@@ -163,11 +161,15 @@ class RunsStore:
     # the calls
 
     def _batch_write(self, items: list[dict[str, Any]], expires_at: float, deadline: float | None) -> None:
-        self.table.batch_write([{**item, "ExpiresAt": {"N": str(int(expires_at))}} for item in items], deadline)
+        self.table.batch_write([_expiring(item, expires_at) for item in items], deadline)
 
     def _query(self, pk: str, deadline: float | None) -> Iterator[dict[str, Any]]:
         query = {"KeyConditionExpression": "PK = :pk", "ExpressionAttributeValues": {":pk": _s(pk)}}
         return self.table.query({**query, "ConsistentRead": True}, deadline)
+
+
+def _expiring(item: dict[str, Any], expires_at: float) -> dict[str, Any]:
+    return {**item, "ExpiresAt": {"N": str(int(expires_at))}}
 
 
 def _s(text: str) -> dict[str, str]:
