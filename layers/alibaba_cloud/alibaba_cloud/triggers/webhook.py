@@ -122,7 +122,7 @@ class WebhookTrigger:
                 return replayed(prior)
             hold = IdHold(self.seen, webhook_id, store_deadline)
             try:
-                answer, retryable = self._run(payload, correlation_id, deadline, len(body), hold, webhook_id)
+                answer, retryable = self._run(payload, correlation_id, deadline, len(body), hold)
             except Exception:
                 if not hold.held:  # nothing was sent: a retry may run it
                     self.seen.release(webhook_id, store_deadline)
@@ -148,7 +148,6 @@ class WebhookTrigger:
         deadline: float | None,
         size: int,
         hold: IdHold,
-        webhook_id: str,
     ) -> tuple[dict[str, Any], bool]:
         """The delivery's answer, and whether it was a transient failure that changed nothing (a retry may run it).
 
@@ -163,7 +162,7 @@ class WebhookTrigger:
             defer_after = run_deadline - settings.deadline_margin - 1.0
         try:
             result, error = self.runner.run(
-                payload, correlation_id, run_deadline, size, True, defer_after, hold, f"webhook:{webhook_id}"
+                payload, correlation_id, run_deadline, size, True, defer_after, hold, f"webhook:{hold.webhook_id}"
             )
             if result["Outcome"] == "Accepted":
                 self._hand_on(payload, result["RunId"], deadline)
